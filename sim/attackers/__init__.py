@@ -1,0 +1,11 @@
+"""Attacker strategies: one Operator subclass per ``attacker.mode``.
+
+To add one: subclass :class:`~sim.attackers.base.Operator`, declare ``Params``, override
+``plan``/``adapt``, register it, and add ``configs/attacker/<mode>.yaml``.
+"""
+
+from sim.attackers.adaptive import AdaptiveOperator
+from sim.attackers.base import Operator, StrategyParams
+from sim.attackers.fixed import FixedOperator
+
+__all__ = ["AdaptiveOperator", "FixedOperator", "Operator", "StrategyParams"]

@@ -1,0 +1,322 @@
+"""The attacker operator agent: one campaign that farms accounts and harvests exchanges (MODEL §2).
+
+The base class holds what every strategy shares: buying accounts (price, KYC, creation throughput,
+set-up latency, clusters), topping the fleet up to the size its demand and cadence imply, paying
+for traffic and infrastructure within its budget, and noticing bans. Strategies (``fixed``,
+``adaptive``) subclass it and override :meth:`plan` and :meth:`adapt`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
+
+import mesa
+import numpy as np
+
+from sim.capability import CapabilityCurve, exchange_quality, target_mix
+from sim.fleet import BY_NONE, END_ABANDONED, END_BANNED
+from sim.harvest import OperatorWindow
+from sim.ledger import DEFENDER, attacker
+from sim.parameters import OperatorConfig
+
+if TYPE_CHECKING:
+    from sim.model import DistillationModel
+
+
+@dataclass
+class StrategyParams:
+    """Parameters shared by every strategy."""
+
+    mode: str = ""
+
+
+class Operator(mesa.Agent):
+    """An attacker operator (Mesa agent). One per campaign."""
+
+    Params: ClassVar[type] = StrategyParams
+    kind: ClassVar[str] = ""
+
+    def __init__(
+        self,
+        model: DistillationModel,
+        name: str,
+        index: int,
+        cfg: OperatorConfig,
+        strategy,
+    ) -> None:
+        super().__init__(model)
+        self.name = name
+        self.index = index
+        self.cfg = cfg
+        self.strategy = strategy
+        self.party = attacker(name)
+        self.stream = model.streams(f"operator:{name}")
+        self.cadence = float(cfg.tolerated_cadence_per_day)
+        self.obfuscation = float(cfg.obfuscation)
+        self.cluster_size = int(cfg.cluster_size)
+        self.demand = float(cfg.demand_per_day)
+        self.cash = 0.0
+        self.go = True
+        self.stopped_at = math.inf
+        self.stop_reason = ""
+        self.budget_exhausted_at = math.inf
+        self.next_slot = float(cfg.start_hour)
+        self.open_cluster = -1
+        self.curve = CapabilityCurve(model.cfg.capability, cfg.gmax_scale)
+        self.mix = target_mix(cfg, self.curve.domains)
+        t = model.cfg.teacher
+        self.list_price = (
+            cfg.tokens_in * t.price_in_usd_per_mtok + cfg.tokens_out * t.price_out_usd_per_mtok
+        ) / 1e6
+        self.bans_seen: dict[str, int] = {}
+        self.bans_noticed_total = 0
+
+    # ------------------------------------------------------------------ derived
+    @property
+    def start(self) -> float:
+        return float(self.cfg.start_hour)
+
+    @property
+    def end(self) -> float:
+        """Hour after which the operator harvests nothing."""
+        planned = self.cfg.end_hour if self.cfg.end_hour is not None else math.inf
+        return min(planned, self.stopped_at, self.model.horizon)
+
+    @property
+    def value_usd(self) -> float:
+        """What the capability is worth to the operator, given the teacher's lead (MODEL §8)."""
+        return self.cfg.value_usd * self.model.cfg.teacher.lead_over_open_models
+
+    @property
+    def fee_per_exchange(self) -> float:
+        """Cash per harvested exchange: discounted API price plus traffic mixing."""
+        mix = self.cfg.mixing_cost_per_exchange_usd if self.cfg.traffic_mixing > 0 else 0.0
+        return self.list_price * self.cfg.price_factor + mix
+
+    @property
+    def infra_per_account_day(self) -> float:
+        return self.cfg.infra_usd_per_account_day * self.cluster_size ** (
+            -self.cfg.infra_scale_exponent
+        )
+
+    @property
+    def quality(self) -> float:
+        return exchange_quality(self.cfg, self.model.cfg.capability, self.obfuscation)
+
+    def target_fleet(self, t: float) -> int:
+        if not self.go or t >= self.end or t < self.start:
+            return 0
+        return int(math.ceil(self.demand / self.cadence)) if self.demand > 0 else 0
+
+    @property
+    def budget_left(self) -> float:
+        return self.cfg.budget_usd - self.cash
+
+    def latest_share(self, t: np.ndarray) -> np.ndarray:
+        """Share of traffic aimed at the latest teacher release at hours ``t``."""
+        rel = [r for r in self.model.cfg.teacher.releases_hours]
+        share = self.retarget_share
+        out = np.ones_like(t, dtype=float)
+        for r in rel:
+            after = t >= r
+            moved = t >= r + self.cfg.retarget_lag_hours
+            out = np.where(after, np.where(moved, share, 0.0), out)
+        return out
+
+    @property
+    def retarget_share(self) -> float:
+        return float(self.cfg.retarget_share)
+
+    # ------------------------------------------------------------------ strategy hooks
+    def plan(self) -> None:
+        """Decide, before the campaign starts, whether to run it."""
+
+    def adapt(self, t0: float, t1: float) -> None:
+        """React to what the window revealed (after noticing bans)."""
+
+    # ------------------------------------------------------------------ accounts
+    def believed_open(self, t: float) -> int:
+        """Accounts the operator believes alive at ``t`` (a ban counts once it is noticed)."""
+        acc = self.model.fleet.accounts
+        n = self.model.fleet.n
+        mine = acc.op[:n] == self.index
+        ended = acc.ended_at[:n]
+        noticed = np.where(
+            acc.end_kind[:n] == END_BANNED, ended + self.model.latency.notice_hours, ended
+        )
+        return int((mine & (noticed > t)).sum())
+
+    def order(self, times: np.ndarray) -> int:
+        """Buy one account per request time (while the budget lasts); returns how many."""
+        if times.size == 0:
+            return 0
+        m = self.model
+        kyc = m.policy("kyc")
+        slots = np.empty(times.size)
+        nxt = self.next_slot
+        gap = 24.0 / self.cfg.creation_per_day
+        for i, t in enumerate(times):
+            nxt = max(nxt, t)
+            slots[i] = nxt
+            nxt += gap
+        attempts = np.ones(times.size, dtype=np.int64)
+        price = np.full(times.size, self.cfg.account_base_price_usd)
+        if kyc is not None:
+            attempts, mult = kyc.terms(slots, self.stream)
+            price = price * mult
+        cost = attempts * price
+        affordable = np.cumsum(cost) <= self.budget_left + 1e-9
+        k = int(affordable.sum()) if affordable.all() else int(np.argmin(affordable))
+        if k == 0:
+            return 0
+        slots, attempts, cost = slots[:k], attempts[:k], cost[:k]
+        self.next_slot = float(slots[-1] + gap)
+        setup = m.latency.setup_hours(k)
+        clusters = self._assign_clusters(k)
+        fl = m.fleet
+        nd = fl.accounts.u.shape[1]
+        fl.accounts.append(
+            k,
+            op=self.index,
+            cluster=clusters,
+            requested_at=slots,
+            active_at=slots + setup,
+            u=self.stream.standard_normal((k, nd)).astype(np.float32),
+            u_select=self.stream.standard_normal(k).astype(np.float32),
+            intel_u=self.stream.random(k).astype(np.float32),
+            price_usd=cost,
+            attempts=attempts,
+        )
+        self.cash += float(cost.sum())
+        m.ledger.book(slots, self.party, "account_vendors", "accounts", cost)
+        if kyc is not None:
+            kyc.book_attacker_checks(slots, attempts)
+        return k
+
+    def _assign_clusters(self, k: int) -> np.ndarray:
+        """Fill the operator's open cluster up to its size, then open fresh ones."""
+        cl = self.model.fleet.clusters
+        out = np.empty(k, dtype=np.int64)
+        i = 0
+        while i < k:
+            c = self.open_cluster
+            if c < 0 or cl.burned[c] or cl.assigned[c] >= cl.target_size[c]:
+                nd = cl.u.shape[1]
+                cl.append(
+                    1,
+                    op=self.index,
+                    target_size=self.cluster_size,
+                    u=self.stream.standard_normal((1, nd)).astype(np.float32),
+                )
+                c = self.open_cluster = cl.n - 1
+            room = int(cl.target_size[c] - cl.assigned[c])
+            take = min(room, k - i)
+            out[i : i + take] = c
+            cl.assigned[c] += take
+            i += take
+        return out
+
+    def top_up(self, t0: float, t1: float) -> None:
+        """Order replacements: at the window start to the target, then as each ban is noticed."""
+        if not self.go:
+            return
+        notice = self.model.latency.notice_hours
+        deficit = self.target_fleet(t0) - self.believed_open(t0)
+        if deficit > 0 and t0 < self.end:
+            self.order(np.full(deficit, max(t0, self.start)))
+        acc = self.model.fleet.accounts
+        n = self.model.fleet.n
+        seen = np.flatnonzero(
+            (acc.op[:n] == self.index)
+            & (acc.end_kind[:n] == END_BANNED)
+            & (acc.ended_at[:n] + notice >= t0)
+            & (acc.ended_at[:n] + notice < t1)
+        )
+        if seen.size:
+            # Burned infrastructure is not reused: new accounts go to a fresh cluster.
+            self.model.fleet.clusters.burned[np.unique(acc.cluster[seen])] = True
+            when = np.sort(acc.ended_at[seen] + notice)
+            when = when[when < self.end]
+            if when.size and self.target_fleet(float(when[0])) > 0:
+                self.order(when)
+
+    def noticed_bans(self, t0: float, t1: float) -> np.ndarray:
+        """Own accounts whose ban the operator noticed in ``[t0, t1)``."""
+        acc = self.model.fleet.accounts
+        n = self.model.fleet.n
+        notice = self.model.latency.notice_hours
+        return np.flatnonzero(
+            (acc.op[:n] == self.index)
+            & (acc.end_kind[:n] == END_BANNED)
+            & (acc.ended_at[:n] + notice >= t0)
+            & (acc.ended_at[:n] + notice < t1)
+        )
+
+    # ------------------------------------------------------------------ money per window
+    def window_inputs(self, t0: float, t1: float, staleness: np.ndarray) -> OperatorWindow:
+        return OperatorWindow(
+            cadence_per_day=self.cadence,
+            end_hour=self.end,
+            quality=self.quality,
+            mix=self.mix,
+            staleness=staleness,
+        )
+
+    def infra_cost(self, t0: float, t1: float, end: float) -> float:
+        """Infrastructure for accounts held in ``[t0, min(t1, end))``, set-up time included."""
+        acc = self.model.fleet.accounts
+        n = self.model.fleet.n
+        mine = acc.op[:n] == self.index
+        a = np.maximum(acc.requested_at[:n][mine], t0)
+        b = np.minimum(np.minimum(acc.ended_at[:n][mine], t1), end)
+        hours = np.clip(b - a, 0.0, None).sum()
+        return float(hours / 24.0 * self.infra_per_account_day)
+
+    def budget_end(self, t0: float, t1: float, expected_exchanges: float) -> float:
+        """Hour in the window at which the money runs out at the expected spending rate."""
+        end = min(self.end, t1)
+        if end <= t0:
+            return self.end
+        spend = expected_exchanges * self.fee_per_exchange + self.infra_cost(t0, t1, end)
+        room = self.budget_left
+        if spend <= room:
+            return self.end
+        return t0 + (end - t0) * max(room, 0.0) / spend
+
+    def pay_window(self, t0: float, hours_harvested: np.ndarray, end: float, t1: float) -> None:
+        """Book the window's API fees (hourly), mixing and infrastructure."""
+        led = self.model.ledger
+        hrs = t0 + np.arange(hours_harvested.size)
+        api = hours_harvested * self.list_price * self.cfg.price_factor
+        to_def = api * self.cfg.paid_to_defender_share
+        led.book(hrs, self.party, DEFENDER, "api_fees", to_def)
+        led.book(hrs, self.party, "resellers", "api_fees", api - to_def)
+        margin = self.model.cfg.teacher.gross_margin
+        led.book(hrs, DEFENDER, "compute", "serving_cost", to_def * (1.0 - margin))
+        if self.cfg.traffic_mixing > 0:
+            led.book(
+                hrs,
+                self.party,
+                "resellers",
+                "traffic_mixing",
+                hours_harvested * self.cfg.mixing_cost_per_exchange_usd,
+            )
+        infra = self.infra_cost(t0, t1, end)
+        led.book(t0, self.party, "proxy_vendors", "infrastructure", infra)
+        self.cash += float(hours_harvested.sum()) * self.fee_per_exchange + infra
+        if self.budget_left <= 1e-6 * max(self.cfg.budget_usd, 1.0) and end < math.inf:
+            self.budget_exhausted_at = min(self.budget_exhausted_at, end)
+            self.stop(end, "budget")
+
+    def stop(self, t: float, reason: str) -> None:
+        """End the campaign at ``t``: no more orders, live accounts abandoned."""
+        if t >= self.stopped_at:
+            return
+        self.stopped_at = t
+        self.stop_reason = reason
+        fl = self.model.fleet
+        acc = fl.accounts
+        mine = np.flatnonzero((acc.op[: fl.n] == self.index) & (acc.ended_at[: fl.n] > t))
+        fl.end(mine, t, END_ABANDONED, BY_NONE)

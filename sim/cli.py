@@ -1,0 +1,68 @@
+"""``distillsim``: the command line. ``distillsim --help`` lists commands, scenarios and groups."""
+
+from __future__ import annotations
+
+import sys
+
+USAGE = """usage: distillsim <command> [key=value ...]
+
+commands:
+  run         simulate one world and write results/runs/<scenario>/<timestamp>/
+  calibrate   fit a scenario's listed parameters to its disclosed targets
+
+Overrides use Hydra syntax, e.g.:
+  distillsim run scenario=feb2026_three_labs seed=3 detection.budget_usd_per_day=50000
+  distillsim run attacker=adaptive policies.kyc.enabled=true
+  distillsim calibrate scenario=alibaba_2026 calibrate.write=true
+"""
+
+
+def _help() -> str:
+    from sim.configuration import GROUPS, group_options, scenario_descriptions
+
+    lines = [USAGE, "scenarios (scenario=<name>):"]
+    desc = scenario_descriptions()
+    w = max((len(n) for n in desc), default=0)
+    for name, d in desc.items():
+        lines.append(f"  {name.ljust(w)}  {d}")
+    lines.append("")
+    lines.append("config groups (<group>=<option>; detectors and policies take lists):")
+    for g in GROUPS:
+        lines.append(f"  {g:<12} {', '.join(group_options(g))}")
+    lines.append("")
+    lines.append("Any key can be set: e.g. world.days=10, operators.qwen.cluster_size=20.")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print(_help())
+        return 0 if argv else 2
+    cmd, rest = argv[0], argv[1:]
+    if any(a in ("-h", "--help") for a in rest):
+        print(_help())
+        return 0
+    from sim.validation import ConfigError
+
+    try:
+        if cmd == "run":
+            from sim.commands import run
+
+            return run(rest)
+        if cmd == "calibrate":
+            from sim.calibration import calibrate_command
+
+            return calibrate_command(rest)
+    except ConfigError as e:
+        print(f"distillsim: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("distillsim: interrupted", file=sys.stderr)
+        return 130
+    print(f"distillsim: error: unknown command {cmd!r}; allowed: run, calibrate", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

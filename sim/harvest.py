@@ -1,0 +1,205 @@
+"""Harvesting: what the attacker fleet sends and gets back in one window, per account and per hour.
+
+Exact in distribution, vectorised (MODEL §11): an account live over ``[a, b)`` at a flat rate λ
+sends ``Poisson(λ·(b − a))`` exchanges, each at a uniform time in ``[a, b)``. Accounts live the
+whole window with no change of state inside it are pooled per (operator, quality class): the sum of
+their counts is split over the window's hours by one multinomial, which has the same distribution
+as splitting each account's count. Accounts whose state changes inside the window (set-up done,
+ban, throttle, degradation) get a uniform time per exchange. Each exchange's target domain is an
+independent draw from the operator's targeting weights.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.fleet import ACT_DEGRADE, ACT_THROTTLE, Fleet
+
+
+@dataclass
+class OperatorWindow:
+    """Per-operator inputs for one window."""
+
+    cadence_per_day: float
+    end_hour: float  # the operator harvests nothing at or after this hour
+    quality: float  # base quality of one exchange
+    mix: np.ndarray  # targeting weights over domains
+    staleness: np.ndarray  # (W,) multiplier on effective exchanges per hour (teacher releases)
+
+
+@dataclass
+class WindowHarvest:
+    """What happened in one window: per live account and per operator-hour."""
+
+    idx: np.ndarray  # live accounts (fleet indices)
+    live_hours: np.ndarray  # hours each was live in the window
+    expected: np.ndarray  # expected exchanges sent (λ·live hours): what detectors see
+    sent: np.ndarray
+    harvested: np.ndarray
+    sent_h: np.ndarray  # (ops, W)
+    harvested_h: np.ndarray  # (ops, W)
+    effective_hd: np.ndarray  # (ops, W, domains)
+
+
+def live_intervals(fleet: Fleet, t0: float, t1: float, op_end: np.ndarray):
+    """Accounts live in ``[t0, t1)`` and the sub-interval ``[a, b)`` each is live."""
+    acc = fleet.accounts
+    active, ended, op = acc.view("active_at"), acc.view("ended_at"), acc.view("op")
+    cand = np.flatnonzero((active < t1) & (ended > t0))
+    a = np.maximum(active[cand], t0)
+    b = np.minimum(np.minimum(ended[cand], t1), op_end[op[cand]])
+    live = b > a
+    return cand[live], a[live], b[live]
+
+
+def harvest_window(
+    fleet: Fleet,
+    t0: float,
+    t1: float,
+    ops: list[OperatorWindow],
+    *,
+    throttle_factor: float,
+    degrade_quality: float,
+    poison_quality: float,
+    n_domains: int,
+    rng: np.random.Generator,
+    fee_room: np.ndarray | None = None,
+    fee_per_exchange: np.ndarray | None = None,
+) -> WindowHarvest:
+    """Draw one window's exchanges.
+
+    ``fee_room[k]``/``fee_per_exchange[k]``: if operator k's harvested exchanges would cost more
+    than the money it has left, it keeps only as many as it can pay for, so its spending never
+    exceeds its budget.
+    """
+    W = int(round(t1 - t0))
+    n_ops = len(ops)
+    op_end = np.array([o.end_hour for o in ops])
+    idx, a, b = live_intervals(fleet, t0, t1, op_end)
+    acc = fleet.accounts
+    op = acc.op[idx].astype(np.intp)
+    cadence = np.array([o.cadence_per_day for o in ops])
+    lam = cadence[op] / 24.0
+    live_hours = b - a
+    expected = lam * live_hours
+    sent = rng.poisson(expected).astype(np.int64)
+
+    action = acc.action[idx]
+    act_at = acc.action_at[idx]
+    throttled = action == ACT_THROTTLE
+    partial = (a > t0) | (b < t1) | ((act_at > t0) & (act_at < t1))
+    # An account live all window in one state was acted on before the window or not at all.
+    acted_before = act_at <= t0
+
+    harvested = sent.copy()
+    full_thr = throttled & ~partial & acted_before
+    if full_thr.any():
+        harvested[full_thr] = rng.binomial(sent[full_thr], throttle_factor)
+
+    sent_h = np.zeros((n_ops, W))
+    harv_h = np.zeros((n_ops, W))
+    eff_hd = np.zeros((n_ops, W, n_domains))
+    poisoned = acc.poisoned[idx]
+    degraded = action == ACT_DEGRADE
+    qual = np.array([o.quality for o in ops])
+
+    # --- accounts whose state changes inside the window: one uniform time per exchange
+    p_idx = np.flatnonzero(partial)
+    ex_acc = np.repeat(p_idx, sent[p_idx])
+    if ex_acc.size:
+        t_ex = a[ex_acc] + rng.random(ex_acc.size) * live_hours[ex_acc]
+        after = t_ex >= act_at[ex_acc]
+        keep = ~(after & throttled[ex_acc]) | (rng.random(ex_acc.size) < throttle_factor)
+        harvested[p_idx] = np.bincount(np.searchsorted(p_idx, ex_acc[keep]), minlength=p_idx.size)[
+            : p_idx.size
+        ]
+    # --- budget: an operator that cannot pay for every exchange keeps exactly as many as it can
+    # afford, chosen uniformly among its exchanges (multivariate hypergeometric over accounts).
+    if fee_room is not None and fee_per_exchange is not None and idx.size:
+        per_op = np.bincount(op, weights=harvested, minlength=n_ops)
+        with np.errstate(divide="ignore"):
+            affordable = np.floor(
+                np.where(
+                    fee_per_exchange > 0, fee_room / np.maximum(fee_per_exchange, 1e-300), np.inf
+                )
+                + 1e-9
+            )
+        over = np.flatnonzero(per_op > affordable)
+        for j in over:
+            rows = np.flatnonzero(op == j)
+            harvested[rows] = rng.multivariate_hypergeometric(
+                harvested[rows], int(max(affordable[j], 0)), method="marginals"
+            )
+        if over.size and ex_acc.size:
+            # keep partial accounts' per-exchange records consistent with their new totals
+            keep = _thin_to_totals(ex_acc, keep, harvested, p_idx, rng)
+    if ex_acc.size:
+        hour = np.minimum((t_ex - t0).astype(np.int64), W - 1)
+        q = qual[op[ex_acc]] * np.where(poisoned[ex_acc], poison_quality, 1.0)
+        q = q * np.where(degraded[ex_acc] & after, degrade_quality, 1.0)
+        o = op[ex_acc]
+        np.add.at(sent_h, (o, hour), 1.0)
+        k = keep
+        for j in np.unique(o[k]):
+            m = k & (o == j)
+            _spread_domains(eff_hd[j], hour[m], q[m], ops[j].mix, rng)
+            harv_h[j] += np.bincount(hour[m], minlength=W)
+
+    # --- accounts live all window in one state: pooled multinomial over hours
+    f_idx = np.flatnonzero(~partial)
+    if f_idx.size:
+        cls = (
+            op[f_idx] * 4
+            + poisoned[f_idx].astype(np.intp) * 2
+            + (degraded[f_idx] & acted_before[f_idx]).astype(np.intp)
+        )
+        s_tot = np.bincount(cls, weights=sent[f_idx], minlength=n_ops * 4)
+        h_tot = np.bincount(cls, weights=harvested[f_idx], minlength=n_ops * 4)
+        even = np.full(W, 1.0 / W)
+        for c in np.flatnonzero(s_tot):
+            j, pois, deg = c // 4, (c // 2) % 2, c % 2
+            nh = int(h_tot[c])
+            refused = int(s_tot[c]) - nh
+            if refused:
+                # Refusals (throttling) fall at times independent of the answered exchanges.
+                sent_h[j] += rng.multinomial(refused, even)
+            if nh:
+                hh = rng.multinomial(nh, even)
+                sent_h[j] += hh
+                harv_h[j] += hh
+                q = qual[j] * (poison_quality if pois else 1.0) * (degrade_quality if deg else 1.0)
+                eff_hd[j] += q * rng.multinomial(hh, ops[j].mix)
+    for j, o in enumerate(ops):
+        eff_hd[j] *= o.staleness[:, None]
+    return WindowHarvest(
+        idx=idx,
+        live_hours=live_hours,
+        expected=expected,
+        sent=sent.astype(float),
+        harvested=harvested.astype(float),
+        sent_h=sent_h,
+        harvested_h=harv_h,
+        effective_hd=eff_hd,
+    )
+
+
+def _spread_domains(out: np.ndarray, hour: np.ndarray, q: np.ndarray, mix, rng) -> None:
+    """Add exchanges (hour, quality) to ``out`` (W, D) with domains drawn from ``mix``."""
+    if hour.size == 0:
+        return
+    dom = rng.choice(len(mix), size=hour.size, p=mix)
+    np.add.at(out, (hour, dom), q)
+
+
+def _thin_to_totals(ex_acc, keep, harvested, p_idx, rng) -> np.ndarray:
+    """Drop kept exchange records at random until each partial account keeps ``harvested``."""
+    keep = keep.copy()
+    pos = np.searchsorted(p_idx, ex_acc)
+    for j in np.unique(pos[keep]):
+        rows = np.flatnonzero(keep & (pos == j))
+        excess = rows.size - int(harvested[p_idx[j]])
+        if excess > 0:
+            keep[rng.choice(rows, size=excess, replace=False)] = False
+    return keep

@@ -1,0 +1,101 @@
+"""One ledger in dollars for both sides (MODEL §7).
+
+Every row is one transfer: hour, payer, payee, category, dollars, and whether it is cash (the
+attacker's expected penalty is a risk line, not cash). Rows are appended in columnar batches; the
+frame is built once at the end.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+DEFENDER = "defender"
+
+#: Category -> who pays whom, for documentation and tests.
+CATEGORIES = {
+    "accounts": "attacker -> account_vendors: usable accounts (blocked attempts included)",
+    "infrastructure": "attacker -> proxy_vendors: proxies/payment/phone per account-day",
+    "api_fees": "attacker -> defender (share paid in real money) or resellers: per exchange",
+    "traffic_mixing": "attacker -> resellers: cost of mixing traffic with customers'",
+    "expected_penalty": "attacker -> sanctions: P(attribution) × penalty (risk, not cash)",
+    "serving_cost": "defender -> compute: cost of serving the attacker traffic it was paid for",
+    "detection": "defender -> detector (payee): realised detector costs",
+    "review_staff": "defender -> analysts: review team pay",
+    "kyc_checks": "defender -> identity_vendor: identity checks at sign-up",
+    "kyc_friction": "defender -> prospective_users: sign-ups lost to friction (a loss)",
+    "intel_sharing": "defender -> partners: analyst time spent on intelligence sharing",
+    "false_positives": "defender -> legitimate_users: churned revenue and support of false bans",
+    "utility_loss": "defender -> legitimate_users: value lost on wrongly poisoned outputs",
+    "poisoning_compute": "defender -> compute: antidistillation sampling overhead",
+    "watermarking": "defender -> compute: watermarking overhead",
+}
+
+
+def attacker(name: str) -> str:
+    """Ledger party name of an operator."""
+    return f"attacker:{name}"
+
+
+class Ledger:
+    """Columnar ledger; ``book`` appends scalars or arrays, ``frame`` builds the table once."""
+
+    def __init__(self) -> None:
+        self._parts: list[tuple] = []
+        self._frame: pd.DataFrame | None = None
+
+    def book(self, hour, payer: str, payee: str, category: str, usd, cash: bool = True) -> None:
+        if category not in CATEGORIES:
+            raise KeyError(f"unknown ledger category {category!r}")
+        if np.ndim(usd) == 0 and np.ndim(hour) == 0:
+            if usd != 0:
+                self._parts.append((float(hour), payer, payee, category, float(usd), cash))
+                self._frame = None
+            return
+        hour = np.atleast_1d(np.asarray(hour, dtype=float))
+        usd = np.atleast_1d(np.asarray(usd, dtype=float))
+        hour, usd = np.broadcast_arrays(hour, usd)
+        keep = usd != 0
+        if keep.any():
+            self._parts.append((hour[keep], payer, payee, category, usd[keep], cash))
+            self._frame = None
+
+    def frame(self) -> pd.DataFrame:
+        """All rows, in booking order (cached until the next booking)."""
+        if self._frame is not None:
+            return self._frame
+        sizes = np.array([np.size(p[0]) for p in self._parts], dtype=np.int64)
+        cols: dict[str, object] = {
+            "hour": np.concatenate([np.atleast_1d(p[0]) for p in self._parts])
+            if self._parts
+            else np.empty(0),
+        }
+        for j, name in ((1, "payer"), (2, "payee"), (3, "category")):
+            labels = [p[j] for p in self._parts]
+            cats = list(dict.fromkeys(labels))
+            code = {c: i for i, c in enumerate(cats)}
+            codes = np.repeat(np.array([code[v] for v in labels], dtype=np.int32), sizes)
+            cols[name] = pd.Categorical.from_codes(codes, categories=cats)
+        cols["usd"] = (
+            np.concatenate([np.atleast_1d(p[4]) for p in self._parts])
+            if self._parts
+            else np.empty(0)
+        )
+        cols["cash"] = np.repeat(np.array([p[5] for p in self._parts], dtype=bool), sizes)
+        self._frame = pd.DataFrame(cols)
+        return self._frame
+
+    def total(
+        self, payer: str | None = None, category: str | None = None, payee: str | None = None
+    ) -> float:
+        """Sum of rows matching every given field."""
+        s = 0.0
+        for _hour, py, pe, cat, usd, _cash in self._parts:
+            if payer is not None and py != payer:
+                continue
+            if payee is not None and pe != payee:
+                continue
+            if category is not None and cat != category:
+                continue
+            s += float(np.sum(usd))
+        return s

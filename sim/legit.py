@@ -1,0 +1,132 @@
+"""Legitimate users: a vectorised population of accounts in tiers (MODEL §3).
+
+Per-account state is a handful of numpy arrays; nothing is a Python object. Each simulated account
+stands for ``weight`` real ones when the population is thinned (``world.legit_sample_share`` < 1,
+used by fast tests): counts and dollars are scaled by the weight, so they stay unbiased.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy.optimize import brentq
+from scipy.special import ndtr
+
+from sim.parameters import LegitConfig, TierConfig, WorldConfig
+
+DAYS_PER_MONTH = 30.44
+
+
+def false_ban_cost(tier: TierConfig, monthly_revenue: np.ndarray) -> np.ndarray:
+    """Cost of wrongly banning an account: churn × discounted remaining revenue + support."""
+    r, n = tier.monthly_discount_rate, tier.lifetime_months
+    annuity = n if r == 0 else (1.0 - (1.0 + r) ** (-n)) / r
+    return tier.churn_on_false_ban * monthly_revenue * annuity + tier.support_cost_usd
+
+
+def lifetime_value(tier: TierConfig, monthly_revenue: float) -> float:
+    """Discounted lifetime revenue of a new customer of ``tier``."""
+    r, n = tier.monthly_discount_rate, tier.lifetime_months
+    annuity = n if r == 0 else (1.0 - (1.0 + r) ** (-n)) / r
+    return monthly_revenue * annuity
+
+
+class LegitPopulation:
+    """Legitimate accounts: usage rates, tiers, weights, false-ban costs and review state."""
+
+    def __init__(self, cfg: LegitConfig, world: WorldConfig, rng: np.random.Generator) -> None:
+        self.tier_names = list(cfg.tiers)
+        self.tiers = [cfg.tiers[t] for t in self.tier_names]
+        share = world.legit_sample_share
+        sizes, weights = [], []
+        for t in self.tiers:
+            n = int(round(t.accounts * share)) if t.accounts else 0
+            if t.accounts and n == 0:
+                n = 1
+            sizes.append(n)
+            weights.append(t.accounts / n if n else 0.0)
+        self.n = int(sum(sizes))
+        self.tier = np.repeat(np.arange(len(self.tiers), dtype=np.int16), sizes)
+        tw = np.array(weights)
+        self.weight = tw[self.tier] if self.n else np.empty(0)
+        med = np.array([t.median_exchanges_per_day for t in self.tiers])
+        sig = np.array([t.sigma for t in self.tiers])
+        #: Mean exchanges per day of each account (lognormal across accounts).
+        self.rate = med[self.tier] * np.exp(sig[self.tier] * rng.standard_normal(self.n))
+        rev = np.array([t.revenue_per_exchange_usd for t in self.tiers])
+        self.revenue_per_exchange = rev[self.tier]
+        monthly = self.rate * DAYS_PER_MONTH * self.revenue_per_exchange
+        self.fp_cost = np.empty(self.n)
+        for k, t in enumerate(self.tiers):
+            m = self.tier == k
+            self.fp_cost[m] = false_ban_cost(t, monthly[m])
+        self.content_lookalike = np.array([t.content_lookalike for t in self.tiers])[self.tier]
+        self.linkage_lookalike = np.array([t.linkage_lookalike for t in self.tiers])[self.tier]
+        self.banned = np.zeros(self.n, dtype=bool)
+        self.banned_at = np.full(self.n, np.inf)
+        self.cooldown_until = np.zeros(self.n)
+        self.in_review = np.zeros(self.n, dtype=bool)
+        self.ever_flagged = np.zeros(self.n, dtype=bool)
+        self.accounts_total = int(sum(t.accounts for t in self.tiers))
+        self._live_rate = float((self.weight * self.rate).sum())
+        self.median_rate = self._mixture_median()
+
+    def _mixture_median(self) -> float:
+        """Median per-account daily usage of the full (unthinned) tier mixture, analytically."""
+        parts = [
+            (t.accounts, t.median_exchanges_per_day, t.sigma) for t in self.tiers if t.accounts
+        ]
+        if not parts:
+            return 1.0
+        total = sum(p[0] for p in parts)
+
+        def cdf(x: float) -> float:
+            s = 0.0
+            for n, m, sg in parts:
+                s += n * (float(x >= m) if sg == 0 else ndtr((math.log(x) - math.log(m)) / sg))
+            return s / total - 0.5
+
+        lo = min(p[1] for p in parts) * 1e-6
+        hi = max(p[1] for p in parts) * 1e6
+        return float(brentq(cdf, lo, hi, xtol=1e-9))
+
+    @property
+    def live_rate(self) -> float:
+        """Summed mean exchanges per day of all non-banned accounts (weighted)."""
+        return self._live_rate
+
+    def eligible(self, idx: np.ndarray, t: float) -> np.ndarray:
+        """Which of ``idx`` may be flagged at hour ``t`` (not banned, in review or cooling off)."""
+        return ~self.banned[idx] & ~self.in_review[idx] & (self.cooldown_until[idx] <= t)
+
+    def ban(self, idx: np.ndarray, t: float) -> float:
+        """Wrongly ban ``idx`` at hour ``t``; returns the false-positive cost in dollars."""
+        idx = idx[~self.banned[idx]]
+        self.banned[idx] = True
+        self.banned_at[idx] = t
+        self._live_rate -= float((self.weight[idx] * self.rate[idx]).sum())
+        return float((self.weight[idx] * self.fp_cost[idx]).sum())
+
+    def hourly_traffic(
+        self, hours: np.ndarray, world: WorldConfig, rng: np.random.Generator
+    ) -> np.ndarray:
+        """Legitimate exchanges in each hour: one Poisson draw per hour of the summed live rates."""
+        phase = 2.0 * math.pi * (hours % 24 - world.diurnal_peak_hour) / 24.0
+        profile = 1.0 + world.diurnal_amplitude * np.cos(phase)
+        return rng.poisson(self._live_rate / 24.0 * profile).astype(float)
+
+    def tier_table(self) -> dict[str, dict[str, float]]:
+        """Per-tier figures implied by the config, mutually consistent by construction."""
+        out = {}
+        for t_name, t in zip(self.tier_names, self.tiers, strict=True):
+            mean_day = t.median_exchanges_per_day * math.exp(t.sigma**2 / 2)
+            monthly = mean_day * DAYS_PER_MONTH * t.revenue_per_exchange_usd
+            out[t_name] = {
+                "accounts": t.accounts,
+                "mean_exchanges_per_day": mean_day,
+                "revenue_per_exchange_usd": t.revenue_per_exchange_usd,
+                "mean_revenue_per_month_usd": monthly,
+                "mean_false_ban_cost_usd": float(false_ban_cost(t, np.array([monthly]))[0]),
+            }
+        return out

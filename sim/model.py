@@ -1,0 +1,300 @@
+"""The world of one run: a Mesa model of operators, a defender and detectors (DESIGN §3).
+
+Time is simulated hours; the model steps one window (``world.window_hours``) at a time. SimPy
+carries everything with latency or capacity between window ends (reviews, enforcement delays,
+partners' indicators); per-account state lives in numpy arrays (:mod:`sim.fleet`,
+:mod:`sim.legit`). One step reads like the story it simulates; see :meth:`DistillationModel.step`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import mesa
+import numpy as np
+import simpy
+
+from sim.attackers.base import Operator
+from sim.capability import CapabilityCurve
+from sim.defender import Defender
+from sim.detectors.base import Detector, ScanContext
+from sim.fleet import ACT_NONE, Fleet
+from sim.harvest import harvest_window, live_intervals
+from sim.latency import LatencyModel
+from sim.ledger import Ledger
+from sim.legit import LegitPopulation
+from sim.parameters import Config
+from sim.policies.base import Policy
+from sim.registry import attackers, detectors, load_all, policies
+from sim.rng import Streams, root_sequence
+
+
+class DistillationModel(mesa.Model):
+    """Distillation attacks against one API provider over a horizon of days.
+
+    Args:
+        cfg: a validated :class:`~sim.parameters.Config` (see :func:`sim.configuration.load`).
+        streams: named random streams; defaults to ``SeedSequence(cfg.seed)``.
+        on_window: called after every window with the model (progress reporting).
+    """
+
+    def __init__(
+        self,
+        cfg: Config,
+        streams: Streams | None = None,
+        on_window: Callable[[DistillationModel], None] | None = None,
+    ) -> None:
+        load_all()
+        streams = streams or Streams(root_sequence(cfg.seed))
+        super().__init__(rng=streams("mesa"))
+        self.cfg = cfg
+        self.streams = streams
+        self.on_window = on_window
+        self.window = cfg.world.window_hours
+        self.horizon = float(cfg.world.days * 24)
+        self.n_windows = int(math.ceil(self.horizon / self.window))
+        self.time_h = 0.0
+        self.env = simpy.Environment()
+        self.ledger = Ledger()
+        self.latency = LatencyModel(cfg.latency, streams("latency"))
+        self.legit = LegitPopulation(cfg.legit, cfg.world, streams("legit"))
+
+        # Policies (not agents: they are the defender's instruments).
+        self.policies: dict[str, Policy] = {}
+        for name, params in cfg.policies.items():
+            self.policies[name] = policies.get(params.kind or name)(self, name, params)
+
+        # Detectors and the defender that funds them.
+        self.detector_list: list[Detector] = []
+        B = cfg.detection.budget_usd_per_day
+        for i, (name, params) in enumerate(cfg.detectors.items()):
+            spend = float(cfg.detection.shares.get(name, 0.0)) * B
+            self.detector_list.append(detectors.get(params.kind)(self, name, params, i, spend))
+        self.detector_index = {d.name: d.index for d in self.detector_list}
+        self.fleet = Fleet(len(self.detector_list))
+
+        # Attacker operators, one per campaign, with the strategy named by attacker.mode.
+        strategy_cls = attackers.get(cfg.attacker.mode)
+        self.operator_list: list[Operator] = [
+            strategy_cls(self, name, k, op_cfg, cfg.attacker)
+            for k, (name, op_cfg) in enumerate(cfg.operators.items())
+        ]
+        self.defender = Defender(self)
+        for p in self.policies.values():
+            p.setup()
+
+        self.median_window = self.legit.median_rate * self.window / 24.0
+        for det in self.detector_list:
+            det.prepare(self.legit, self.median_window, self.window, streams(f"legit:{det.name}"))
+            det.set_coverage(self.legit.live_rate)
+        self.domains = CapabilityCurve(cfg.capability).domains
+        n_ops, n_dom, H = len(self.operator_list), len(self.domains), int(self.horizon)
+        self.capability_stock = np.zeros((n_ops, n_dom))
+        self.sent_h = np.zeros((n_ops, H))
+        self.harvested_h = np.zeros((n_ops, H))
+        self.effective_hd = np.zeros((n_ops, H, n_dom))
+        self.legit_h = np.zeros(H)
+        self.detection_windows = 0
+        self.rng_harvest = streams("harvest")
+        self.rng_detect = streams("detection")
+        self.rng_legit_traffic = streams("legit_traffic")
+
+        self.datacollector = mesa.DataCollector(
+            model_reporters={
+                "hour": lambda m: m.time_h,
+                "review_backlog": lambda m: m.defender.queue.backlog,
+                "legit_false_bans": lambda m: m.defender.legit_false_bans,
+            },
+            agenttype_reporters={
+                strategy_cls: {
+                    "operator": "name",
+                    "cadence_per_day": "cadence",
+                    "obfuscation": "obfuscation",
+                    "cluster_size": "cluster_size",
+                    "stopped": lambda a: a.stopped_at <= a.model.time_h,
+                }
+            },
+        )
+        for op in self.operator_list:
+            op.plan()
+        self.running = True
+
+    # ------------------------------------------------------------------ lookups
+    def policy(self, name: str) -> Policy | None:
+        """The policy ``name`` if it is enabled (from any hour), else None."""
+        p = self.policies.get(name)
+        return p if p is not None and p.params.enabled else None
+
+    # ------------------------------------------------------------------ one window
+    def step(self) -> None:
+        """One window: events resolve, operators top up, the fleet harvests, detectors score."""
+        t0 = self.time_h
+        t1 = min(t0 + self.window, self.horizon)
+        hours = np.arange(int(t0), int(t1), dtype=float)
+
+        # Reviews, enforcement and partners' indicators that fall inside the window.
+        self.env.run(until=t1)
+        # Operators replace the bans they notice and keep their fleets at size.
+        for op in self.operator_list:
+            op.top_up(t0, t1)
+        # The fleet harvests; operators pay for what they get while their money lasts.
+        h = self._harvest(t0, t1, hours)
+        # Legitimate customers use the API as usual.
+        legit_h = self.legit.hourly_traffic(hours, self.cfg.world, self.rng_legit_traffic)
+        self.legit_h[int(t0) : int(t1)] = legit_h
+        traffic = float(legit_h.sum() + h.sent.sum())
+        # Detectors score the window; flags go to review after each detector's latency.
+        ctx = self._scan_context(t0, t1, h, traffic)
+        flags = [det.scan(ctx) for det in self.detector_list]
+        self.defender.triage(flags, ctx)
+        # Policies act on what the window showed (poisoning marks, costs).
+        poisoned = float(h.harvested[self.fleet.accounts.poisoned[h.idx]].sum())
+        pois = self.policy("poisoning")
+        if pois is not None and poisoned:
+            pois.book_attacker_compute(t0, poisoned)
+        for p in self.policies.values():
+            p.end_of_window(t0, t1, ctx)
+        # The defender pays for detection and sizes next window's coverage.
+        self.defender.pay(t0, t1, traffic)
+        for det in self.detector_list:
+            det.set_coverage(traffic * 24.0 / (t1 - t0))
+        # Operators read the bans they noticed and adapt; campaigns may be attributed.
+        for op in self.operator_list:
+            op.adapt(t0, t1)
+        self.defender.attribute(t1)
+
+        self.time_h = t1
+        self.datacollector.collect(self)
+        if self.on_window is not None:
+            self.on_window(self)
+        if t1 >= self.horizon:
+            self.running = False
+
+    def _harvest(self, t0: float, t1: float, hours: np.ndarray):
+        ops = self.operator_list
+        inputs = [op.window_inputs(t0, t1, self._staleness(op, hours)) for op in ops]
+        # Expected exchanges per operator at current ends, to find where money runs out.
+        idx, a, b = live_intervals(self.fleet, t0, t1, np.array([i.end_hour for i in inputs]))
+        op_of = self.fleet.accounts.op[idx].astype(np.intp)
+        cad = np.array([i.cadence_per_day for i in inputs])
+        expected = np.bincount(op_of, weights=cad[op_of] * (b - a) / 24.0, minlength=len(ops))
+        fee_room = np.empty(len(ops))
+        fee = np.empty(len(ops))
+        for k, op in enumerate(ops):
+            inputs[k].end_hour = op.budget_end(t0, t1, float(expected[k]))
+            end = min(inputs[k].end_hour, t1)
+            fee_room[k] = max(op.budget_left - op.infra_cost(t0, t1, end), 0.0)
+            fee[k] = op.fee_per_exchange
+        pois = self.policy("poisoning")
+        en = self.cfg.enforcement
+        h = harvest_window(
+            self.fleet,
+            t0,
+            t1,
+            inputs,
+            throttle_factor=en.throttle_factor,
+            degrade_quality=en.degrade_quality,
+            poison_quality=pois.quality if pois is not None else 1.0,
+            n_domains=len(self.domains),
+            rng=self.rng_harvest,
+            fee_room=fee_room,
+            fee_per_exchange=fee,
+        )
+        acc = self.fleet.accounts
+        acc.sent[h.idx] += h.sent
+        acc.harvested[h.idx] += h.harvested
+        i0, i1 = int(t0), int(t1)
+        self.sent_h[:, i0:i1] = h.sent_h
+        self.harvested_h[:, i0:i1] = h.harvested_h
+        self.effective_hd[:, i0:i1] = h.effective_hd
+        for k, op in enumerate(ops):
+            op.pay_window(t0, h.harvested_h[k], inputs[k].end_hour, t1)
+        self._accumulate_capability(t0, t1, h.effective_hd)
+        return h
+
+    def _staleness(self, op: Operator, hours: np.ndarray) -> np.ndarray:
+        """Weight of an exchange harvested at each hour, against the latest teacher release."""
+        s = op.latest_share(hours)
+        return s + (1.0 - s) * self.cfg.teacher.staleness_factor
+
+    def _accumulate_capability(self, t0: float, t1: float, eff_hd: np.ndarray) -> None:
+        """Add the window's effective exchanges; a release devalues the stock harvested before."""
+        start = 0
+        for r in sorted(self.cfg.teacher.releases_hours):
+            if t0 <= r < t1:
+                k = int(math.ceil(r - t0))  # hours of the window before the release
+                self.capability_stock += eff_hd[:, start:k].sum(axis=1)
+                self.capability_stock *= self.cfg.teacher.staleness_factor
+                start = k
+        self.capability_stock += eff_hd[:, start:].sum(axis=1)
+
+    def _scan_context(self, t0: float, t1: float, h, traffic: float) -> ScanContext:
+        acc = self.fleet.accounts
+        idx = h.idx
+        eligible = (
+            (acc.ended_at[idx] > t1)
+            & ~acc.in_review[idx]
+            & (acc.cooldown_until[idx] <= t1)
+            & ~acc.confirmed[idx]
+            & (acc.action[idx] == ACT_NONE)
+        )
+        boost = np.zeros(idx.size)
+        intel = self.policy("intel_sharing")
+        if intel is not None:
+            boost[intel.matched(idx, t1)] = intel.params.prior_boost
+        ncl = self.fleet.clusters.n
+        cl = acc.cluster[idx]
+        ops = self.operator_list
+        ctx = ScanContext(
+            t0=t0,
+            t1=t1,
+            fleet=self.fleet,
+            harvest=h,
+            legit=self.legit,
+            eligible=eligible,
+            boost=boost,
+            obfuscation=np.array([op.obfuscation for op in ops]),
+            mixing=np.array([op.cfg.traffic_mixing for op in ops]),
+            cot_share=np.array([op.cfg.cot_share for op in ops]),
+            cluster_live=np.bincount(cl, minlength=ncl),
+            cluster_volume=np.bincount(cl, weights=h.expected, minlength=ncl),
+            legit_median_window=self.median_window,
+            rho=self.cfg.detection.rho,
+            rng=self.rng_detect,
+            traffic=traffic,
+        )
+        return ctx
+
+    # ------------------------------------------------------------------ whole run
+    def run(self) -> DistillationModel:
+        """Step to the horizon, then settle attribution and expected penalties."""
+        while self.running:
+            self.step()
+        self.finish()
+        return self
+
+    def finish(self) -> None:
+        """Final P(attribution) per operator (watermark evidence arrives after the fact) and the
+        attacker's expected penalty, booked as a risk line (not cash)."""
+        self.defender.retrospective()
+        wm = self.policy("watermarking")
+        sanctions = self.policy("sanctions")
+        acc = self.fleet.accounts
+        n = self.fleet.n
+        self.final_attribution = np.zeros(len(self.operator_list))
+        self.expected_penalty = np.zeros(len(self.operator_list))
+        for k, op in enumerate(self.operator_list):
+            if self.defender.attributed_at[k] < math.inf:
+                p = 1.0
+            else:
+                p_in = self.defender.attribution_probability(k, self.horizon)
+                harvested = float(acc.harvested[:n][acc.op[:n] == k].sum())
+                p_wm = wm.attribution_evidence(harvested) if wm else 0.0
+                p = 1.0 - (1.0 - p_in) * (1.0 - p_wm)
+            self.final_attribution[k] = p
+            penalty = p * sanctions.penalty(self.horizon) if sanctions else 0.0
+            self.expected_penalty[k] = penalty
+            self.ledger.book(
+                self.horizon, op.party, "sanctions", "expected_penalty", penalty, cash=False
+            )

@@ -1,0 +1,348 @@
+"""Parameters: the structured schema every configuration is validated against.
+
+Each dataclass is one concern and maps onto one Hydra config group under ``configs/``. Field
+metadata carries the allowed range (``ge``, ``gt``, ``le``, ``lt``) or the allowed values
+(``choices``); :mod:`sim.validation` reads it to produce one readable message per bad key.
+
+Detectors, policies and attacker strategies are pluggable: their parameters are declared by the
+class that implements them (``Params`` on the class, see :mod:`sim.registry`), so adding one is one
+class plus one config file. Units: hours, US dollars, dollars per day (``*_usd_per_day``).
+Defaults marked [E] are estimates (CALIBRATION.md); scenario files cite their figures.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+def P(default: Any = None, *, ge=None, gt=None, le=None, lt=None, choices=None, factory=None):
+    """A dataclass field with its allowed range or values recorded as metadata."""
+    meta = {
+        k: v for k, v in dict(ge=ge, gt=gt, le=le, lt=lt, choices=choices).items() if v is not None
+    }
+    if factory is not None:
+        return field(default_factory=factory, metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+def share(default: float) -> Any:
+    """A probability or share: a float in [0, 1]."""
+    return P(default, ge=0.0, le=1.0)
+
+
+# --------------------------------------------------------------------------- world and time
+@dataclass
+class WorldConfig:
+    """Horizon, window length and the legitimate-population thinning used by fast tests."""
+
+    days: int = P(45, gt=0, le=3650)
+    #: Decision window: detectors score at multiples of it, operators decide once a window.
+    window_hours: int = P(24, choices=[1, 2, 3, 4, 6, 8, 12, 24])
+    start_date: str = "2026-04-22"
+    #: Share of legitimate accounts simulated; each stands for 1/share accounts (tests only).
+    legit_sample_share: float = P(1.0, gt=0.0, le=1.0)
+    #: Legitimate traffic follows 1 + A·cos(2π(h − peak)/24); attacker traffic is flat (MODEL §1).
+    diurnal_amplitude: float = share(0.35)
+    diurnal_peak_hour: float = P(15.0, ge=0.0, lt=24.0)
+
+
+@dataclass
+class TeacherConfig:
+    """The defended model: list prices, margin on API traffic and release schedule."""
+
+    name: str = "claude-opus-4.6"
+    price_in_usd_per_mtok: float = P(5.0, ge=0.0)
+    price_out_usd_per_mtok: float = P(25.0, ge=0.0)
+    #: Gross margin of the defender on served API traffic [E].
+    gross_margin: float = share(0.6)
+    #: Hours at which a new teacher release appears (scheduled events).
+    releases_hours: list[float] = P(factory=list)
+    #: Multiplier on effective exchanges harvested from a release once a newer one exists [E].
+    staleness_factor: float = share(0.5)
+    #: Open-weights counterfactual (MODEL §8): the teacher's lead over the best open model, as a
+    #: share of the full lead; it scales every operator's value of capability (0: nothing to gain).
+    lead_over_open_models: float = share(1.0)
+
+
+# --------------------------------------------------------------------------- capability
+@dataclass
+class DomainConfig:
+    """One capability domain's curve G = Gmax·(1 − (1 + N/N0)^(−a)), with N0 from N_half."""
+
+    value_weight: float = P(1.0, ge=0.0)
+    gmax: float = share(0.7)
+    n_half: float = P(5.0e5, gt=0.0)
+    exponent: float = P(0.7, gt=0.0, le=5.0)
+
+
+@dataclass
+class CapabilityConfig:
+    """Capability extraction: domains, spill-over and exchange quality factors (MODEL §6)."""
+
+    domains: dict[str, DomainConfig] = P(factory=dict)
+    #: Share of the other domains' (traffic-weighted) gain that spills into a domain [E].
+    spillover: float = share(0.1)
+    #: Quality of an answer-only exchange relative to one with a visible reasoning trace [E].
+    answer_only_quality: float = share(0.3)
+    #: Quality lost per unit of obfuscation [E].
+    obfuscation_quality_penalty: float = share(0.5)
+    #: Value of a near-duplicate exchange relative to a fresh one [E].
+    duplicate_quality: float = share(0.4)
+
+
+# --------------------------------------------------------------------------- legitimate users
+@dataclass
+class TierConfig:
+    """A legitimate customer tier: size, usage distribution, revenue and churn."""
+
+    accounts: int = P(0, ge=0)
+    #: Lognormal per-account mean usage: median and shape.
+    median_exchanges_per_day: float = P(5.0, gt=0.0)
+    sigma: float = P(1.0, ge=0.0, le=4.0)
+    revenue_per_exchange_usd: float = P(0.05, ge=0.0)
+    lifetime_months: float = P(24.0, ge=0.0)
+    monthly_discount_rate: float = P(0.01, ge=0.0, lt=1.0)
+    churn_on_false_ban: float = share(0.5)
+    support_cost_usd: float = P(50.0, ge=0.0)
+    #: New sign-ups per day (they meet identity checks, and KYC friction loses some).
+    signups_per_day: float = P(0.0, ge=0.0)
+    #: How much the tier's traffic looks like distillation to the content classifier (g in [0,1]).
+    content_lookalike: float = share(0.0)
+    #: How much the tier's accounts look linked (shared corporate infrastructure) (g in [0,1]).
+    linkage_lookalike: float = share(0.0)
+
+
+@dataclass
+class LegitConfig:
+    """Legitimate user population as tiers (MODEL §3)."""
+
+    tiers: dict[str, TierConfig] = P(factory=dict)
+
+
+# --------------------------------------------------------------------------- attackers
+@dataclass
+class OperatorConfig:
+    """One attacker operator's campaign facts (MODEL §2). Its behaviour comes from ``attacker``."""
+
+    label: str = ""
+    start_hour: float = P(0.0, ge=0.0)
+    #: Planned end of the campaign (hours); null runs to the horizon.
+    end_hour: float | None = P(None, gt=0.0)
+    budget_usd: float = P(5.0e6, ge=0.0)
+    #: What the capability is worth to the operator (avoided training, lead time) [E].
+    value_usd: float = P(1.0e8, ge=0.0)
+    #: Exchanges per day the operator wants (fitted in calibrated scenarios).
+    demand_per_day: float = P(5.0e5, ge=0.0)
+    #: Per-account cadence the operator believes the volume detector tolerates (evasion policy).
+    tolerated_cadence_per_day: float = P(30.0, gt=0.0)
+    #: Targeting weights over capability domains (must sum to 1).
+    targets: dict[str, float] = P(factory=dict)
+    #: Share of exchanges that elicit a visible reasoning trace.
+    cot_share: float = share(0.8)
+    obfuscation: float = share(0.1)
+    duplication_share: float = share(0.1)
+    #: Share of a cluster's traffic that is reseller customers' own (traffic mixing).
+    traffic_mixing: float = P(0.0, ge=0.0, lt=1.0)
+    mixing_cost_per_exchange_usd: float = P(0.002, ge=0.0)
+    tokens_in: float = P(8000.0, gt=0.0)
+    tokens_out: float = P(2000.0, gt=0.0)
+    #: Price paid per exchange = list price × price_factor (resellers, farmed credits).
+    price_factor: float = P(0.3, gt=0.0, le=1.0)
+    #: Share of API fees paid to the defender in real money (the rest goes to resellers).
+    paid_to_defender_share: float = share(0.5)
+    account_base_price_usd: float = P(20.0, ge=0.0)
+    #: Cap on accounts the operator can bring up per day.
+    creation_per_day: float = P(5000.0, gt=0.0)
+    cluster_size: int = P(50, ge=1)
+    #: Infrastructure cost per account-day for a lone account; falls as k^(−exponent) with k.
+    infra_usd_per_account_day: float = P(0.5, ge=0.0)
+    infra_scale_exponent: float = P(0.5, ge=0.0, le=1.0)
+    #: Scales Gmax of every domain: the student's base capacity (Gudibande; capacity gap).
+    gmax_scale: float = P(1.0, ge=0.0, le=2.0)
+    #: Share of traffic moved to a new teacher release, and how fast (MiniMax: ~half in ~24 h).
+    retarget_share: float = share(0.0)
+    retarget_lag_hours: float = P(24.0, ge=0.0)
+
+
+# --------------------------------------------------------------------------- detection
+@dataclass
+class ThresholdConfig:
+    """How every detector sets its threshold (MODEL §4)."""
+
+    method: str = P("fpr", choices=["fpr", "bayes"])
+    #: τ = Φ⁻¹(1 − FPR) for a typical legitimate account (``typical``, MODEL §4), or τ such that
+    #: the whole benign population's mean FPR is the target (``population``: benign-calibrated).
+    target_fpr_per_window: float = P(1e-4, gt=0.0, lt=1.0)
+    calibrate_on: str = P("typical", choices=["typical", "population"])
+    #: Cost-sensitive Bayes: flag when P(attacker | s) > C_FP / (C_FP + C_FN).
+    cost_false_positive_usd: float = P(500.0, gt=0.0)
+    cost_false_negative_usd: float = P(5000.0, gt=0.0)
+    #: The defender's prior base rate of attacker accounts (Bayes method) [E].
+    prior_attacker_share: float = P(0.02, gt=0.0, lt=1.0)
+
+
+@dataclass
+class DetectionConfig:
+    """The defender's detection budget B and how it is split (MODEL §4)."""
+
+    budget_usd_per_day: float = P(30000.0, ge=0.0)
+    #: Allocation of B over the detectors in ``detectors`` and ``review``; must sum to 1.
+    shares: dict[str, float] = P(factory=dict)
+    #: Weight of the persistent per-account score term (0 = independent windows).
+    rho: float = share(0.5)
+    threshold: ThresholdConfig = P(factory=ThresholdConfig)
+
+
+@dataclass
+class ReviewConfig:
+    """Human review: a finite team of analysts working shifts (SimPy resource)."""
+
+    analyst_usd_per_hour: float = P(70.0, gt=0.0)
+    shift_hours: float = P(8.0, gt=0.0, le=24.0)
+    shifts_per_day: int = P(3, ge=1, le=3)
+    review_minutes_median: float = P(20.0, gt=0.0)
+    review_minutes_sigma: float = P(0.4, ge=0.0, le=3.0)
+    #: A pooled case of n accounts takes n^scaling times one review.
+    pooled_case_scaling: float = P(0.5, ge=0.0, le=1.0)
+    confirm_attacker_prob: float = share(0.9)
+    false_confirm_legit_prob: float = share(0.02)
+    #: A cleared account is not re-flagged for this long.
+    cooldown_hours: float = P(720.0, ge=0.0)
+    #: fifo, or the highest score first.
+    discipline: str = P("fifo", choices=["fifo", "score"])
+
+
+@dataclass
+class AttributionConfig:
+    """Attribution of a campaign to its operator (MODEL §8)."""
+
+    #: P(attribution from confirmations) = 1 − exp(−confirmed / confirmed_scale) [E].
+    confirmed_scale: float = P(200.0, gt=0.0)
+
+
+@dataclass
+class EnforcementConfig:
+    """What follows a confirmation: the action, cluster sweeps and attribution."""
+
+    action: str = P("ban", choices=["ban", "throttle", "degrade"])
+    #: Throttled accounts get this share of their requests answered.
+    throttle_factor: float = share(0.2)
+    #: Degraded accounts' outputs keep this share of their quality.
+    degrade_quality: float = share(0.3)
+    #: Link signals and the probability each exposes a confirmed account's cluster.
+    sweep_signals: dict[str, float] = P(factory=dict)
+    #: Share of a found cluster's live accounts that a sweep takes down (Thomas et al.: 95%).
+    sweep_share: float = share(0.95)
+    #: After the campaign, the investigation of an operator with a confirmed account links each of
+    #: its clusters not yet found with this probability (accounts attributed, not banned) [E].
+    retrospective_find_prob: float = share(0.9)
+    #: Cost to the defender of cutting off one reseller customer when a mixed account is banned
+    #: (support and reputation; they are the reseller's customers, not the defender's) [E].
+    reseller_customer_usd: float = P(5.0, ge=0.0)
+    attribution: AttributionConfig = P(factory=AttributionConfig)
+
+
+@dataclass
+class LatencyConfig:
+    """Every latency in the model, in hours, in one place (ABIDES-style latency model)."""
+
+    setup_hours_median: float = P(12.0, ge=0.0)
+    setup_hours_sigma: float = P(0.8, ge=0.0, le=3.0)
+    #: Processing latency from a window's end to its flags reaching review, per detector kind.
+    detector_hours: dict[str, float] = P(factory=dict)
+    enforcement_hours_median: float = P(2.0, ge=0.0)
+    enforcement_hours_sigma: float = P(0.5, ge=0.0, le=3.0)
+    sweep_hours: float = P(24.0, ge=0.0)
+    #: Time for an operator to notice a ban on one of its accounts.
+    operator_notice_hours: float = P(6.0, ge=0.0)
+    #: Lag before an adaptive operator's response takes effect.
+    operator_reaction_hours: float = P(24.0, ge=0.0)
+
+
+@dataclass
+class OutputConfig:
+    """Where and what a run writes."""
+
+    results_dir: str = "results"
+    plots: bool = True
+    #: Progress bar on stderr: auto (only on a terminal), on, off.
+    progress: str = P("auto", choices=["auto", "on", "off"])
+
+
+# --------------------------------------------------------------------------- scenario metadata
+@dataclass
+class FittedParam:
+    """A parameter the calibration fits: its config key and search bounds."""
+
+    key: str = ""
+    #: Other keys that always take the same value (a parameter shared by several operators).
+    tied: list[str] = P(factory=list)
+    bounds: list[float] = P(factory=list)
+    note: str = ""
+
+
+@dataclass
+class Target:
+    """A disclosed figure the calibration targets: a summary metric and its value."""
+
+    metric: str = ""
+    value: float = P(0.0, ge=0.0)
+    tolerance: float = P(0.1, gt=0.0, lt=1.0)
+    source: str = ""
+
+
+@dataclass
+class FitRecord:
+    """When and how the shipped fitted values were obtained."""
+
+    date: str = ""
+    seeds: list[int] = P(factory=list)
+    method: str = ""
+    evaluations: int = 0
+    max_abs_rel_error: float | None = None
+
+
+@dataclass
+class CalibrationSpec:
+    """Fitted parameters and targets of a scenario (MODEL §9); no quantity on both lists."""
+
+    fitted: list[FittedParam] = P(factory=list)
+    targets: list[Target] = P(factory=list)
+    fit: FitRecord = P(factory=FitRecord)
+
+
+@dataclass
+class ScenarioMeta:
+    """Name, one-line description and sources of the scenario in use."""
+
+    name: str = "custom"
+    description: str = ""
+    sources: list[str] = P(factory=list)
+    estimates: list[str] = P(factory=list)
+    calibration: CalibrationSpec = P(factory=CalibrationSpec)
+
+
+# --------------------------------------------------------------------------- the whole config
+@dataclass
+class Config:
+    """The full, validated configuration of one run."""
+
+    seed: int = P(0, ge=0)
+    scenario: ScenarioMeta = P(factory=ScenarioMeta)
+    world: WorldConfig = P(factory=WorldConfig)
+    teacher: TeacherConfig = P(factory=TeacherConfig)
+    capability: CapabilityConfig = P(factory=CapabilityConfig)
+    legit: LegitConfig = P(factory=LegitConfig)
+    operators: dict[str, OperatorConfig] = P(factory=dict)
+    #: Attacker strategy parameters; ``mode`` picks the class (sim.attackers).
+    attacker: dict[str, Any] = P(factory=lambda: {"mode": "fixed"})
+    detection: DetectionConfig = P(factory=DetectionConfig)
+    #: Detector name -> parameters; ``kind`` picks the class (sim.detectors).
+    detectors: dict[str, Any] = P(factory=dict)
+    review: ReviewConfig = P(factory=ReviewConfig)
+    enforcement: EnforcementConfig = P(factory=EnforcementConfig)
+    latency: LatencyConfig = P(factory=LatencyConfig)
+    #: Policy name -> parameters; ``kind`` (default: the name) picks the class (sim.policies).
+    policies: dict[str, Any] = P(factory=dict)
+    output: OutputConfig = P(factory=OutputConfig)

@@ -1,0 +1,70 @@
+"""Identity checks (KYC) at sign-up: raise the usable-account price, block a share (MODEL §2, §4).
+
+Each usable account takes Geometric(1 − block_share) attempts, each paid at base × multiplier, so
+its expected price is ``base × kyc_price_multiplier / (1 − kyc_block_share)``. Every attempt is a
+check the defender pays for; legitimate sign-ups pay checks too and a share is lost to friction
+(valued at the tier's discounted lifetime revenue). Anthropic strengthened verification on the most
+abused pathways (Feb 2026); verification costs get arbitraged (Thomas et al. 2014) [multiplier,
+block share, check price and friction are estimates].
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.ledger import DEFENDER
+from sim.legit import DAYS_PER_MONTH, lifetime_value
+from sim.parameters import P, share
+from sim.policies.base import Policy, PolicyParams
+from sim.registry import policies
+
+
+@dataclass
+class KycParams(PolicyParams):
+    price_multiplier: float = P(2.5, ge=1.0)
+    block_share: float = P(0.3, ge=0.0, lt=1.0)
+    usd_per_check: float = P(1.5, ge=0.0)
+    legit_friction_share: float = share(0.03)
+
+
+def usable_price(base: float, multiplier: float, block_share: float) -> float:
+    """Expected price of one usable account under KYC."""
+    return base * multiplier / (1.0 - block_share)
+
+
+@policies.register("kyc")
+class Kyc(Policy):
+    """Verification at sign-up."""
+
+    Params = KycParams
+
+    def terms(self, hours: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """Sign-up attempts and price multiplier for usable accounts created at ``hours``."""
+        on = bool(self.params.enabled) & (hours >= self.params.effective_hour)
+        attempts = np.ones(hours.size, dtype=np.int64)
+        k = int(on.sum())
+        if k and self.params.block_share > 0:
+            attempts[on] = rng.geometric(1.0 - self.params.block_share, size=k)
+        return attempts, np.where(on, self.params.price_multiplier, 1.0)
+
+    def book_attacker_checks(self, hours: np.ndarray, attempts: np.ndarray) -> None:
+        on = bool(self.params.enabled) & (hours >= self.params.effective_hour)
+        usd = np.where(on, attempts * self.params.usd_per_check, 0.0)
+        self.model.ledger.book(hours, DEFENDER, "identity_vendor", "kyc_checks", usd)
+
+    def end_of_window(self, t0: float, t1: float, ctx) -> None:
+        if not self.active(t0):
+            return
+        p, legit, days = self.params, self.model.legit, (t1 - t0) / 24.0
+        checks = friction = 0.0
+        for t in legit.tiers:
+            n = t.signups_per_day * days
+            mean_day = t.median_exchanges_per_day * np.exp(t.sigma**2 / 2)
+            ltv = lifetime_value(t, mean_day * DAYS_PER_MONTH * t.revenue_per_exchange_usd)
+            checks += n * p.usd_per_check
+            friction += n * p.legit_friction_share * ltv
+        led = self.model.ledger
+        led.book(t0, DEFENDER, "identity_vendor", "kyc_checks", checks)
+        led.book(t0, DEFENDER, "prospective_users", "kyc_friction", friction)

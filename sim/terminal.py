@@ -1,0 +1,92 @@
+"""The readable summary printed after a run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _money(x: float | None) -> str:
+    if x is None:
+        return "n/a"
+    a = abs(x)
+    if a >= 1e9:
+        return f"${x / 1e9:,.2f}B"
+    if a >= 1e6:
+        return f"${x / 1e6:,.2f}M"
+    if a >= 1e3:
+        return f"${x / 1e3:,.1f}k"
+    return f"${x:,.2f}"
+
+
+def _num(x: float | None, nd: int = 0) -> str:
+    if x is None:
+        return "n/a"
+    return f"{x:,.{nd}f}"
+
+
+def _hours(x: float | None) -> str:
+    return "never" if x is None else f"{x:,.1f} h (day {x / 24:,.1f})"
+
+
+def format_summary(s: dict[str, Any]) -> str:
+    """A two-column table of the headline figures, then one line per operator."""
+    rows = [
+        ("scenario / seed / attacker", f"{s['scenario']} / {s['seed']} / {s['attacker_mode']}"),
+        ("detection budget", f"{_money(s['detection_budget_usd_per_day'])}/day"),
+        (
+            "capability extracted",
+            f"{s['capability_extracted']:.3f} of the gap (headline: {s['headline_operator']})",
+        ),
+        ("  by domain", ", ".join(f"{k} {v:.2f}" for k, v in s["capability_by_domain"].items())),
+        (
+            "days to 50% / 80% of final",
+            f"{_num(s['days_to_50pct_capability'], 1)} / {_num(s['days_to_80pct_capability'], 1)}",
+        ),
+        (
+            "exchanges harvested (attributed)",
+            f"{_num(s['exchanges_harvested'])} ({_num(s['exchanges_attributed'])})",
+        ),
+        (
+            "accounts created (attributed, banned)",
+            f"{_num(s['accounts_created'])} "
+            f"({_num(s['accounts_attributed'])}, {_num(s['accounts_banned'])})",
+        ),
+        (
+            "first flag / first detection",
+            f"{_hours(s['first_flag_hours'])} / {_hours(s['first_detection_hours'])}",
+        ),
+        ("mean banned-account lifetime", _hours(s["mean_account_lifetime_hours"])),
+        ("accounts alive at the end", f"{100 * (s['accounts_alive_at_end_share'] or 0):.1f}%"),
+        (
+            "attacker spend (net value)",
+            f"{_money(s['attacker_spend_usd'])} ({_money(s['attacker_net_value_usd'])})",
+        ),
+        ("attacker cost per capability point", _money(s["attacker_cost_per_capability_point_usd"])),
+        ("defender detection spend", _money(s["detection_spend_usd"])),
+        ("defender total cost", _money(s["defender_total_cost_usd"])),
+        (
+            "false positives: accounts banned, cost",
+            f"{_num(s['legit_accounts_banned'], 1)}, {_money(s['false_positive_cost_usd'])}",
+        ),
+        (
+            "FPR per window / per account over horizon",
+            f"{_num((s['fpr_per_window'] or 0) * 100, 4)}% / "
+            f"{_num((s['fpr_per_account_horizon'] or 0) * 100, 3)}%",
+        ),
+        (
+            "review: analysts, cases, mean wait",
+            f"{s['analysts']}, {s['review_cases']}, {_num(s['review_mean_wait_hours'], 1)} h",
+        ),
+    ]
+    w = max(len(r[0]) for r in rows)
+    out = [f"{k.ljust(w)}  {v}" for k, v in rows]
+    if len(s["operators"]) > 1:
+        out.append("")
+        out.append("operator     capability  harvested     attributed    accounts  spend")
+        for name, o in s["operators"].items():
+            out.append(
+                f"{name:<12} {o['capability_extracted']:>10.3f}  {o['exchanges_harvested']:>12,.0f}"
+                f"  {o['exchanges_attributed']:>12,.0f}  {o['accounts_created']:>8,}  "
+                f"{_money(o['attacker_spend_usd'])}"
+            )
+    return "\n".join(out)

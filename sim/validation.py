@@ -1,0 +1,312 @@
+"""Validation: every bad input fails before any work starts, with one message naming the key.
+
+Checks, in order: group choices on the command line (unknown scenario -> the list of scenarios),
+the structured schema (unknown keys, wrong types), the ranges and choices recorded on each field,
+the pluggable classes' own parameters (detectors, policies, attacker strategy), and the rules that
+span keys (shares summing to 1, targeting weights, a non-empty fleet, ...).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+import typing
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from sim.parameters import Config
+from sim.registry import attackers, detectors, load_all, policies
+
+MULTI_GROUPS = {"detectors", "policies"}
+
+
+class ConfigError(ValueError):
+    """A configuration problem: the key at fault and what is allowed."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(f"{key}: {message}")
+        self.key = key
+        self.message = message
+
+
+def _fmt(v: Any) -> str:
+    return repr(v) if isinstance(v, str) else str(v)
+
+
+# --------------------------------------------------------------------------- command line
+def check_overrides(overrides: list[str]) -> None:
+    """Reject unknown config-group options before Hydra composes anything."""
+    from sim.configuration import GROUPS, group_options
+
+    for ov in overrides:
+        if "=" not in ov:
+            if ov.startswith("~"):  # deletion: ~key
+                continue
+            raise ConfigError(ov, "expected key=value (Hydra override syntax)")
+        key, value = ov.split("=", 1)
+        key = key.lstrip("+~")
+        if key.startswith("override "):
+            key = key[len("override ") :].strip().lstrip("/")
+        if key not in GROUPS and key != "scenario":
+            continue
+        options = group_options(key)
+        values = (
+            [v.strip() for v in value.strip("[]").split(",")] if key in MULTI_GROUPS else [value]
+        )
+        for v in values:
+            if v and v not in options and v != "null":
+                what = "scenario" if key == "scenario" else f"option for {key}"
+                raise ConfigError(key, f"unknown {what} {v!r}; allowed: {', '.join(options)}")
+
+
+def translate(exc: BaseException) -> ConfigError:
+    """Turn a Hydra/OmegaConf composition error into one ConfigError."""
+    if isinstance(exc, ConfigError):
+        return exc
+    e: BaseException | None = exc
+    while e is not None:
+        if isinstance(e, OmegaConfBaseException):
+            return _from_omegaconf(e)
+        e = e.__cause__ or e.__context__
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return ConfigError("config", first)
+
+
+_CONVERT = re.compile(r"Value '(.*)' of type '(\w+)' could not be converted to (\w+)")
+_KINDS = {
+    "Integer": "an integer",
+    "Float": "a number",
+    "Boolean": "true or false",
+    "String": "a string",
+}
+
+
+def _from_omegaconf(e: OmegaConfBaseException) -> ConfigError:
+    key = str(getattr(e, "full_key", None) or getattr(e, "key", None) or "config")
+    msg = str(getattr(e, "msg", "") or e).splitlines()[0]
+    conv = _CONVERT.search(msg)
+    if conv:
+        return ConfigError(
+            key, f"must be {_KINDS.get(conv.group(3), conv.group(3))} (got {conv.group(1)!r})"
+        )
+    if "not in" in msg or ("Key '" in msg and "not" in msg):
+        return ConfigError(key, unknown_key_message(key))
+    return ConfigError(key, msg)
+
+
+def unknown_key_message(key: str) -> str:
+    """What to say about an unknown ``key``: the allowed keys, or how to add a mapping entry."""
+    parent = key.rsplit(".", 1)[0] if "." in key else ""
+    allowed = _allowed_keys(parent)
+    if allowed is None:
+        return f"no such entry in {parent} (to add one: +{key}=<value>)"
+    return f"unknown key; allowed keys: {', '.join(allowed)}" if allowed else "unknown key"
+
+
+def _allowed_keys(path: str) -> list[str] | None:
+    """Field names allowed under ``path``; None if ``path`` is a free mapping (operators, ...)."""
+    parts = [p for p in path.split(".") if p]
+    if len(parts) == 2 and parts[0] in ("detectors", "policies"):
+        load_all()
+        reg = detectors if parts[0] == "detectors" else policies
+        kind = parts[1] if parts[1] in reg else None
+        if kind is None and parts[0] == "detectors":
+            return None
+        cls = reg.get(kind) if kind else None
+        return [f.name for f in dataclasses.fields(cls.Params)] if cls else None
+    if parts == ["attacker"]:
+        load_all()
+        names: set[str] = set()
+        for k in attackers.kinds():
+            names |= {f.name for f in dataclasses.fields(attackers.get(k).Params)}
+        return sorted(names)
+    node: Any = Config
+    i = 0
+    while i < len(parts):
+        if not dataclasses.is_dataclass(node):
+            return None
+        hints = typing.get_type_hints(node)
+        if parts[i] not in hints:
+            return []
+        node = hints[parts[i]]
+        if typing.get_origin(node) is dict:
+            if i == len(parts) - 1:
+                return None  # the unknown key is an entry of a free mapping
+            node = typing.get_args(node)[1]
+            i += 1  # skip the mapping's entry name
+        i += 1
+    return [f.name for f in dataclasses.fields(node)] if dataclasses.is_dataclass(node) else None
+
+
+# --------------------------------------------------------------------------- ranges
+def check_ranges(obj: Any, prefix: str) -> None:
+    """Apply the ge/gt/le/lt/choices metadata of every field, recursively."""
+    if not dataclasses.is_dataclass(obj):
+        return
+    for f in dataclasses.fields(obj):
+        v = getattr(obj, f.name)
+        key = f"{prefix}.{f.name}" if prefix else f.name
+        _check_value(key, v, f.metadata)
+        if dataclasses.is_dataclass(v):
+            check_ranges(v, key)
+        elif isinstance(v, dict):
+            for k, item in v.items():
+                if dataclasses.is_dataclass(item):
+                    check_ranges(item, f"{key}.{k}")
+        elif isinstance(v, list):
+            for i, item in enumerate(v):
+                if dataclasses.is_dataclass(item):
+                    check_ranges(item, f"{key}[{i}]")
+
+
+def _check_value(key: str, v: Any, meta) -> None:
+    if not meta or v is None:
+        return
+    if "choices" in meta and v not in meta["choices"]:
+        allowed = ", ".join(_fmt(c) for c in meta["choices"])
+        raise ConfigError(key, f"must be one of {allowed} (got {_fmt(v)})")
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        return
+    if isinstance(v, float) and math.isnan(v):
+        raise ConfigError(key, "must be a number (got nan)")
+    lo, hi = meta.get("ge", meta.get("gt")), meta.get("le", meta.get("lt"))
+    bad = (
+        ("ge" in meta and v < meta["ge"])
+        or ("gt" in meta and v <= meta["gt"])
+        or ("le" in meta and v > meta["le"])
+        or ("lt" in meta and v >= meta["lt"])
+    )
+    if bad:
+        if lo == 0 and hi == 1 and "ge" in meta and "le" in meta:
+            raise ConfigError(key, f"must be a share or probability in [0, 1] (got {v})")
+        parts = []
+        if "ge" in meta:
+            parts.append(f">= {meta['ge']}")
+        if "gt" in meta:
+            parts.append(f"> {meta['gt']}")
+        if "le" in meta:
+            parts.append(f"<= {meta['le']}")
+        if "lt" in meta:
+            parts.append(f"< {meta['lt']}")
+        raise ConfigError(key, f"must be {' and '.join(parts)} (got {v})")
+
+
+# --------------------------------------------------------------------------- plug-ins
+def _plugin(registry, kind: str, node: Any, key: str) -> Any:
+    if kind not in registry:
+        raise ConfigError(
+            f"{key}.kind", f"unknown kind {kind!r}; allowed: {', '.join(registry.kinds())}"
+        )
+    cls = registry.get(kind)
+    try:
+        merged = OmegaConf.merge(OmegaConf.structured(cls.Params), node)
+    except OmegaConfBaseException as e:
+        err = _from_omegaconf(e)
+        if "unknown key" in err.message:
+            names = [f.name for f in dataclasses.fields(cls.Params)]
+            raise ConfigError(
+                f"{key}.{err.key.split('.')[-1]}", f"unknown key; allowed keys: {', '.join(names)}"
+            ) from None
+        raise ConfigError(f"{key}.{err.key}", err.message) from None
+    obj = OmegaConf.to_object(merged)
+    obj.kind = kind
+    check_ranges(obj, key)
+    return obj
+
+
+# --------------------------------------------------------------------------- the whole config
+def validate(tree: DictConfig | dict) -> Config:
+    """Validate a composed config tree and return the typed :class:`Config`."""
+    load_all()
+    # A plain copy: typed nodes from composition would let keys added with '+' slip through.
+    plain = OmegaConf.to_container(tree, resolve=True) if isinstance(tree, DictConfig) else tree
+    tree = OmegaConf.create(plain)
+    try:
+        merged = OmegaConf.merge(OmegaConf.structured(Config), tree)
+        cfg: Config = OmegaConf.to_object(merged)
+    except OmegaConfBaseException as e:
+        raise _from_omegaconf(e) from None
+    check_ranges(cfg, "")
+    cfg.detectors = {
+        name: _plugin(detectors, (node or {}).get("kind") or name, node or {}, f"detectors.{name}")
+        for name, node in cfg.detectors.items()
+    }
+    cfg.policies = {
+        name: _plugin(policies, (node or {}).get("kind") or name, node or {}, f"policies.{name}")
+        for name, node in cfg.policies.items()
+    }
+    mode = (cfg.attacker or {}).get("mode")
+    if mode is None:
+        raise ConfigError("attacker.mode", f"missing; allowed: {', '.join(attackers.kinds())}")
+    if mode not in attackers:
+        raise ConfigError(
+            "attacker.mode", f"unknown mode {mode!r}; allowed: {', '.join(attackers.kinds())}"
+        )
+    cfg.attacker = _plugin(attackers, mode, cfg.attacker, "attacker")
+    _cross_checks(cfg, tree)
+    return cfg
+
+
+def _cross_checks(cfg: Config, tree: DictConfig) -> None:
+    domains = list(cfg.capability.domains)
+    if not domains:
+        raise ConfigError("capability.domains", "at least one capability domain is required")
+    if not cfg.operators:
+        raise ConfigError("operators", "the fleet is empty: define at least one operator")
+    for name, op in cfg.operators.items():
+        key = f"operators.{name}"
+        for d in op.targets:
+            if d not in domains:
+                raise ConfigError(
+                    f"{key}.targets.{d}", f"unknown domain; allowed: {', '.join(domains)}"
+                )
+        for d, w in op.targets.items():
+            _check_value(f"{key}.targets.{d}", w, {"ge": 0.0, "le": 1.0})
+        total = sum(op.targets.values())
+        if not math.isclose(total, 1.0, abs_tol=1e-6):
+            raise ConfigError(f"{key}.targets", f"targeting weights must sum to 1 (got {total:g})")
+        if op.end_hour is not None and op.end_hour <= op.start_hour:
+            raise ConfigError(f"{key}.end_hour", f"must be after start_hour ({op.start_hour})")
+    allowed = list(cfg.detectors) + ["review"]
+    for k, v in cfg.detection.shares.items():
+        _check_value(f"detection.shares.{k}", v, {"ge": 0.0, "le": 1.0})
+        if k not in allowed and v != 0:
+            raise ConfigError(
+                f"detection.shares.{k}",
+                f"no such detector in use; allowed: {', '.join(allowed)} "
+                f"(set it to 0 or delete it with ~detection.shares.{k})",
+            )
+    total = sum(cfg.detection.shares.values())
+    if not math.isclose(total, 1.0, abs_tol=1e-6):
+        raise ConfigError("detection.shares", f"shares must sum to 1 (got {total:g})")
+    for k, v in cfg.latency.detector_hours.items():
+        _check_value(f"latency.detector_hours.{k}", v, {"ge": 0.0})
+    for name, d in cfg.detectors.items():
+        if d.cadence_hours % cfg.world.window_hours:
+            raise ConfigError(
+                f"detectors.{name}.cadence_hours",
+                f"must be a multiple of world.window_hours ({cfg.world.window_hours})",
+            )
+    for k, v in cfg.enforcement.sweep_signals.items():
+        _check_value(f"enforcement.sweep_signals.{k}", v, {"ge": 0.0, "le": 1.0})
+    for i, r in enumerate(cfg.teacher.releases_hours):
+        _check_value(f"teacher.releases_hours[{i}]", r, {"ge": 0.0})
+    cal = cfg.scenario.calibration
+    fitted = {f.key for f in cal.fitted}
+    for f in cal.fitted:
+        for k in [f.key, *f.tied]:
+            if OmegaConf.select(tree, k, default=None) is None:
+                raise ConfigError("scenario.calibration.fitted", f"{k!r} is not a config key")
+        if len(f.bounds) != 2 or not (0 <= f.bounds[0] < f.bounds[1]):
+            raise ConfigError(
+                "scenario.calibration.fitted",
+                f"{f.key}: bounds must be [low, high] with 0 <= low < high",
+            )
+    for t in cal.targets:
+        if t.metric in fitted:
+            raise ConfigError(
+                "scenario.calibration.targets", f"{t.metric!r} is both fitted and a target"
+            )

@@ -1,0 +1,129 @@
+"""The command line end to end: one run from the CLI to a complete results folder."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import SMALL
+
+SUMMARY_KEYS = [
+    "scenario",
+    "seed",
+    "attacker_mode",
+    "capability_extracted",
+    "capability_by_domain",
+    "days_to_50pct_capability",
+    "capability_days",
+    "exchanges_harvested",
+    "exchanges_attributed",
+    "accounts_created",
+    "accounts_attributed",
+    "accounts_banned",
+    "legit_accounts_banned",
+    "fpr_per_window",
+    "fpr_per_account_horizon",
+    "attacker_spend_usd",
+    "attacker_net_value_usd",
+    "detection_spend_usd",
+    "defender_total_cost_usd",
+    "false_positive_cost_usd",
+    "first_detection_hours",
+    "first_flag_hours",
+    "mean_account_lifetime_hours",
+    "accounts_alive_at_end_share",
+    "attacker_cost_per_capability_point_usd",
+    "detection_budget_usd_per_day",
+    "operators",
+]
+OPERATOR_KEYS = [
+    "exchanges_harvested",
+    "exchanges_attributed",
+    "accounts_created",
+    "accounts_attributed",
+    "capability_extracted",
+]
+
+
+def distillsim(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    exe = shutil.which("distillsim") or str(Path(sys.executable).parent / "distillsim")
+    return subprocess.run([exe, *args], cwd=cwd, capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def run_folder(tmp_path_factory):
+    cwd = tmp_path_factory.mktemp("cli")
+    overrides = [o for o in SMALL if not o.startswith("output.")]
+    p = distillsim("run", *overrides, "seed=3", "output.plots=true", cwd=cwd)
+    assert p.returncode == 0, p.stderr
+    last = p.stdout.strip().splitlines()[-1]
+    return cwd, Path(last), p.stdout
+
+
+def test_last_line_is_the_run_folder(run_folder):
+    cwd, folder, out = run_folder
+    assert folder.parts[:3] == ("results", "runs", "alibaba_2026")
+    assert (cwd / folder).is_dir()
+    name = folder.name  # YYYY-mm-dd_HH-MM-SS_ffffff
+    assert len(name.split("_")) == 3 and len(name.split("_")[2]) == 6
+    assert "capability extracted" in out
+    # Written through a temporary name: nothing else is left beside it.
+    assert [p.name for p in (cwd / folder).parent.iterdir()] == [name]
+
+
+def test_folder_contents(run_folder):
+    cwd, folder, _ = run_folder
+    f = cwd / folder
+    for name in (
+        "config.yaml",
+        "summary.json",
+        "timeseries.parquet",
+        "ledger.parquet",
+        "manifest.json",
+        "capability_by_domain.png",
+        "accounts.png",
+        "review_queue.png",
+        "spend.png",
+        "operators_by_window.parquet",
+    ):
+        assert (f / name).is_file() and (f / name).stat().st_size > 0, name
+    s = json.loads((f / "summary.json").read_text())
+    for k in SUMMARY_KEYS:
+        assert k in s, k
+    for k in OPERATOR_KEYS:
+        assert k in s["operators"]["qwen"], k
+    assert s["seed"] == 3 and s["scenario"] == "alibaba_2026" and s["attacker_mode"] == "fixed"
+    m = json.loads((f / "manifest.json").read_text())
+    assert len(m["config_hash"]) == 64 and m["seed"] == 3
+    assert {"mesa", "simpy", "hydra-core", "numpy", "distillsim"} <= set(m["versions"])
+    assert "revision" in m["git"]
+    ts = pd.read_parquet(f / "timeseries.parquet")
+    assert len(ts) == 10 * 24 and {"hour", "operator", "capability", "review_backlog"} <= set(ts)
+    led = pd.read_parquet(f / "ledger.parquet")
+    assert {"hour", "payer", "payee", "category", "usd"} <= set(led)
+    for png in f.glob("*.png"):
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    cfg = (f / "config.yaml").read_text()
+    assert "seed: 3" in cfg and "days: 10" in cfg
+
+
+def test_help_lists_commands_scenarios_and_groups(tmp_path):
+    p = distillsim("--help", cwd=tmp_path)
+    assert p.returncode == 0
+    for word in (
+        "run",
+        "calibrate",
+        "alibaba_2026",
+        "feb2026_three_labs",
+        "detectors",
+        "policies",
+        "attacker",
+        "Alibaba/Qwen-linked campaign",
+    ):
+        assert word in p.stdout
+    assert list(tmp_path.iterdir()) == []

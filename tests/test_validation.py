@@ -1,0 +1,80 @@
+"""Every bad input fails before any folder is created, with one message naming the key."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from sim.cli import main
+
+CASES = [
+    # (override, key in the message, words that must appear)
+    ("world.dayz=3", "world.dayz", ["unknown key", "days"]),
+    ("world.days=abc", "world.days", ["integer", "abc"]),
+    ("seed=-1", "seed", [">= 0"]),
+    ("seed=1.5", "seed", ["integer"]),
+    ("attacker=foo", "attacker", ["adaptive", "fixed"]),
+    ("scenario=nope", "scenario", ["alibaba_2026", "feb2026_three_labs"]),
+    ("detectors=[volume,bogus]", "detectors", ["content", "linkage", "volume"]),
+    ("detection.budget_usd_per_day=-5", "detection.budget_usd_per_day", [">= 0"]),
+    ("operators.qwen.budget_usd=-1", "operators.qwen.budget_usd", [">= 0"]),
+    ("operators.qwen.account_base_price_usd=-2", "operators.qwen.account_base_price_usd", [">= 0"]),
+    ("teacher.price_in_usd_per_mtok=-1", "teacher.price_in_usd_per_mtok", [">= 0"]),
+    ("detection.rho=2", "detection.rho", ["[0, 1]"]),
+    ("review.confirm_attacker_prob=1.2", "review.confirm_attacker_prob", ["[0, 1]"]),
+    ("operators.qwen.cot_share=-0.1", "operators.qwen.cot_share", ["[0, 1]"]),
+    ("detection.shares.volume=0.5", "detection.shares", ["sum to 1"]),
+    ("operators.qwen.targets.agentic=0.5", "operators.qwen.targets", ["sum to 1"]),
+    ("~operators.qwen", "operators", ["empty"]),
+    ("+foo=1", "foo", ["unknown key", "world"]),
+    ("+world.extra=1", "world.extra", ["unknown key", "days"]),
+    ("detectors.volume.dzero=1", "detectors.volume.dzero", ["unknown key", "d0"]),
+    ("detection.threshold.method=magic", "detection.threshold.method", ["fpr", "bayes"]),
+    ("attacker.mode=weird", "attacker.mode", ["adaptive", "fixed"]),
+    ("world.window_hours=5", "world.window_hours", ["24"]),
+    ("policies.kyc.block_share=1.5", "policies.kyc.block_share", ["< 1.0"]),
+    ("operators.qwen.cadence=3", "operators.qwen.cadence", ["tolerated_cadence_per_day"]),
+    ("operators.qwen.targets.unknown=0.0", "operators.qwen.targets.unknown", ["+operators"]),
+    ("detection.shares.bogus=0.0", "detection.shares.bogus", ["+detection.shares.bogus"]),
+    ("+detection.shares.bogus=0.1", "detection.shares.bogus", ["volume", "review"]),
+    ("latency.detector_hours.nope=1", "latency.detector_hours.nope", ["+latency"]),
+    ("detectors.linkage.cadence_hours=36", "detectors.linkage.cadence_hours", ["multiple"]),
+]
+
+
+@pytest.mark.parametrize(("override", "key", "words"), CASES, ids=[c[0] for c in CASES])
+def test_bad_input_fails_cleanly_before_any_output(
+    override, key, words, tmp_path, monkeypatch, capsys
+):
+    monkeypatch.chdir(tmp_path)
+    rc = main(["run", override])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2
+    assert err.startswith(f"distillsim: error: {key}:"), err
+    for w in words:
+        assert w in err, (w, err)
+    assert "Traceback" not in err and len(err.splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []  # no results/, outputs/ or multirun/
+
+
+def test_zero_detection_budget_is_valid(tmp_path):
+    from sim.configuration import load
+
+    cfg = load(["detection.budget_usd_per_day=0"]).cfg
+    assert cfg.detection.budget_usd_per_day == 0
+
+
+def test_no_traceback_from_the_console_script(tmp_path):
+    exe = [sys.executable, "-m", "sim.cli", "run", "scenario=nope"]
+    p = subprocess.run(exe, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert p.returncode == 2
+    assert "Traceback" not in p.stderr
+    assert "unknown scenario 'nope'; allowed: alibaba_2026, feb2026_three_labs" in p.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unknown_command(capsys):
+    assert main(["fly"]) == 2
+    assert "unknown command 'fly'" in capsys.readouterr().err
