@@ -284,22 +284,25 @@ def calibrate_command(argv: list[str]) -> int:
     from sim.outputs import dump_json, run_folder
 
     write = "--write" in argv
-    seeds_n = 5
+    seeds_arg = "5"
     rest = []
     it = iter(argv)
     for a in it:
         if a == "--write":
             continue
         if a == "--seeds":
-            seeds_n = int(next(it))
+            seeds_arg = next(it, "")
             continue
         if a.startswith("--seeds="):
-            seeds_n = int(a.split("=", 1)[1])
+            seeds_arg = a.split("=", 1)[1]
             continue
+        if a.startswith("--"):
+            raise ConfigError(a, "unknown option; allowed: --seeds N, --write")
         rest.append(a)
-    if seeds_n < 1:
-        raise ConfigError("--seeds", "must be >= 1")
-    loaded = load(rest)
+    if not seeds_arg.isdigit() or int(seeds_arg) < 1:
+        raise ConfigError("--seeds", f"must be a whole number >= 1 (got {seeds_arg!r})")
+    seeds_n = int(seeds_arg)
+    loaded = load(rest, command_line=True)
     seeds = list(range(seeds_n))
     print(f"calibrating {loaded.scenario} over seeds {seeds} ...", file=sys.stderr)
     result = fit(loaded, seeds)

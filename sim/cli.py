@@ -9,11 +9,12 @@ USAGE = """usage: distillsim <command> [key=value ...]
 commands:
   run         simulate one world and write results/runs/<scenario>/<timestamp>/
   calibrate   fit a scenario's listed parameters to its disclosed targets
+              (--seeds N: seeds per evaluation, default 5; --write: store the fit)
 
 Overrides use Hydra syntax, e.g.:
   distillsim run scenario=feb2026_three_labs seed=3 detection.budget_usd_per_day=50000
-  distillsim run attacker=adaptive policies.kyc.enabled=true
-  distillsim calibrate scenario=alibaba_2026 calibrate.write=true
+  distillsim run attacker=adaptive policies.sanctions.enabled=true
+  distillsim calibrate scenario=alibaba_2026 --seeds 5 --write
 """
 
 

@@ -9,7 +9,9 @@ from sim.configuration import load
 
 def run(overrides: list[str]) -> int:
     """``distillsim run``: validate, simulate, write the run folder, print the summary and path."""
-    loaded = load(overrides)  # every bad input fails here, before anything is written
+    loaded = load(
+        overrides, command_line=True
+    )  # every bad input fails here, before anything is written
     from sim.evaluators import evaluate
     from sim.outputs import write_run
     from sim.terminal import format_summary

@@ -10,6 +10,7 @@ through.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,9 +90,19 @@ class Loaded:
     """A validated config with the composed tree it came from."""
 
     cfg: Config
-    tree: DictConfig  # resolved, without the hydra node
+    tree: DictConfig  # as composed, without the hydra node
     scenario: str
     overrides: list[str]
+
+    @property
+    def resolved(self) -> DictConfig:
+        """The full validated config, every plug-in's defaults filled in (what actually runs)."""
+        return resolved_tree(self.cfg)
+
+
+def resolved_tree(cfg: Config) -> DictConfig:
+    """The validated :class:`Config` as a plain tree."""
+    return OmegaConf.create(dataclasses.asdict(cfg))
 
 
 def compose_tree(overrides: list[str], return_hydra_config: bool = False) -> DictConfig:
@@ -105,12 +116,15 @@ def compose_tree(overrides: list[str], return_hydra_config: bool = False) -> Dic
         )
 
 
-def load(overrides: list[str] | None = None) -> Loaded:
-    """Compose and validate; raises :class:`sim.validation.ConfigError` with one clear message."""
+def load(overrides: list[str] | None = None, command_line: bool = False) -> Loaded:
+    """Compose and validate; raises :class:`sim.validation.ConfigError` with one clear message.
+
+    From a command line a key given twice is an error; in code the last value wins (Hydra).
+    """
     from sim.validation import check_overrides, translate, validate
 
     overrides = list(overrides or [])
-    check_overrides(overrides)
+    check_overrides(overrides, allow_repeats=not command_line)
     try:
         tree = compose_tree(overrides, return_hydra_config=True)
     except Exception as exc:  # Hydra and OmegaConf errors, translated to one line

@@ -49,6 +49,7 @@ class Defender(mesa.Agent):
         self.attribution_draw = self.stream.random(n_ops)
         self.first_flag_at = math.inf
         self.first_detection_at = math.inf
+        #: Weighted legitimate accounts flagged, summed over scans (FPR per window numerator).
         self.legit_flag_events = 0.0
         self.legit_false_bans = 0.0
         self.legit_fp_cost = 0.0
@@ -58,7 +59,11 @@ class Defender(mesa.Agent):
 
     # ------------------------------------------------------------------ triage
     def triage(self, flags: list[Flags], ctx: ScanContext) -> None:
-        """Turn one window's flags into review cases (or auto-bans) and queue them."""
+        """Turn one window's flags into review cases (or auto-bans) and queue them.
+
+        An account flagged by several detectors in one window becomes one case, under the first
+        detector (in config order) that flagged it; pooled flags come first.
+        """
         m = self.model
         fleet, legit, t = m.fleet, m.legit, ctx.t1
         acc = fleet.accounts
@@ -67,97 +72,119 @@ class Defender(mesa.Agent):
         intel = m.policy("intel_sharing")
         for f in flags:
             det = m.detector_list[f.index]
-            base_delay = m.latency.detector_hours(f.detector)
+            delay = m.latency.detector_hours(f.detector)
+            auto = det.params.auto_ban_score
             cases: list[Case] = []
             fast: list[Case] = []
             if det.links_clusters and f.accounts.size:
                 fleet.clusters.linked[acc.cluster[f.accounts]] = True
             for cl, members, score in f.pools:
-                members = np.array([i for i in members if i not in taken], dtype=np.int64)
+                members = np.array([i for i in members.tolist() if i not in taken], dtype=np.int64)
                 if members.size == 0:
                     continue
                 taken.update(members.tolist())
+                self._flagged(members, t)
+                if auto is not None and score > auto:
+                    self.auto_ban(members, t + delay, f.index)
+                    continue
+                op = int(acc.op[members[0]])
                 cases.append(
-                    Case(
-                        f.detector,
-                        True,
-                        members,
-                        score,
-                        t,
-                        op=int(acc.op[members[0]]),
-                        cluster=cl,
-                        pooled=True,
-                    )
+                    Case(f.detector, True, members, score, t, op=op, cluster=cl, pooled=True)
                 )
-            auto = det.params.auto_ban_score
-            matched = intel.matched(f.accounts, t) if intel else np.zeros(f.accounts.size, bool)
-            for i, s, mt in zip(
-                f.accounts.tolist(), f.scores.tolist(), matched.tolist(), strict=True
-            ):
-                if i in taken:
-                    continue
-                taken.add(i)
-                if auto is not None and s > auto:
-                    self.auto_bans += 1
-                    self.enforce(np.array([i]), t + base_delay, f.index, confirmed=True)
-                    continue
+            new = np.array([i not in taken for i in f.accounts.tolist()], dtype=bool)
+            idx, sc = f.accounts[new], f.scores[new]
+            taken.update(idx.tolist())
+            self._flagged(idx, t)
+            if auto is not None:
+                hit = sc > auto
+                if hit.any():
+                    self.auto_ban(idx[hit], t + delay, f.index)
+                idx, sc = idx[~hit], sc[~hit]
+            matched = intel.matched(idx, t) if intel else np.zeros(idx.size, dtype=bool)
+            ops, cls = acc.op[idx], acc.cluster[idx]
+            for k in range(idx.size):
                 c = Case(
                     f.detector,
                     True,
-                    np.array([i]),
-                    s,
+                    idx[k : k + 1],
+                    float(sc[k]),
                     t,
-                    op=int(acc.op[i]),
-                    cluster=int(acc.cluster[i]),
+                    op=int(ops[k]),
+                    cluster=int(cls[k]),
                 )
-                (fast if mt else cases).append(c)
-            for j in f.legit.tolist():
-                if j in legit_taken:
-                    continue
-                legit_taken.add(j)
+                (fast if matched[k] else cases).append(c)
+            lg = np.array([j not in legit_taken for j in f.legit.tolist()], dtype=bool)
+            lidx, lsc = f.legit[lg], f.legit_scores[lg]
+            legit_taken.update(lidx.tolist())
+            legit.ever_flagged[lidx] = True
+            self.legit_flag_events += float(legit.weight[lidx].sum())
+            if auto is not None:
+                hit = lsc > auto
+                if hit.any():
+                    self._false_ban(lidx[hit], t + delay)
+                lidx = lidx[~hit]
+            for j in lidx.tolist():
                 cases.append(
                     Case(
                         f.detector, False, np.array([j]), math.nan, t, weight=float(legit.weight[j])
                     )
                 )
-            for c in cases + fast:
+            legit.in_review[lidx] = True
+            for c in cases:
                 if c.attacker:
                     acc.in_review[c.accounts] = True
-                    acc.first_flag_at[c.accounts] = np.minimum(acc.first_flag_at[c.accounts], t)
-                    self.first_flag_at = min(self.first_flag_at, t)
-                else:
-                    legit.in_review[c.accounts] = True
-                    legit.ever_flagged[c.accounts] = True
-            self.queue.submit(cases, base_delay)
+            for c in fast:
+                acc.in_review[c.accounts] = True
+            self.queue.submit(cases, delay)
             if fast:
-                self.queue.submit(fast, base_delay * intel.params.latency_factor)
-        self.legit_flag_events += float(sum(legit.weight[j] for j in legit_taken))
+                self.queue.submit(fast, delay * intel.params.latency_factor)
+
+    def _flagged(self, idx: np.ndarray, t: float) -> None:
+        if idx.size:
+            acc = self.model.fleet.accounts
+            acc.first_flag_at[idx] = np.minimum(acc.first_flag_at[idx], t)
+            self.first_flag_at = min(self.first_flag_at, t)
+
+    def auto_ban(self, idx: np.ndarray, t: float, by: int) -> None:
+        """Enforce without review (score above the detector's auto-ban score)."""
+        self.auto_bans += int(idx.size)
+        self.enforce(idx, t, by, confirmed=True)
+        self.first_detection_at = min(self.first_detection_at, t)
+        acc = self.model.fleet.accounts
+        for cl in np.unique(acc.cluster[idx]).tolist():
+            self.investigate(cl, t)
+
+    def _false_ban(self, idx: np.ndarray, t: float) -> None:
+        """Ban legitimate accounts by mistake and book what it costs."""
+        legit = self.model.legit
+        self.legit_false_bans += float(legit.weight[idx[~legit.banned[idx]]].sum())
+        cost = legit.ban(idx, t)
+        self.legit_fp_cost += cost
+        self.model.ledger.book(t, DEFENDER, "legitimate_users", "false_positives", cost)
 
     # ------------------------------------------------------------------ review outcome
     def decide(self, case: Case, now: float) -> None:
         """Called by an analyst when a review ends."""
         m = self.model
-        rng = self.stream
         if case.attacker:
             acc = m.fleet.accounts
             acc.in_review[case.accounts] = False
-            if rng.random() < self.cfg.review.confirm_attacker_prob:
+            if self.stream.random() < self.cfg.review.confirm_attacker_prob:
                 by = m.detector_index[case.detector]
                 delay = m.latency.enforcement_hours(1)[0]
                 self.enforce(case.accounts, now + delay, by, confirmed=True)
                 self.first_detection_at = min(self.first_detection_at, now)
-                for cl in np.unique(acc.cluster[case.accounts]).tolist():
-                    self.investigate(cl, now)
+                if case.pooled:
+                    self.investigate(case.cluster, now)
+                else:
+                    self.investigate(int(acc.cluster[case.accounts[0]]), now)
             else:
                 acc.cooldown_until[case.accounts] = now + self.cfg.review.cooldown_hours
         else:
             legit = m.legit
             legit.in_review[case.accounts] = False
-            if rng.random() < self.cfg.review.false_confirm_legit_prob:
-                cost = legit.ban(case.accounts, now)
-                self.legit_false_bans += case.weight
-                self.legit_fp_cost += cost
-                m.ledger.book(now, DEFENDER, "legitimate_users", "false_positives", cost)
+            if self.stream.random() < self.cfg.review.false_confirm_legit_prob:
+                self._false_ban(case.accounts, now)
             else:
                 legit.cooldown_until[case.accounts] = now + self.cfg.review.cooldown_hours
 
@@ -172,12 +199,12 @@ class Defender(mesa.Agent):
             np.add.at(self.confirmed_by_op, acc.op[new].astype(np.intp), 1.0)
         action = self.cfg.enforcement.action
         if action == "ban":
-            self._collateral(m.fleet.end(idx, t, END_BANNED, by))
+            self._collateral(m.fleet.end(idx, t, END_BANNED, by), t)
         else:
             code = ACT_THROTTLE if action == "throttle" else ACT_DEGRADE
             m.fleet.act(idx, t, code, by)
 
-    def _collateral(self, idx: np.ndarray) -> None:
+    def _collateral(self, idx: np.ndarray, t: float) -> None:
         """Banning accounts that resell to real customers cuts those customers off too."""
         m = self.model
         if idx.size == 0:
@@ -193,8 +220,7 @@ class Defender(mesa.Agent):
             customers = n * own / max(m.legit.median_rate, 1e-9)
             cost = customers * self.cfg.enforcement.reseller_customer_usd
             self.reseller_customers_hit += customers
-            self.legit_fp_cost += cost
-            m.ledger.book(m.env.now, DEFENDER, "legitimate_users", "false_positives", cost)
+            m.ledger.book(t, DEFENDER, "reseller_customers", "reseller_collateral", cost)
 
     def investigate(self, cluster: int, now: float) -> None:
         """Look for the confirmed account's cluster; if found, attribute it and sweep it."""
@@ -264,18 +290,17 @@ class Defender(mesa.Agent):
             todo = np.flatnonzero((cl.op[: cl.n] == k) & ~cl.found[: cl.n])
             hit = todo[self.stream.random(todo.size) < p]
             cl.found[hit] = True
-            acc = m.fleet.accounts
-            n = m.fleet.n
-            acc.attributed[:n] |= np.isin(acc.cluster[:n], hit)
+            for c in hit.tolist():
+                m.fleet.accounts.attributed[m.fleet.cluster_members(c)] = True
 
     # ------------------------------------------------------------------ money
-    def pay(self, t0: float, t1: float, traffic: float) -> float:
+    def pay(self, t0: float, t1: float) -> float:
         """Book the window's detector costs and review staff; returns the detection spend."""
         m = self.model
         hours = t1 - t0
         total = 0.0
         for det in m.detector_list:
-            c = det.window_cost(traffic, hours)
+            c = det.window_cost(hours)
             det.cost_usd += c
             total += c
             m.ledger.book(t0, DEFENDER, f"detector:{det.name}", "detection", c)

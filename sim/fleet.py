@@ -79,6 +79,7 @@ class Fleet:
                 "attributed": (b, False, ()),
                 "poisoned": (b, False, ()),
                 "first_flag_at": (f64, inf, ()),
+                "expected_cum": (f64, 0.0, ()),
                 "sent": (f64, 0.0, ()),
                 "harvested": (f64, 0.0, ()),
                 "price_usd": (f64, 0.0, ()),
@@ -98,6 +99,9 @@ class Fleet:
             },
             cap=256,
         )
+        self._index_n = -1
+        self._op_rows_n = -1
+        self._op_rows: dict[int, np.ndarray] = {}
 
     @property
     def n(self) -> int:
@@ -108,7 +112,25 @@ class Fleet:
         return np.flatnonzero(self.accounts.view("ended_at") > t)
 
     def cluster_members(self, cluster: int) -> np.ndarray:
-        return np.flatnonzero(self.accounts.view("cluster") == cluster)
+        """Fleet indices of a cluster's accounts (index rebuilt only when accounts were added)."""
+        if self._index_n != self.n:
+            cl = self.accounts.view("cluster")
+            self._by_cluster = np.argsort(cl, kind="stable")
+            self._cluster_start = np.searchsorted(
+                cl[self._by_cluster], np.arange(self.clusters.n + 1)
+            )
+            self._index_n = self.n
+        return self._by_cluster[self._cluster_start[cluster] : self._cluster_start[cluster + 1]]
+
+    def operator_rows(self, op: int) -> np.ndarray:
+        """Fleet indices of an operator's accounts (cached until accounts are added)."""
+        if self._op_rows_n != self.n:
+            self._op_rows = {}
+            self._op_rows_n = self.n
+        rows = self._op_rows.get(op)
+        if rows is None:
+            rows = self._op_rows[op] = np.flatnonzero(self.accounts.view("op") == op)
+        return rows
 
     def end(self, idx: np.ndarray, t: float | np.ndarray, kind: int, by: int) -> np.ndarray:
         """End accounts ``idx`` at ``t`` unless they end earlier; returns those actually changed."""

@@ -54,6 +54,22 @@ def live_intervals(fleet: Fleet, t0: float, t1: float, op_end: np.ndarray):
     return cand[live], a[live], b[live]
 
 
+def expected_harvest(
+    fleet: Fleet, t0: float, t1: float, ops: list[OperatorWindow], throttle_factor: float
+) -> np.ndarray:
+    """Expected harvested (paid) exchanges per operator in the window at the given ends."""
+    op_end = np.array([o.end_hour for o in ops])
+    idx, a, b = live_intervals(fleet, t0, t1, op_end)
+    acc = fleet.accounts
+    op = acc.op[idx].astype(np.intp)
+    lam = np.array([o.cadence_per_day for o in ops])[op] / 24.0
+    act = np.where(acc.action[idx] == ACT_THROTTLE, acc.action_at[idx], np.inf)
+    before = np.clip(np.minimum(b, act) - a, 0.0, None)
+    after = np.clip(b - np.maximum(a, act), 0.0, None)
+    paid = lam * (before + throttle_factor * after)
+    return np.bincount(op, weights=paid, minlength=len(ops))
+
+
 def harvest_window(
     fleet: Fleet,
     t0: float,
@@ -194,12 +210,14 @@ def _spread_domains(out: np.ndarray, hour: np.ndarray, q: np.ndarray, mix, rng) 
 
 
 def _thin_to_totals(ex_acc, keep, harvested, p_idx, rng) -> np.ndarray:
-    """Drop kept exchange records at random until each partial account keeps ``harvested``."""
-    keep = keep.copy()
-    pos = np.searchsorted(p_idx, ex_acc)
-    for j in np.unique(pos[keep]):
-        rows = np.flatnonzero(keep & (pos == j))
-        excess = rows.size - int(harvested[p_idx[j]])
-        if excess > 0:
-            keep[rng.choice(rows, size=excess, replace=False)] = False
-    return keep
+    """Keep, per partial account, a uniformly chosen ``harvested`` of its kept exchange records."""
+    rows = np.flatnonzero(keep)
+    rows = rows[rng.permutation(rows.size)]
+    pos = np.searchsorted(p_idx, ex_acc[rows])
+    order = np.argsort(pos, kind="stable")
+    rows, pos = rows[order], pos[order]
+    first = np.searchsorted(pos, pos, side="left")
+    rank = np.arange(rows.size) - first
+    out = np.zeros_like(keep)
+    out[rows[rank < harvested[p_idx[pos]]]] = True
+    return out

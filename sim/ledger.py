@@ -26,6 +26,7 @@ CATEGORIES = {
     "kyc_friction": "defender -> prospective_users: sign-ups lost to friction (a loss)",
     "intel_sharing": "defender -> partners: analyst time spent on intelligence sharing",
     "false_positives": "defender -> legitimate_users: churned revenue and support of false bans",
+    "reseller_collateral": "defender -> reseller_customers: customers cut off with a mixed account",
     "utility_loss": "defender -> legitimate_users: value lost on wrongly poisoned outputs",
     "poisoning_compute": "defender -> compute: antidistillation sampling overhead",
     "watermarking": "defender -> compute: watermarking overhead",

@@ -20,7 +20,7 @@ from sim.capability import CapabilityCurve
 from sim.defender import Defender
 from sim.detectors.base import Detector, ScanContext
 from sim.fleet import ACT_NONE, Fleet
-from sim.harvest import harvest_window, live_intervals
+from sim.harvest import expected_harvest, harvest_window
 from sim.latency import LatencyModel
 from sim.ledger import Ledger
 from sim.legit import LegitPopulation
@@ -84,9 +84,8 @@ class DistillationModel(mesa.Model):
         for p in self.policies.values():
             p.setup()
 
-        self.median_window = self.legit.median_rate * self.window / 24.0
         for det in self.detector_list:
-            det.prepare(self.legit, self.median_window, self.window, streams(f"legit:{det.name}"))
+            det.prepare(self.legit, streams(f"legit:{det.name}"))
             det.set_coverage(self.legit.live_rate)
         self.domains = CapabilityCurve(cfg.capability).domains
         n_ops, n_dom, H = len(self.operator_list), len(self.domains), int(self.horizon)
@@ -95,7 +94,8 @@ class DistillationModel(mesa.Model):
         self.harvested_h = np.zeros((n_ops, H))
         self.effective_hd = np.zeros((n_ops, H, n_dom))
         self.legit_h = np.zeros(H)
-        self.detection_windows = 0
+        #: Windows at whose end at least one detector scored.
+        self.scan_windows = 0
         self.rng_harvest = streams("harvest")
         self.rng_detect = streams("detection")
         self.rng_legit_traffic = streams("legit_traffic")
@@ -135,8 +135,9 @@ class DistillationModel(mesa.Model):
 
         # Reviews, enforcement and partners' indicators that fall inside the window.
         self.env.run(until=t1)
-        # Operators replace the bans they notice and keep their fleets at size.
+        # Operators end campaigns as planned, replace the bans they notice, keep fleets at size.
         for op in self.operator_list:
+            op.begin_window(t0, t1)
             op.top_up(t0, t1)
         # The fleet harvests; operators pay for what they get while their money lasts.
         h = self._harvest(t0, t1, hours)
@@ -147,6 +148,7 @@ class DistillationModel(mesa.Model):
         # Detectors score the window; flags go to review after each detector's latency.
         ctx = self._scan_context(t0, t1, h, traffic)
         flags = [det.scan(ctx) for det in self.detector_list]
+        self.scan_windows += any(det.due(t1) for det in self.detector_list)
         self.defender.triage(flags, ctx)
         # Policies act on what the window showed (poisoning marks, costs).
         poisoned = float(h.harvested[self.fleet.accounts.poisoned[h.idx]].sum())
@@ -156,7 +158,7 @@ class DistillationModel(mesa.Model):
         for p in self.policies.values():
             p.end_of_window(t0, t1, ctx)
         # The defender pays for detection and sizes next window's coverage.
-        self.defender.pay(t0, t1, traffic)
+        self.defender.pay(t0, t1)
         for det in self.detector_list:
             det.set_coverage(traffic * 24.0 / (t1 - t0))
         # Operators read the bans they noticed and adapt; campaigns may be attributed.
@@ -174,11 +176,9 @@ class DistillationModel(mesa.Model):
     def _harvest(self, t0: float, t1: float, hours: np.ndarray):
         ops = self.operator_list
         inputs = [op.window_inputs(t0, t1, self._staleness(op, hours)) for op in ops]
-        # Expected exchanges per operator at current ends, to find where money runs out.
-        idx, a, b = live_intervals(self.fleet, t0, t1, np.array([i.end_hour for i in inputs]))
-        op_of = self.fleet.accounts.op[idx].astype(np.intp)
-        cad = np.array([i.cadence_per_day for i in inputs])
-        expected = np.bincount(op_of, weights=cad[op_of] * (b - a) / 24.0, minlength=len(ops))
+        en = self.cfg.enforcement
+        # Expected paid exchanges per operator at current ends, to find where money runs out.
+        expected = expected_harvest(self.fleet, t0, t1, inputs, en.throttle_factor)
         fee_room = np.empty(len(ops))
         fee = np.empty(len(ops))
         for k, op in enumerate(ops):
@@ -187,7 +187,6 @@ class DistillationModel(mesa.Model):
             fee_room[k] = max(op.budget_left - op.infra_cost(t0, t1, end), 0.0)
             fee[k] = op.fee_per_exchange
         pois = self.policy("poisoning")
-        en = self.cfg.enforcement
         h = harvest_window(
             self.fleet,
             t0,
@@ -204,6 +203,7 @@ class DistillationModel(mesa.Model):
         acc = self.fleet.accounts
         acc.sent[h.idx] += h.sent
         acc.harvested[h.idx] += h.harvested
+        acc.expected_cum[h.idx] += h.expected
         i0, i1 = int(t0), int(t1)
         self.sent_h[:, i0:i1] = h.sent_h
         self.harvested_h[:, i0:i1] = h.harvested_h
@@ -243,7 +243,6 @@ class DistillationModel(mesa.Model):
         intel = self.policy("intel_sharing")
         if intel is not None:
             boost[intel.matched(idx, t1)] = intel.params.prior_boost
-        ncl = self.fleet.clusters.n
         cl = acc.cluster[idx]
         ops = self.operator_list
         ctx = ScanContext(
@@ -257,9 +256,8 @@ class DistillationModel(mesa.Model):
             obfuscation=np.array([op.obfuscation for op in ops]),
             mixing=np.array([op.cfg.traffic_mixing for op in ops]),
             cot_share=np.array([op.cfg.cot_share for op in ops]),
-            cluster_live=np.bincount(cl, minlength=ncl),
-            cluster_volume=np.bincount(cl, weights=h.expected, minlength=ncl),
-            legit_median_window=self.median_window,
+            cluster_live=np.bincount(cl, minlength=self.fleet.clusters.n),
+            legit_median_rate=self.legit.median_rate,
             rho=self.cfg.detection.rho,
             rng=self.rng_detect,
             traffic=traffic,
@@ -280,8 +278,6 @@ class DistillationModel(mesa.Model):
         self.defender.retrospective()
         wm = self.policy("watermarking")
         sanctions = self.policy("sanctions")
-        acc = self.fleet.accounts
-        n = self.fleet.n
         self.final_attribution = np.zeros(len(self.operator_list))
         self.expected_penalty = np.zeros(len(self.operator_list))
         for k, op in enumerate(self.operator_list):
@@ -289,8 +285,11 @@ class DistillationModel(mesa.Model):
                 p = 1.0
             else:
                 p_in = self.defender.attribution_probability(k, self.horizon)
-                harvested = float(acc.harvested[:n][acc.op[:n] == k].sum())
-                p_wm = wm.attribution_evidence(harvested) if wm else 0.0
+                p_wm = 0.0
+                if wm is not None:
+                    # Only what was harvested once watermarking was in force carries the mark.
+                    since = int(math.ceil(wm.params.effective_hour))
+                    p_wm = wm.attribution_evidence(float(self.harvested_h[k, since:].sum()))
                 p = 1.0 - (1.0 - p_in) * (1.0 - p_wm)
             self.final_attribution[k] = p
             penalty = p * sanctions.penalty(self.horizon) if sanctions else 0.0

@@ -25,6 +25,7 @@ DEFENDER_COST_CATEGORIES = (
     "kyc_friction",
     "intel_sharing",
     "false_positives",
+    "reseller_collateral",
     "utility_loss",
     "poisoning_compute",
     "watermarking",
@@ -92,6 +93,8 @@ def summarize(model: DistillationModel, scenario: str) -> dict[str, Any]:
     costs = defender_costs(led)
     d = model.defender
 
+    # A ban counts if it took effect by the horizon; later ones leave the account alive at the end.
+    banned_by_horizon = (acc.end_kind[:n] == END_BANNED) & (acc.ended_at[:n] < H)
     per_op: dict[str, dict[str, Any]] = {}
     caps = np.zeros(len(ops))
     curves = []
@@ -103,6 +106,7 @@ def summarize(model: DistillationModel, scenario: str) -> dict[str, Any]:
         gains_final.append(g_hours[-1] if g_hours.size else np.zeros(len(model.domains)))
         caps[k] = overall[-1] if overall.size else 0.0
         mine = acc.op[:n] == k
+        banned_k = mine & banned_by_horizon
         cash = float(led[(led["payer"] == op.party) & led["cash"]]["usd"].sum())
         p_final = model.final_attribution[k]
         penalty = model.expected_penalty[k]
@@ -114,7 +118,8 @@ def summarize(model: DistillationModel, scenario: str) -> dict[str, Any]:
             "effective_exchanges": float(stock[k, -1].sum()) if stock.shape[1] else 0.0,
             "accounts_created": int(mine.sum()),
             "accounts_attributed": int((mine & acc.attributed[:n]).sum()),
-            "accounts_banned": int((mine & (acc.end_kind[:n] == END_BANNED)).sum()),
+            "accounts_banned": int(banned_k.sum()),
+            "accounts_alive_at_end": int((mine & (acc.ended_at[:n] >= H)).sum()),
             "capability_extracted": float(caps[k]),
             "capability_by_domain": {
                 dm: float(v) for dm, v in zip(model.domains, gains_final[-1], strict=True)
@@ -122,6 +127,7 @@ def summarize(model: DistillationModel, scenario: str) -> dict[str, Any]:
             "days_to_50pct_capability": _days_to(overall, 0.5),
             "capability_days": float(overall.sum() / 24.0),
             "attacker_spend_usd": cash,
+            "attacker_cost_per_capability_point_usd": ratio(cash, caps[k] * 100.0),
             "expected_penalty_usd": float(penalty),
             "attribution_probability": float(p_final),
             "attributed_at_hours": finite_or_none(d.attributed_at[k]),
@@ -133,19 +139,16 @@ def summarize(model: DistillationModel, scenario: str) -> dict[str, Any]:
             "obfuscation_final": float(op.obfuscation),
             "cluster_size_final": int(op.cluster_size),
         }
+    # The headline figures are those of the operator whose student gained most.
     head = int(np.argmax(caps)) if len(ops) else 0
     curve = curves[head] if curves else np.zeros(0)
-    cap = float(caps.max()) if len(ops) else 0.0
-    by_domain = (
-        {dm: float(max(g[i] for g in gains_final)) for i, dm in enumerate(model.domains)}
-        if gains_final
-        else {}
-    )
+    cap = float(caps[head]) if len(ops) else 0.0
+    head_op = per_op[ops[head].name] if ops else {}
 
     created = n
     ended = acc.ended_at[:n]
     active = acc.active_at[:n]
-    banned = acc.end_kind[:n] == END_BANNED
+    banned = banned_by_horizon
     lifetimes = np.maximum(ended[banned] - active[banned], 0.0)
     alive_end = int((ended >= H).sum())
     attacker_cash = float(
@@ -153,16 +156,16 @@ def summarize(model: DistillationModel, scenario: str) -> dict[str, Any]:
     )
     legit = model.legit
     legit_total = float(legit.weight.sum())
-    windows = model.n_windows
     cases = model.defender.queue.cases
     waits = [c.started_at - c.arrived_at for c in cases if c.started_at == c.started_at]
+    unreviewed = sum(1 for c in cases if c.started_at != c.started_at)
     summary: dict[str, Any] = {
         "scenario": scenario,
         "seed": int(cfg.seed),
         "attacker_mode": cfg.attacker.mode,
         "days": cfg.world.days,
         "capability_extracted": cap,
-        "capability_by_domain": by_domain,
+        "capability_by_domain": head_op.get("capability_by_domain", {}),
         "headline_operator": ops[head].name if ops else None,
         "days_to_50pct_capability": _days_to(curve, 0.5),
         "days_to_80pct_capability": _days_to(curve, 0.8),
@@ -178,7 +181,7 @@ def summarize(model: DistillationModel, scenario: str) -> dict[str, Any]:
         "attacker_account_share": ratio(created, created + legit.accounts_total),
         "legit_accounts_banned": float(d.legit_false_bans),
         "reseller_customers_hit": float(d.reseller_customers_hit),
-        "fpr_per_window": ratio(d.legit_flag_events, legit_total * windows),
+        "fpr_per_window": ratio(d.legit_flag_events, legit_total * model.scan_windows),
         "fpr_per_account_horizon": ratio(
             float((legit.weight * legit.ever_flagged).sum()), legit_total
         ),
@@ -188,6 +191,7 @@ def summarize(model: DistillationModel, scenario: str) -> dict[str, Any]:
         "detection_spend_usd": costs["detection_spend"],
         "defender_total_cost_usd": costs["total"],
         "false_positive_cost_usd": costs["false_positives"],
+        "reseller_collateral_usd": costs["reseller_collateral"],
         "kyc_cost_usd": costs["kyc_checks"] + costs["kyc_friction"],
         "intel_sharing_cost_usd": costs["intel_sharing"],
         "countermeasure_cost_usd": (
@@ -198,11 +202,25 @@ def summarize(model: DistillationModel, scenario: str) -> dict[str, Any]:
         "first_flag_hours": finite_or_none(d.first_flag_at),
         "mean_account_lifetime_hours": float(lifetimes.mean()) if lifetimes.size else None,
         "accounts_alive_at_end_share": ratio(alive_end, created),
-        "attacker_cost_per_capability_point_usd": ratio(attacker_cash, cap * 100.0),
+        "attacker_cost_per_capability_point_usd": head_op.get(
+            "attacker_cost_per_capability_point_usd"
+        ),
         "detection_budget_usd_per_day": float(cfg.detection.budget_usd_per_day),
         "analysts": int(d.n_analysts),
         "review_cases": len(cases),
         "review_mean_wait_hours": float(np.mean(waits)) if waits else None,
+        "review_backlog_at_end": int(unreviewed),
+        "detectors": {
+            det.name: {
+                "running": bool(det.on),
+                "spend_usd_per_day": det.spend,
+                "dprime": det.dprime,
+                "threshold": finite_or_none(det.tau),
+                "coverage": det.coverage,
+                "scans": det.scans,
+            }
+            for det in model.detector_list
+        },
         "auto_bans": int(d.auto_bans),
         "sweeps": int(d.sweeps),
         "operators": per_op,

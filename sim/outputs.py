@@ -54,20 +54,25 @@ def write_run(loaded: Loaded, result: RunResult, results_dir: Path | None = None
     tmp = final.parent / f".tmp-{final.name}-{os.getpid()}"
     try:
         tmp.mkdir()
-        (tmp / "config.yaml").write_text(OmegaConf.to_yaml(loaded.tree, resolve=True))
+        (tmp / "config.yaml").write_text(OmegaConf.to_yaml(loaded.resolved))
         dump_json(result.summary, tmp / "summary.json")
         result.timeseries.to_parquet(tmp / "timeseries.parquet", index=False)
         result.ledger.to_parquet(tmp / "ledger.parquet", index=False)
         result.by_window.to_parquet(tmp / "operators_by_window.parquet", index=False)
         figures = []
         if cfg.output.plots:
-            figures = [
-                p.name
-                for p in plots.run_figures(result.timeseries, result.domains, tmp, loaded.scenario)
-            ]
+            paths = plots.run_figures(
+                result.timeseries,
+                result.domains,
+                tmp,
+                loaded.scenario,
+                releases_days=[r / 24.0 for r in cfg.teacher.releases_hours],
+                budget_usd_per_day=cfg.detection.budget_usd_per_day,
+            )
+            figures = [p.name for p in paths]
         dump_json(
             manifest(
-                loaded.tree,
+                loaded.resolved,
                 cfg.seed,
                 loaded.scenario,
                 loaded.overrides,

@@ -176,8 +176,8 @@ class ThresholdConfig:
     target_fpr_per_window: float = P(1e-4, gt=0.0, lt=1.0)
     calibrate_on: str = P("typical", choices=["typical", "population"])
     #: Cost-sensitive Bayes: flag when P(attacker | s) > C_FP / (C_FP + C_FN).
-    cost_false_positive_usd: float = P(500.0, gt=0.0)
-    cost_false_negative_usd: float = P(5000.0, gt=0.0)
+    cost_false_positive_usd: float = P(50.0, gt=0.0)
+    cost_false_negative_usd: float = P(10.0, gt=0.0)
     #: The defender's prior base rate of attacker accounts (Bayes method) [E].
     prior_attacker_share: float = P(0.02, gt=0.0, lt=1.0)
 

@@ -15,7 +15,33 @@ def _ops(ts: pd.DataFrame) -> list[str]:
     return list(dict.fromkeys(ts["operator"]))
 
 
-def capability(ts: pd.DataFrame, domains: list[str], path: Path, title: str) -> None:
+def _colour(ts: pd.DataFrame, op: str) -> str:
+    """The same colour for an operator in every panel and figure."""
+    return f"C{_ops(ts).index(op) % 10}"
+
+
+def _releases(ax, releases_days: list[float]) -> None:
+    for i, r in enumerate(releases_days):
+        ax.axvline(r, color="grey", ls=":", lw=1)
+        ax.annotate(
+            "new teacher release" if i == 0 else "",
+            (r, 0.98),
+            xycoords=("data", "axes fraction"),
+            ha="right",
+            va="top",
+            rotation=90,
+            fontsize=7,
+            color="grey",
+        )
+
+
+def capability(
+    ts: pd.DataFrame,
+    domains: list[str],
+    path: Path,
+    title: str,
+    releases_days: list[float] | None = None,
+) -> None:
     ops = _ops(ts)
     fig, axes = plt.subplots(1, len(ops), figsize=(5.5 * len(ops), 4), squeeze=False, sharey=True)
     for ax, op in zip(axes[0], ops, strict=True):
@@ -31,13 +57,15 @@ def capability(ts: pd.DataFrame, domains: list[str], path: Path, title: str) -> 
                 label=dm.replace("_", " "),
             )
         ax.plot(d["day"], d["capability"], color="black", lw=2.2, label="overall (value-weighted)")
+        _releases(ax, releases_days or [])
         ax.set_title(op)
         ax.set_xlabel("day of campaign")
         ax.set_ylim(0, 1)
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("share of teacher-student gap closed")
     axes[0][-1].legend(loc="upper left", fontsize=8)
-    fig.suptitle(f"{title}: capability extracted by domain")
+    note = " (harvests lose value at a new teacher release)" if releases_days else ""
+    fig.suptitle(f"{title}: capability extracted by domain{note}")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -47,9 +75,10 @@ def accounts(ts: pd.DataFrame, path: Path, title: str) -> None:
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4))
     for op in _ops(ts):
         d = ts[ts["operator"] == op]
-        a1.plot(d["day"], d["accounts_active"], label=op)
-        a2.plot(d["day"], d["accounts_banned_cum"], label=f"{op} banned")
-        a2.plot(d["day"], d["accounts_created_cum"], ls="--", label=f"{op} created")
+        c = _colour(ts, op)
+        a1.plot(d["day"], d["accounts_active"], color=c, label=op)
+        a2.plot(d["day"], d["accounts_banned_cum"], color=c, label=f"{op} banned")
+        a2.plot(d["day"], d["accounts_created_cum"], color=c, ls="--", label=f"{op} created")
     a1.set_title("active attacker accounts")
     a1.set_ylabel("accounts")
     a2.set_title("attacker accounts created and banned (cumulative)")
@@ -98,12 +127,25 @@ def review(ts: pd.DataFrame, path: Path, title: str) -> None:
     plt.close(fig)
 
 
-def spend(ts: pd.DataFrame, path: Path, title: str) -> None:
+def spend(ts: pd.DataFrame, path: Path, title: str, budget_usd_per_day: float = 0.0) -> None:
     fig, ax = plt.subplots(figsize=(7, 4.2))
     for op in _ops(ts):
         d = ts[ts["operator"] == op]
-        ax.plot(d["day"], d["attacker_spend_cum_usd"] / 1e6, label=f"attacker {op} (cash)")
+        ax.plot(
+            d["day"],
+            d["attacker_spend_cum_usd"] / 1e6,
+            color=_colour(ts, op),
+            label=f"attacker {op} (cash)",
+        )
     d = ts[ts["operator"] == _ops(ts)[0]]
+    ax.plot(
+        d["day"],
+        d["day"] * budget_usd_per_day / 1e6,
+        color="grey",
+        lw=1,
+        ls=":",
+        label="detection budget B (cumulative)",
+    )
     ax.plot(
         d["day"],
         d["detection_spend_cum_usd"] / 1e6,
@@ -127,7 +169,14 @@ def spend(ts: pd.DataFrame, path: Path, title: str) -> None:
     plt.close(fig)
 
 
-def run_figures(ts: pd.DataFrame, domains: list[str], folder: Path, title: str) -> list[Path]:
+def run_figures(
+    ts: pd.DataFrame,
+    domains: list[str],
+    folder: Path,
+    title: str,
+    releases_days: list[float] | None = None,
+    budget_usd_per_day: float = 0.0,
+) -> list[Path]:
     """Write the four run figures into ``folder``; returns their paths."""
     paths = [
         folder / "capability_by_domain.png",
@@ -135,8 +184,8 @@ def run_figures(ts: pd.DataFrame, domains: list[str], folder: Path, title: str) 
         folder / "review_queue.png",
         folder / "spend.png",
     ]
-    capability(ts, domains, paths[0], title)
+    capability(ts, domains, paths[0], title, releases_days)
     accounts(ts, paths[1], title)
     review(ts, paths[2], title)
-    spend(ts, paths[3], title)
+    spend(ts, paths[3], title, budget_usd_per_day)
     return paths

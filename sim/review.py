@@ -1,17 +1,24 @@
-"""Human review: flags queue for a finite team of analysts working shifts (a SimPy resource).
+"""Human review: flags queue for a finite team of analysts working shifts (SimPy).
 
-Each analyst is a SimPy process that takes the next case from a store (first come, or highest
-score first), reviews it for a lognormal time and hands it to the defender's decision. A pooled
+A multi-server queue on the SimPy clock. Each analyst works one shift a day (``shift_hours``,
+staggered over ``shifts_per_day``) and is paid for it. Cases wait in arrival order (or highest
+score first); an analyst on shift takes the next case, reviews it for a lognormal time and hands it
+to the defender's decision; a review running past the end of a shift is finished first. A pooled
 case of n accounts takes n^scaling reviews; a case standing for w thinned legitimate accounts takes
 w reviews, so analyst load is preserved when the legitimate population is thinned. When flags
-outrun analysts the store grows and attacker accounts keep harvesting while they wait.
+outrun analysts the queue grows and attacker accounts keep harvesting while they wait.
+
+Every service is one SimPy timeout whose callback ends the review and starts the next one, and
+each shift change is one timeout per analyst, so the queue costs O(1) events per case.
 """
 
 from __future__ import annotations
 
+import heapq
 import math
+from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import simpy
@@ -36,11 +43,10 @@ class Case:
     started_at: float = math.nan
     done_at: float = math.nan
     seq: int = 0
-    extra: dict = field(default_factory=dict)
 
 
 class ReviewQueue:
-    """Analysts (SimPy processes) serving a store of cases."""
+    """Analysts serving a queue of cases on the SimPy clock."""
 
     def __init__(
         self,
@@ -56,31 +62,48 @@ class ReviewQueue:
         self.decide = decide
         self.n_analysts = n_analysts
         self.by_score = cfg.discipline == "score"
-        self.store = simpy.PriorityStore(env) if self.by_score else simpy.Store(env)
+        self._fifo: deque[Case] = deque()
+        self._heap: list[tuple[float, int, Case]] = []
         self.cases: list[Case] = []
         self._seq = 0
-        full_day = cfg.shifts_per_day * cfg.shift_hours >= 24.0
-        for i in range(n_analysts):
-            s = i % cfg.shifts_per_day
-            start = (8.0 + s * 24.0 / cfg.shifts_per_day) % 24.0
-            env.process(self._analyst(None if full_day else start))
+        self._idle: deque[int] = deque()
+        self._on = [False] * n_analysts
+        self._busy = [False] * n_analysts
+        self._in_idle = [False] * n_analysts
+        always = cfg.shift_hours >= 24.0
+        for a in range(n_analysts):
+            if always:
+                self._on[a] = True
+                self._make_idle(a)
+                continue
+            start = (8.0 + (a % cfg.shifts_per_day) * 24.0 / cfg.shifts_per_day) % 24.0
+            into = (env.now - start) % 24.0
+            if into < cfg.shift_hours:
+                self._shift_begins(a)
+                self._after(cfg.shift_hours - into, self._shift_ends, a)
+            else:
+                self._after(24.0 - into, self._shift_begins, a, True)
 
+    # ------------------------------------------------------------------ public
     @property
     def staff_usd_per_day(self) -> float:
-        return self.n_analysts * self.cfg.shift_hours * self.cfg.analyst_usd_per_hour
+        return self.n_analysts * min(self.cfg.shift_hours, 24.0) * self.cfg.analyst_usd_per_hour
 
     @property
     def backlog(self) -> int:
-        return len(self.store.items)
+        return len(self._heap) if self.by_score else len(self._fifo)
 
     def submit(self, cases: list[Case], delay: float) -> None:
         """Cases reach the queue after ``delay`` hours (detector processing latency)."""
         if cases:
-            self.env.process(self._deliver(cases, max(delay, 0.0)))
+            self._after(max(delay, 0.0), self._arrive, cases)
 
-    def _deliver(self, cases: list[Case], delay: float):
-        if delay > 0:
-            yield self.env.timeout(delay)
+    # ------------------------------------------------------------------ events
+    def _after(self, delay: float, fn: Callable, *args) -> None:
+        ev = self.env.timeout(delay)
+        ev.callbacks.append(lambda _ev: fn(*args))
+
+    def _arrive(self, cases: list[Case]) -> None:
         now = self.env.now
         for c in cases:
             c.arrived_at = now
@@ -88,37 +111,56 @@ class ReviewQueue:
             self._seq += 1
             self.cases.append(c)
             if self.by_score:
-                self.store.put(simpy.PriorityItem((-c.score, c.seq), c))
+                heapq.heappush(self._heap, (-c.score, c.seq, c))
             else:
-                self.store.put(c)
+                self._fifo.append(c)
+        self._dispatch()
+
+    def _shift_begins(self, a: int, schedule_end: bool = False) -> None:
+        self._on[a] = True
+        if not self._busy[a]:
+            self._make_idle(a)
+            self._dispatch()
+        if schedule_end:
+            self._after(self.cfg.shift_hours, self._shift_ends, a)
+
+    def _shift_ends(self, a: int) -> None:
+        self._on[a] = False
+        self._after(24.0 - self.cfg.shift_hours, self._shift_begins, a, True)
+
+    def _make_idle(self, a: int) -> None:
+        if not self._in_idle[a]:
+            self._in_idle[a] = True
+            self._idle.append(a)
+
+    def _next_case(self) -> Case | None:
+        if self.by_score:
+            return heapq.heappop(self._heap)[2] if self._heap else None
+        return self._fifo.popleft() if self._fifo else None
+
+    def _dispatch(self) -> None:
+        while self._idle and self.backlog:
+            a = self._idle.popleft()
+            self._in_idle[a] = False
+            if not self._on[a]:
+                continue  # went off shift while idle
+            case = self._next_case()
+            self._busy[a] = True
+            case.started_at = self.env.now
+            self._after(self._service_hours(case), self._finish, a, case)
+
+    def _finish(self, a: int, case: Case) -> None:
+        now = self.env.now
+        case.done_at = now
+        self._busy[a] = False
+        self.decide(case, now)
+        if self._on[a]:
+            self._make_idle(a)
+            self._dispatch()
 
     def _service_hours(self, case: Case) -> float:
         c = self.cfg
-        minutes = c.review_minutes_median * math.exp(
-            c.review_minutes_sigma * self.rng.standard_normal()
-        )
+        z = self.rng.standard_normal()
+        minutes = c.review_minutes_median * math.exp(c.review_minutes_sigma * z)
         n = case.accounts.size if case.pooled else 1
         return minutes / 60.0 * n**c.pooled_case_scaling * case.weight
-
-    def _analyst(self, shift_start: float | None):
-        env = self.env
-        while True:
-            if shift_start is not None:
-                into = (env.now - shift_start) % 24.0
-                if into >= self.cfg.shift_hours:
-                    yield env.timeout(24.0 - into)
-                    continue
-                get = self.store.get()
-                ends = env.timeout(self.cfg.shift_hours - into)
-                got = yield get | ends
-                if get not in got:
-                    get.cancel()
-                    continue
-                item = got[get]
-            else:
-                item = yield self.store.get()
-            case = item.item if self.by_score else item
-            case.started_at = env.now
-            yield env.timeout(self._service_hours(case))
-            case.done_at = env.now
-            self.decide(case, env.now)

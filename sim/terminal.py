@@ -24,15 +24,35 @@ def _num(x: float | None, nd: int = 0) -> str:
     return f"{x:,.{nd}f}"
 
 
-def _hours(x: float | None) -> str:
-    return "never" if x is None else f"{x:,.1f} h (day {x / 24:,.1f})"
+def _when(x: float | None) -> str:
+    """A point in time: hour and day of the campaign."""
+    return "never" if x is None else f"hour {x:,.1f} (day {x / 24:,.1f})"
+
+
+def _duration(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:,.1f} h ({x / 24:,.1f} days)"
+
+
+def _detectors(s: dict[str, Any]) -> str:
+    on = [
+        f"{k} (d′ {d['dprime']:.2f}, coverage {d['coverage']:.0%})"
+        for k, d in s["detectors"].items()
+        if d["running"]
+    ]
+    off = [k for k, d in s["detectors"].items() if not d["running"]]
+    text = ", ".join(on) if on else "none"
+    if off:
+        text += f"; off (share below fixed cost): {', '.join(off)}"
+    return text
 
 
 def format_summary(s: dict[str, Any]) -> str:
     """A two-column table of the headline figures, then one line per operator."""
+    wait = s["review_mean_wait_hours"]
     rows = [
         ("scenario / seed / attacker", f"{s['scenario']} / {s['seed']} / {s['attacker_mode']}"),
         ("detection budget", f"{_money(s['detection_budget_usd_per_day'])}/day"),
+        ("detectors running", _detectors(s)),
         (
             "capability extracted",
             f"{s['capability_extracted']:.3f} of the gap (headline: {s['headline_operator']})",
@@ -53,9 +73,9 @@ def format_summary(s: dict[str, Any]) -> str:
         ),
         (
             "first flag / first detection",
-            f"{_hours(s['first_flag_hours'])} / {_hours(s['first_detection_hours'])}",
+            f"{_when(s['first_flag_hours'])} / {_when(s['first_detection_hours'])}",
         ),
-        ("mean banned-account lifetime", _hours(s["mean_account_lifetime_hours"])),
+        ("mean banned-account lifetime", _duration(s["mean_account_lifetime_hours"])),
         ("accounts alive at the end", f"{100 * (s['accounts_alive_at_end_share'] or 0):.1f}%"),
         (
             "attacker spend (net value)",
@@ -65,8 +85,12 @@ def format_summary(s: dict[str, Any]) -> str:
         ("defender detection spend", _money(s["detection_spend_usd"])),
         ("defender total cost", _money(s["defender_total_cost_usd"])),
         (
-            "false positives: accounts banned, cost",
-            f"{_num(s['legit_accounts_banned'], 1)}, {_money(s['false_positive_cost_usd'])}",
+            "legitimate accounts wrongly banned, cost",
+            f"{_num(s['legit_accounts_banned'])}, {_money(s['false_positive_cost_usd'])}",
+        ),
+        (
+            "reseller customers cut off, cost",
+            f"{_num(s['reseller_customers_hit'])}, {_money(s['reseller_collateral_usd'])}",
         ),
         (
             "FPR per window / per account over horizon",
@@ -74,10 +98,21 @@ def format_summary(s: dict[str, Any]) -> str:
             f"{_num((s['fpr_per_account_horizon'] or 0) * 100, 3)}%",
         ),
         (
-            "review: analysts, cases, mean wait",
-            f"{s['analysts']}, {s['review_cases']}, {_num(s['review_mean_wait_hours'], 1)} h",
+            "review: analysts, cases, mean wait, unreviewed",
+            f"{s['analysts']}, {s['review_cases']:,}, "
+            f"{'n/a' if wait is None else f'{wait:,.1f} h'}, {s['review_backlog_at_end']:,}",
         ),
     ]
+    for name, o in s["operators"].items():
+        if not o["went"]:
+            rows.append((f"operator {name}", "did not start (no-go)"))
+        elif o["stop_reason"]:
+            rows.append(
+                (
+                    f"operator {name}",
+                    f"stopped at {_when(o['stopped_at_hours'])}: {o['stop_reason']}",
+                )
+            )
     w = max(len(r[0]) for r in rows)
     out = [f"{k.ljust(w)}  {v}" for k, v in rows]
     if len(s["operators"]) > 1:

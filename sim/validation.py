@@ -37,16 +37,21 @@ def _fmt(v: Any) -> str:
 
 
 # --------------------------------------------------------------------------- command line
-def check_overrides(overrides: list[str]) -> None:
-    """Reject unknown config-group options before Hydra composes anything."""
+def check_overrides(overrides: list[str], allow_repeats: bool = True) -> None:
+    """Reject unknown config-group options (and, from a command line, repeated keys) before
+    Hydra composes anything."""
     from sim.configuration import GROUPS, group_options
 
+    seen: set[str] = set()
     for ov in overrides:
         if "=" not in ov:
             if ov.startswith("~"):  # deletion: ~key
                 continue
             raise ConfigError(ov, "expected key=value (Hydra override syntax)")
         key, value = ov.split("=", 1)
+        if key in seen and not allow_repeats:
+            raise ConfigError(key, "given twice on the command line")
+        seen.add(key)
         key = key.lstrip("+~")
         if key.startswith("override "):
             key = key[len("override ") :].strip().lstrip("/")
@@ -271,17 +276,20 @@ def _cross_checks(cfg: Config, tree: DictConfig) -> None:
         if op.end_hour is not None and op.end_hour <= op.start_hour:
             raise ConfigError(f"{key}.end_hour", f"must be after start_hour ({op.start_hour})")
     allowed = list(cfg.detectors) + ["review"]
-    for k, v in cfg.detection.shares.items():
+    shares = cfg.detection.shares
+    for k, v in shares.items():
         _check_value(f"detection.shares.{k}", v, {"ge": 0.0, "le": 1.0})
-        if k not in allowed and v != 0:
-            raise ConfigError(
-                f"detection.shares.{k}",
-                f"no such detector in use; allowed: {', '.join(allowed)} "
-                f"(set it to 0 or delete it with ~detection.shares.{k})",
-            )
-    total = sum(cfg.detection.shares.values())
-    if not math.isclose(total, 1.0, abs_tol=1e-6):
-        raise ConfigError("detection.shares", f"shares must sum to 1 (got {total:g})")
+    unused = [k for k, v in shares.items() if k not in allowed and v != 0]
+    total = sum(v for k, v in shares.items() if k in allowed)
+    if unused or not math.isclose(total, 1.0, abs_tol=1e-6):
+        got = ", ".join(f"{k} {v:g}" for k, v in shares.items())
+        fix = " ".join(f"detection.shares.{k}=0" for k in unused)
+        hint = f"; set the unused ones to 0 ({fix}) and" if unused else ";"
+        raise ConfigError(
+            "detection.shares",
+            f"shares of the detectors in use ({', '.join(allowed)}) must sum to 1 "
+            f"(got {got}){hint} make the rest sum to 1",
+        )
     for k, v in cfg.latency.detector_hours.items():
         _check_value(f"latency.detector_hours.{k}", v, {"ge": 0.0})
     for name, d in cfg.detectors.items():

@@ -26,6 +26,8 @@ CASES = [
     ("review.confirm_attacker_prob=1.2", "review.confirm_attacker_prob", ["[0, 1]"]),
     ("operators.qwen.cot_share=-0.1", "operators.qwen.cot_share", ["[0, 1]"]),
     ("detection.shares.volume=0.5", "detection.shares", ["sum to 1"]),
+    ("detectors=[volume]", "detection.shares", ["detection.shares.content=0", "linkage=0"]),
+    ("seed=3 seed=4", "seed", ["twice"]),
     ("operators.qwen.targets.agentic=0.5", "operators.qwen.targets", ["sum to 1"]),
     ("~operators.qwen", "operators", ["empty"]),
     ("+foo=1", "foo", ["unknown key", "world"]),
@@ -38,7 +40,7 @@ CASES = [
     ("operators.qwen.cadence=3", "operators.qwen.cadence", ["tolerated_cadence_per_day"]),
     ("operators.qwen.targets.unknown=0.0", "operators.qwen.targets.unknown", ["+operators"]),
     ("detection.shares.bogus=0.0", "detection.shares.bogus", ["+detection.shares.bogus"]),
-    ("+detection.shares.bogus=0.1", "detection.shares.bogus", ["volume", "review"]),
+    ("+detection.shares.bogus=0.1", "detection.shares", ["bogus=0", "volume", "review"]),
     ("latency.detector_hours.nope=1", "latency.detector_hours.nope", ["+latency"]),
     ("detectors.linkage.cadence_hours=36", "detectors.linkage.cadence_hours", ["multiple"]),
 ]
@@ -49,7 +51,7 @@ def test_bad_input_fails_cleanly_before_any_output(
     override, key, words, tmp_path, monkeypatch, capsys
 ):
     monkeypatch.chdir(tmp_path)
-    rc = main(["run", override])
+    rc = main(["run", *override.split(" ")])
     err = capsys.readouterr().err.strip()
     assert rc == 2
     assert err.startswith(f"distillsim: error: {key}:"), err
@@ -72,6 +74,15 @@ def test_no_traceback_from_the_console_script(tmp_path):
     assert p.returncode == 2
     assert "Traceback" not in p.stderr
     assert "unknown scenario 'nope'; allowed: alibaba_2026, feb2026_three_labs" in p.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("args", [["--seeds", "x"], ["--seeds"], ["--seeds=0"], ["--bogus"]])
+def test_calibrate_options_fail_cleanly(args, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["calibrate", *args]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("distillsim: error: --") and "Traceback" not in err
     assert list(tmp_path.iterdir()) == []
 
 

@@ -137,16 +137,33 @@ class Operator(mesa.Agent):
         """React to what the window revealed (after noticing bans)."""
 
     # ------------------------------------------------------------------ accounts
+    def mine(self) -> np.ndarray:
+        """Fleet indices of this operator's accounts."""
+        return self.model.fleet.operator_rows(self.index)
+
+    def _noticed_at(self, rows: np.ndarray) -> np.ndarray:
+        """When the operator learns each account ended (bans after a notice delay)."""
+        acc = self.model.fleet.accounts
+        ended = acc.ended_at[rows]
+        banned = acc.end_kind[rows] == END_BANNED
+        return np.where(banned, ended + self.model.latency.notice_hours, ended)
+
     def believed_open(self, t: float) -> int:
         """Accounts the operator believes alive at ``t`` (a ban counts once it is noticed)."""
+        return int((self._noticed_at(self.mine()) > t).sum())
+
+    def noticed_bans(self, t0: float, t1: float) -> np.ndarray:
+        """Own accounts whose ban the operator noticed in ``(t0, t1]``."""
+        rows = self.mine()
         acc = self.model.fleet.accounts
-        n = self.model.fleet.n
-        mine = acc.op[:n] == self.index
-        ended = acc.ended_at[:n]
-        noticed = np.where(
-            acc.end_kind[:n] == END_BANNED, ended + self.model.latency.notice_hours, ended
-        )
-        return int((mine & (noticed > t)).sum())
+        seen = self._noticed_at(rows)
+        return rows[(acc.end_kind[rows] == END_BANNED) & (seen > t0) & (seen <= t1)]
+
+    def begin_window(self, t0: float, t1: float) -> None:
+        """End the campaign at its planned hour if that falls in this window."""
+        end = self.cfg.end_hour
+        if end is not None and end < t1 and self.stopped_at > end:
+            self.stop(max(float(end), t0), "planned end")
 
     def order(self, times: np.ndarray) -> int:
         """Buy one account per request time (while the budget lasts); returns how many."""
@@ -161,6 +178,11 @@ class Operator(mesa.Agent):
             nxt = max(nxt, t)
             slots[i] = nxt
             nxt += gap
+        # Creation slots past the end of the campaign are never bought.
+        slots = slots[slots < self.end]
+        if slots.size == 0:
+            return 0
+        times = slots
         attempts = np.ones(times.size, dtype=np.int64)
         price = np.full(times.size, self.cfg.account_base_price_usd)
         if kyc is not None:
@@ -219,40 +241,24 @@ class Operator(mesa.Agent):
         return out
 
     def top_up(self, t0: float, t1: float) -> None:
-        """Order replacements: at the window start to the target, then as each ban is noticed."""
+        """Order accounts: up to the target when the window (or the campaign) starts, then one
+        replacement per ban as the operator notices it."""
         if not self.go:
             return
-        notice = self.model.latency.notice_hours
-        deficit = self.target_fleet(t0) - self.believed_open(t0)
-        if deficit > 0 and t0 < self.end:
-            self.order(np.full(deficit, max(t0, self.start)))
-        acc = self.model.fleet.accounts
-        n = self.model.fleet.n
-        seen = np.flatnonzero(
-            (acc.op[:n] == self.index)
-            & (acc.end_kind[:n] == END_BANNED)
-            & (acc.ended_at[:n] + notice >= t0)
-            & (acc.ended_at[:n] + notice < t1)
-        )
+        t = max(t0, self.start)
+        if t < min(t1, self.end):
+            deficit = self.target_fleet(t) - self.believed_open(t)
+            if deficit > 0:
+                self.order(np.full(deficit, t))
+        seen = self.noticed_bans(t0, t1)
         if seen.size:
+            acc = self.model.fleet.accounts
             # Burned infrastructure is not reused: new accounts go to a fresh cluster.
             self.model.fleet.clusters.burned[np.unique(acc.cluster[seen])] = True
-            when = np.sort(acc.ended_at[seen] + notice)
-            when = when[when < self.end]
+            when = np.sort(self._noticed_at(seen))
+            when = when[(when < self.end) & (when >= self.start)]
             if when.size and self.target_fleet(float(when[0])) > 0:
                 self.order(when)
-
-    def noticed_bans(self, t0: float, t1: float) -> np.ndarray:
-        """Own accounts whose ban the operator noticed in ``[t0, t1)``."""
-        acc = self.model.fleet.accounts
-        n = self.model.fleet.n
-        notice = self.model.latency.notice_hours
-        return np.flatnonzero(
-            (acc.op[:n] == self.index)
-            & (acc.end_kind[:n] == END_BANNED)
-            & (acc.ended_at[:n] + notice >= t0)
-            & (acc.ended_at[:n] + notice < t1)
-        )
 
     # ------------------------------------------------------------------ money per window
     def window_inputs(self, t0: float, t1: float, staleness: np.ndarray) -> OperatorWindow:
@@ -267,10 +273,9 @@ class Operator(mesa.Agent):
     def infra_cost(self, t0: float, t1: float, end: float) -> float:
         """Infrastructure for accounts held in ``[t0, min(t1, end))``, set-up time included."""
         acc = self.model.fleet.accounts
-        n = self.model.fleet.n
-        mine = acc.op[:n] == self.index
-        a = np.maximum(acc.requested_at[:n][mine], t0)
-        b = np.minimum(np.minimum(acc.ended_at[:n][mine], t1), end)
+        rows = self.mine()
+        a = np.maximum(acc.requested_at[rows], t0)
+        b = np.minimum(np.minimum(acc.ended_at[rows], t1), end)
         hours = np.clip(b - a, 0.0, None).sum()
         return float(hours / 24.0 * self.infra_per_account_day)
 
@@ -316,7 +321,6 @@ class Operator(mesa.Agent):
             return
         self.stopped_at = t
         self.stop_reason = reason
-        fl = self.model.fleet
-        acc = fl.accounts
-        mine = np.flatnonzero((acc.op[: fl.n] == self.index) & (acc.ended_at[: fl.n] > t))
-        fl.end(mine, t, END_ABANDONED, BY_NONE)
+        rows = self.mine()
+        rows = rows[self.model.fleet.accounts.ended_at[rows] > t]
+        self.model.fleet.end(rows, t, END_ABANDONED, BY_NONE)

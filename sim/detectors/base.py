@@ -1,18 +1,22 @@
-"""The detector agent: spend -> separation, coverage and threshold; a window's scan -> flags.
+"""The detector agent: spend -> separation, coverage and threshold; a scan -> flags.
 
-A detector with share ``s`` of the budget B gets ``S = s·B`` $/day. Below its fixed cost it does not
-run. Otherwise its separation is ``d′(S)`` (MODEL §4), its coverage is what is left after the fixed
-cost at its per-exchange price on the traffic it saw last window, and its realised cost never
-exceeds S. Legitimate accounts are scored in distribution (:class:`sim.signal.ThinningSampler`).
+A detector with share ``s`` of the budget B gets ``S = s·B`` $/day. Below its fixed cost it does
+not run and costs nothing. Otherwise it spends all of S: the fixed cost and the inspection of a
+share of the traffic (its coverage: what S allows at its per-exchange price on the traffic of the
+last window, capped at ``max_coverage``), and the rest on its quality, so that its separation is
+``d′(S)`` (MODEL §4). Every ``cadence_hours`` it scores the traffic since its last scan.
+Legitimate accounts are scored in distribution (:class:`sim.signal.ThinningSampler`).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
 import mesa
 import numpy as np
+from scipy.special import ndtr, ndtri
 
 from sim.parameters import P, share
 from sim.signal import ThinningSampler, d_prime, flag_probability, scores, threshold
@@ -35,7 +39,7 @@ class DetectorParams:
     fixed_usd_per_day: float = P(500.0, ge=0.0)
     usd_per_exchange: float = P(1e-5, ge=0.0)
     max_coverage: float = share(1.0)
-    #: Scores every ``cadence_hours`` (a multiple of world.window_hours).
+    #: Scores the traffic of the last ``cadence_hours`` (a multiple of world.window_hours).
     cadence_hours: int = P(24, gt=0)
     #: Scores above this bypass review and go straight to enforcement (null: never).
     auto_ban_score: float | None = None
@@ -58,10 +62,10 @@ class ScanContext:
     obfuscation: np.ndarray
     mixing: np.ndarray
     cot_share: np.ndarray
-    #: Per cluster: live accounts and expected exchanges in the window.
+    #: Per cluster: live accounts in the window.
     cluster_live: np.ndarray
-    cluster_volume: np.ndarray
-    legit_median_window: float
+    #: Legitimate median exchanges per account per day.
+    legit_median_rate: float
     rho: float
     rng: np.random.Generator
     #: All exchanges served in the window (legitimate and attacker).
@@ -70,7 +74,7 @@ class ScanContext:
 
 @dataclass
 class Flags:
-    """One detector's flags for one window."""
+    """One detector's flags for one scan."""
 
     detector: str
     index: int
@@ -79,6 +83,8 @@ class Flags:
     #: Pooled flags: (cluster id, member fleet indices, score).
     pools: list[tuple[int, np.ndarray, float]] = field(default_factory=list)
     legit: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    #: Scores of the flagged legitimate accounts (NaN unless an auto-ban score needs them).
+    legit_scores: np.ndarray = field(default_factory=lambda: np.empty(0))
     #: Number of attacker units tested (for reporting).
     tested: int = 0
 
@@ -104,23 +110,27 @@ class Detector(mesa.Agent):
         self.tau = threshold(model.cfg.detection.threshold, self.dprime)
         self.coverage = 0.0
         self.rho = model.cfg.detection.rho
+        self.period = float(params.cadence_hours)
         self._legit_sampler: ThinningSampler | None = None
+        self._legit_mean: np.ndarray | None = None
+        self._last_cum = np.zeros(0)
         self.cost_usd = 0.0
+        self.scans = 0
 
     # ------------------------------------------------------------------ signals (override)
-    def attacker_signal(self, ctx: ScanContext) -> np.ndarray:
-        """g in [0, 1] for each live attacker account of the window."""
+    def attacker_signal(self, ctx: ScanContext, volume: np.ndarray) -> np.ndarray:
+        """g in [0, 1] for each live attacker account, given its volume over the period."""
         raise NotImplementedError
 
-    def legit_signal(self, legit: LegitPopulation, median_window: float) -> np.ndarray:
+    def legit_signal(self, legit: LegitPopulation, median_period: float) -> np.ndarray:
         """g in [0, 1] for each legitimate account (persistent: from its usage and tier)."""
         raise NotImplementedError
 
-    def attacker_test_factor(self, ctx: ScanContext) -> np.ndarray:
-        """Probability an inspected live account can be tested this window (before coverage)."""
-        return np.ones(ctx.harvest.idx.size)
+    def attacker_test_factor(self, ctx: ScanContext, volume: np.ndarray) -> np.ndarray:
+        """Probability an inspected live account can be tested (before coverage)."""
+        return np.ones(volume.size)
 
-    def legit_test_factor(self, legit: LegitPopulation, window_hours: float) -> np.ndarray:
+    def legit_test_factor(self, legit: LegitPopulation, period_hours: float) -> np.ndarray:
         return np.ones(legit.n)
 
     # ------------------------------------------------------------------ budget
@@ -135,32 +145,25 @@ class Detector(mesa.Agent):
             room = self.spend - p.fixed_usd_per_day
             self.coverage = min(p.max_coverage, room / (p.usd_per_exchange * traffic_per_day))
 
-    def window_cost(self, traffic: float, hours: float) -> float:
-        """Realised cost of one window: fixed + per inspected exchange, capped at S."""
-        if not self.on:
-            return 0.0
-        p = self.params
-        cost = p.fixed_usd_per_day * hours / 24.0 + p.usd_per_exchange * self.coverage * traffic
-        return min(cost, self.spend * hours / 24.0)
+    def window_cost(self, hours: float) -> float:
+        """What the detector spends in ``hours``: its whole allocation while it runs."""
+        return self.spend * hours / 24.0 if self.on else 0.0
 
     # ------------------------------------------------------------------ scoring
-    def prepare(
-        self,
-        legit: LegitPopulation,
-        median_window: float,
-        window_hours: float,
-        rng: np.random.Generator,
-    ) -> None:
+    def prepare(self, legit: LegitPopulation, rng: np.random.Generator) -> None:
         """Score the legitimate population's persistent terms once and build its sampler."""
         if not self.on or legit.n == 0:
             self._legit_sampler = ThinningSampler(np.zeros(0))
             return
-        mu = self.dprime * self.legit_signal(legit, median_window)
-        test = self.legit_test_factor(legit, window_hours)
+        median_period = legit.median_rate * self.period / 24.0
+        mu = self.dprime * self.legit_signal(legit, median_period)
+        test = self.legit_test_factor(legit, self.period)
         self.tau = threshold(
             self.model.cfg.detection.threshold, self.dprime, mu, legit.weight * test
         )
-        m = mu + np.sqrt(self.rho) * rng.standard_normal(legit.n)
+        m = mu + math.sqrt(self.rho) * rng.standard_normal(legit.n)
+        if self.params.auto_ban_score is not None:
+            self._legit_mean = m.astype(np.float32)
         self._legit_sampler = ThinningSampler(test * flag_probability(self.tau, m, self.rho))
 
     def expected_legit_flags(self) -> float:
@@ -170,27 +173,42 @@ class Detector(mesa.Agent):
     def due(self, t1: float) -> bool:
         return self.on and round(t1) % self.params.cadence_hours == 0
 
+    def period_volume(self, ctx: ScanContext) -> np.ndarray:
+        """Expected exchanges of each live account since this detector's last scan."""
+        cum = ctx.fleet.accounts.view("expected_cum")
+        last = np.zeros(cum.size)
+        last[: self._last_cum.size] = self._last_cum
+        return (cum - last)[ctx.harvest.idx]
+
     def scan(self, ctx: ScanContext) -> Flags:
-        """Score the window that just closed and return the flags."""
+        """Score the traffic since the last scan and return the flags."""
         out = Flags(self.name, self.index)
         if not self.due(ctx.t1):
             return out
-        self._scan_accounts(ctx, np.ones(ctx.harvest.idx.size, dtype=bool), out)
-        out.legit = self._scan_legit(ctx)
+        volume = self.period_volume(ctx)
+        self._scan_accounts(ctx, volume, np.ones(volume.size, dtype=bool), out)
+        self._scan_legit(ctx, out)
+        self._done(ctx)
         return out
 
-    def _scan_accounts(self, ctx: ScanContext, which: np.ndarray, out: Flags) -> None:
+    def _done(self, ctx: ScanContext) -> None:
+        self._last_cum = ctx.fleet.accounts.view("expected_cum").copy()
+        self.scans += 1
+
+    def _scan_accounts(
+        self, ctx: ScanContext, volume: np.ndarray, which: np.ndarray, out: Flags
+    ) -> None:
         rng = ctx.rng
         h = ctx.harvest
         if h.idx.size == 0:
             return
-        t = self.coverage * self.attacker_test_factor(ctx)
+        t = self.coverage * self.attacker_test_factor(ctx, volume)
         tested = which & ctx.eligible & (rng.random(h.idx.size) < t)
         sel = np.flatnonzero(tested)
         out.tested += sel.size
         if sel.size == 0:
             return
-        g = self.attacker_signal(ctx)[sel]
+        g = self.attacker_signal(ctx, volume)[sel]
         mu = self.dprime * g + ctx.boost[sel]
         acc = h.idx[sel]
         s = scores(mu, ctx.fleet.accounts.u[acc, self.index], self.rho, rng)
@@ -198,6 +216,16 @@ class Detector(mesa.Agent):
         out.accounts = acc[hit]
         out.scores = s[hit]
 
-    def _scan_legit(self, ctx: ScanContext) -> np.ndarray:
+    def _scan_legit(self, ctx: ScanContext, out: Flags) -> None:
         idx = self._legit_sampler.draw(ctx.rng, self.coverage)
-        return idx[ctx.legit.eligible(idx, ctx.t1)]
+        idx = idx[ctx.legit.eligible(idx, ctx.t1)]
+        out.legit = idx
+        if self._legit_mean is None or idx.size == 0:
+            out.legit_scores = np.full(idx.size, np.nan)
+            return
+        # Score of a flagged account: its persistent mean plus fresh noise, given s > τ.
+        m = self._legit_mean[idx].astype(float)
+        sd = math.sqrt(1.0 - self.rho)
+        tail = ndtr((m - self.tau) / sd)
+        u = ctx.rng.random(idx.size) * tail
+        out.legit_scores = m - sd * ndtri(np.clip(u, 1e-300, 1.0))

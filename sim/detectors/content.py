@@ -55,34 +55,36 @@ class ContentDetector(Detector):
     def _op_signal(self, ctx: ScanContext) -> np.ndarray:
         return content_signal(1.0 - ctx.mixing, ctx.obfuscation, ctx.cot_share, self.params)
 
-    def attacker_signal(self, ctx: ScanContext) -> np.ndarray:
+    def attacker_signal(self, ctx: ScanContext, volume: np.ndarray) -> np.ndarray:
         op = ctx.fleet.accounts.op[ctx.harvest.idx]
         return self._op_signal(ctx)[op]
 
-    def attacker_test_factor(self, ctx: ScanContext) -> np.ndarray:
+    def attacker_test_factor(self, ctx: ScanContext, volume: np.ndarray) -> np.ndarray:
         op = ctx.fleet.accounts.op[ctx.harvest.idx]
-        pool = ctx.harvest.expected / (1.0 - ctx.mixing[op])
+        pool = volume / (1.0 - ctx.mixing[op])
         return np.minimum(1.0, pool / self.params.window_queries)
 
-    def legit_signal(self, legit, median_window: float) -> np.ndarray:
+    def legit_signal(self, legit, median_period: float) -> np.ndarray:
         return legit.content_lookalike
 
-    def legit_test_factor(self, legit, window_hours: float) -> np.ndarray:
-        return np.minimum(1.0, legit.rate * window_hours / 24.0 / self.params.window_queries)
+    def legit_test_factor(self, legit, period_hours: float) -> np.ndarray:
+        return np.minimum(1.0, legit.rate * period_hours / 24.0 / self.params.window_queries)
 
     def scan(self, ctx: ScanContext) -> Flags:
         out = Flags(self.name, self.index)
         if not self.due(ctx.t1):
             return out
         fleet, h, rng = ctx.fleet, ctx.harvest, ctx.rng
+        volume = self.period_volume(ctx)
         cl = fleet.accounts.cluster[h.idx]
         linked = fleet.clusters.linked[cl]
-        self._scan_accounts(ctx, ~linked, out)
-        # Pools: linked clusters with live traffic this window.
-        pools = np.unique(cl[linked])
+        self._scan_accounts(ctx, volume, ~linked, out)
+        # Pools: clusters the defender has linked, with their traffic since the last scan.
+        pools, inv = np.unique(cl[linked], return_inverse=True)
         if pools.size:
+            pool_vol = np.bincount(inv, weights=volume[linked], minlength=pools.size)
             op = fleet.clusters.op[pools]
-            vol = ctx.cluster_volume[pools] / (1.0 - ctx.mixing[op])
+            vol = pool_vol / (1.0 - ctx.mixing[op])
             test = rng.random(pools.size) < self.coverage * np.minimum(
                 1.0, vol / self.params.window_queries
             )
@@ -95,5 +97,6 @@ class ContentDetector(Detector):
                     members = h.idx[(cl == c) & ctx.eligible]
                     if members.size:
                         out.pools.append((int(c), members, float(sc)))
-        out.legit = self._scan_legit(ctx)
+        self._scan_legit(ctx, out)
+        self._done(ctx)
         return out

@@ -28,10 +28,10 @@ class LinkageDetector(Detector):
     Params = LinkageParams
     links_clusters = True
 
-    def attacker_signal(self, ctx: ScanContext) -> np.ndarray:
+    def attacker_signal(self, ctx: ScanContext, volume: np.ndarray) -> np.ndarray:
         cl = ctx.fleet.accounts.cluster[ctx.harvest.idx]
         k = np.maximum(ctx.cluster_live[cl], 1)
         return np.clip(np.log(k) / np.log(self.params.saturation_cluster_size), 0.0, 1.0)
 
-    def legit_signal(self, legit, median_window: float) -> np.ndarray:
+    def legit_signal(self, legit, median_period: float) -> np.ndarray:
         return legit.linkage_lookalike

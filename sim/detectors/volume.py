@@ -1,4 +1,9 @@
-"""Per-account volume/anomaly detector: rises with log(window volume / legitimate median)."""
+"""Per-account volume/anomaly detector: rises with log(volume / legitimate median) (MODEL §4).
+
+The volume is the account's expected exchanges over the scoring period (its cadence × the hours it
+was live): the Poisson noise of a count is part of the fresh score noise, for attacker and
+legitimate accounts alike.
+"""
 
 from __future__ import annotations
 
@@ -30,11 +35,10 @@ class VolumeDetector(Detector):
 
     Params = VolumeParams
 
-    def attacker_signal(self, ctx: ScanContext) -> np.ndarray:
-        return volume_signal(
-            ctx.harvest.expected, ctx.legit_median_window, self.params.saturation_multiple
-        )
+    def attacker_signal(self, ctx: ScanContext, volume: np.ndarray) -> np.ndarray:
+        median = ctx.legit_median_rate * self.period / 24.0
+        return volume_signal(volume, median, self.params.saturation_multiple)
 
-    def legit_signal(self, legit, median_window: float) -> np.ndarray:
-        window = median_window / legit.median_rate
-        return volume_signal(legit.rate * window, median_window, self.params.saturation_multiple)
+    def legit_signal(self, legit, median_period: float) -> np.ndarray:
+        usage = legit.rate * self.period / 24.0
+        return volume_signal(usage, median_period, self.params.saturation_multiple)
