@@ -47,6 +47,9 @@ class Defender(mesa.Agent):
         self.confirmed_by_op = np.zeros(n_ops)
         self.attributed_at = np.full(n_ops, math.inf)
         self.attribution_draw = self.stream.random(n_ops)
+        # Probability an investigation exposes a confirmed account's cluster: 1 − Π(1 − p_signal).
+        signals = list(cfg.enforcement.sweep_signals.values())
+        self.p_cluster_found = 1.0 - math.prod(1.0 - p for p in signals) if signals else 0.0
         self.first_flag_at = math.inf
         self.first_detection_at = math.inf
         #: Weighted legitimate accounts flagged, summed over scans (FPR per window numerator).
@@ -182,11 +185,12 @@ class Defender(mesa.Agent):
                 acc.cooldown_until[case.accounts] = now + self.cfg.review.cooldown_hours
         else:
             legit = m.legit
-            legit.in_review[case.accounts] = False
+            j = int(case.accounts[0])  # a legitimate case is one (thinned) account
+            legit.in_review[j] = False
             if self.stream.random() < self.cfg.review.false_confirm_legit_prob:
                 self._false_ban(case.accounts, now)
             else:
-                legit.cooldown_until[case.accounts] = now + self.cfg.review.cooldown_hours
+                legit.cooldown_until[j] = now + self.cfg.review.cooldown_hours
 
     def enforce(self, idx: np.ndarray, t: float, by: int, confirmed: bool) -> None:
         """Ban (or throttle/degrade) attacker accounts from hour ``t``."""
@@ -196,7 +200,7 @@ class Defender(mesa.Agent):
             new = idx[~acc.confirmed[idx]]
             acc.confirmed[new] = True
             acc.attributed[idx] = True
-            np.add.at(self.confirmed_by_op, acc.op[new].astype(np.intp), 1.0)
+            self.confirmed_by_op += np.bincount(acc.op[new], minlength=self.confirmed_by_op.size)
         action = self.cfg.enforcement.action
         if action == "ban":
             self._collateral(m.fleet.end(idx, t, END_BANNED, by), t)
@@ -209,10 +213,10 @@ class Defender(mesa.Agent):
         m = self.model
         if idx.size == 0:
             return
-        acc = m.fleet.accounts
+        per_op = np.bincount(m.fleet.accounts.op[idx], minlength=len(m.operator_list))
         for k, op in enumerate(m.operator_list):
             mix = op.cfg.traffic_mixing
-            n = int((acc.op[idx] == k).sum())
+            n = int(per_op[k])
             if mix <= 0 or n == 0:
                 continue
             # Customers' own traffic per account, in units of a median legitimate customer.
@@ -228,9 +232,7 @@ class Defender(mesa.Agent):
         cl = m.fleet.clusters
         if cl.found[cluster]:
             return
-        p = np.array(list(self.cfg.enforcement.sweep_signals.values()), dtype=float)
-        p_found = 1.0 - float(np.prod(1.0 - p)) if p.size else 0.0
-        if self.stream.random() >= p_found:
+        if self.stream.random() >= self.p_cluster_found:
             return
         cl.found[cluster] = True
         cl.linked[cluster] = True

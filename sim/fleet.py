@@ -135,10 +135,9 @@ class Fleet:
     def end(self, idx: np.ndarray, t: float | np.ndarray, kind: int, by: int) -> np.ndarray:
         """End accounts ``idx`` at ``t`` unless they end earlier; returns those actually changed."""
         a = self.accounts
-        t = np.broadcast_to(np.asarray(t, dtype=float), idx.shape)
         later = a.ended_at[idx] > t
-        idx, t = idx[later], t[later]
-        a.ended_at[idx] = t
+        idx = idx[later]
+        a.ended_at[idx] = t if np.ndim(t) == 0 else np.asarray(t)[later]
         a.end_kind[idx] = kind
         a.banned_by[idx] = by
         return idx

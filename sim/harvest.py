@@ -156,7 +156,7 @@ def harvest_window(
         q = qual[op[ex_acc]] * np.where(poisoned[ex_acc], poison_quality, 1.0)
         q = q * np.where(degraded[ex_acc] & after, degrade_quality, 1.0)
         o = op[ex_acc]
-        np.add.at(sent_h, (o, hour), 1.0)
+        sent_h += np.bincount(o * W + hour, minlength=n_ops * W).reshape(n_ops, W)
         k = keep
         for j in np.unique(o[k]):
             m = k & (o == j)
@@ -205,8 +205,9 @@ def _spread_domains(out: np.ndarray, hour: np.ndarray, q: np.ndarray, mix, rng) 
     """Add exchanges (hour, quality) to ``out`` (W, D) with domains drawn from ``mix``."""
     if hour.size == 0:
         return
-    dom = rng.choice(len(mix), size=hour.size, p=mix)
-    np.add.at(out, (hour, dom), q)
+    d = len(mix)
+    dom = rng.choice(d, size=hour.size, p=mix)
+    out += np.bincount(hour * d + dom, weights=q, minlength=out.size).reshape(out.shape)
 
 
 def _thin_to_totals(ex_acc, keep, harvested, p_idx, rng) -> np.ndarray:

@@ -53,7 +53,8 @@ class LegitPopulation:
         med = np.array([t.median_exchanges_per_day for t in self.tiers])
         sig = np.array([t.sigma for t in self.tiers])
         #: Mean exchanges per day of each account (lognormal across accounts).
-        self.rate = med[self.tier] * np.exp(sig[self.tier] * rng.standard_normal(self.n))
+        z = rng.standard_normal(self.n, dtype=np.float32)
+        self.rate = med[self.tier] * np.exp(sig[self.tier] * z)
         rev = np.array([t.revenue_per_exchange_usd for t in self.tiers])
         self.revenue_per_exchange = rev[self.tier]
         monthly = self.rate * DAYS_PER_MONTH * self.revenue_per_exchange

@@ -83,8 +83,9 @@ def calibrated_threshold(means: np.ndarray, weights: np.ndarray | None, fpr: flo
 def flag_probability(tau: float, persistent_mean: np.ndarray, rho: float) -> np.ndarray:
     """P(flag in one window | persistent mean m = μ + √ρ·u) = 1 − Φ((τ − m)/√(1−ρ))."""
     if rho >= 1.0:
-        return (persistent_mean > tau).astype(float)
-    return ndtr((persistent_mean - tau) / math.sqrt(1.0 - rho))
+        return (persistent_mean > tau).astype(persistent_mean.dtype)
+    scale = np.asarray(1.0 / math.sqrt(1.0 - rho), dtype=persistent_mean.dtype)
+    return ndtr((persistent_mean - tau) * scale)
 
 
 def scores(mu: np.ndarray, u: np.ndarray, rho: float, rng: np.random.Generator) -> np.ndarray:
@@ -102,27 +103,29 @@ class ThinningSampler:
     ``c`` (e.g. the detector's coverage that window) scales every probability.
     """
 
-    def __init__(self, q: np.ndarray, floor: float = 2.0**-60) -> None:
-        q = np.asarray(q, dtype=float)
+    def __init__(self, q: np.ndarray, floor: float = 2.0**-100) -> None:
+        q = np.asarray(q)
+        if q.dtype not in (np.float32, np.float64):
+            q = q.astype(float)
         if q.size and (q.min() < 0 or q.max() > 1):
             raise ValueError("probabilities must lie in [0, 1]")
         self.q = q
         keep = np.flatnonzero(q > 0)
         # Cell of q: the power of two just above it (q in (2^(e-1), 2^e]); frexp is exact.
-        mant, exp = np.frexp(np.maximum(q[keep], floor))
+        mant, exp = np.frexp(np.maximum(q[keep], q.dtype.type(floor)))
         exp = np.where(mant == 0.5, exp - 1, exp)
         exp = np.minimum(exp, 0).astype(np.int16)
         order = np.argsort(exp, kind="stable")  # radix sort on int16
         self.members = keep[order]
         exp = exp[order]
-        cells, starts, counts = np.unique(exp, return_index=True, return_counts=True)
-        self.qmax = 2.0 ** cells.astype(float)
+        starts = np.flatnonzero(np.diff(exp, prepend=np.int16(1))) if exp.size else exp
+        self.qmax = 2.0 ** exp[starts].astype(float)
         self.starts = starts
-        self.counts = counts
+        self.counts = np.diff(np.append(starts, exp.size))
 
     def expected(self, c: float = 1.0) -> float:
         """Expected number of flags per window at scale ``c``."""
-        return float(c * self.q.sum())
+        return float(c * self.q.sum(dtype=np.float64))
 
     def draw(self, rng: np.random.Generator, c: float = 1.0) -> np.ndarray:
         """Indices of the accounts flagged in one window (sorted)."""

@@ -161,10 +161,13 @@ class Detector(mesa.Agent):
         self.tau = threshold(
             self.model.cfg.detection.threshold, self.dprime, mu, legit.weight * test
         )
-        m = mu + math.sqrt(self.rho) * rng.standard_normal(legit.n)
+        # float32 is ample for a persistent mean and a flag probability, and twice as fast.
+        u = rng.standard_normal(legit.n, dtype=np.float32)
+        m = mu.astype(np.float32) + np.float32(math.sqrt(self.rho)) * u
         if self.params.auto_ban_score is not None:
-            self._legit_mean = m.astype(np.float32)
-        self._legit_sampler = ThinningSampler(test * flag_probability(self.tau, m, self.rho))
+            self._legit_mean = m
+        q = test.astype(np.float32) * flag_probability(np.float32(self.tau), m, self.rho)
+        self._legit_sampler = ThinningSampler(q)
 
     def expected_legit_flags(self) -> float:
         """Expected legitimate flags per scan (eligibility aside)."""
