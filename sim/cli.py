@@ -8,12 +8,18 @@ USAGE = """usage: distillsim <command> [key=value ...]
 
 commands:
   run         simulate one world and write results/runs/<scenario>/<timestamp>/
+  sweep       a Hydra multirun (sweep=spend_curve|policy_compare|detector_mix, or any key=a,b,c)
+              aggregated into results/sweeps/<sweep>/<timestamp>/
+  report      regenerate a sweep folder's curves, frontier and tables from its runs.parquet
   calibrate   fit a scenario's listed parameters to its disclosed targets
               (--seeds N: seeds per evaluation, default 5; --write: store the fit)
 
 Overrides use Hydra syntax, e.g.:
   distillsim run scenario=feb2026_three_labs seed=3 detection.budget_usd_per_day=50000
   distillsim run attacker=adaptive policies.sanctions.enabled=true
+  distillsim sweep sweep=spend_curve scenario=alibaba_2026
+  distillsim sweep sweep=policy_compare hydra/launcher=basic
+  distillsim report results/sweeps/spend_curve/<timestamp>
   distillsim calibrate scenario=alibaba_2026 --seeds 5 --write
 """
 
@@ -55,13 +61,24 @@ def main(argv: list[str] | None = None) -> int:
             from sim.calibration import calibrate_command
 
             return calibrate_command(rest)
+        if cmd == "sweep":
+            from sim.sweeps import sweep_command
+
+            return sweep_command(rest)
+        if cmd == "report":
+            from sim.commands import report
+
+            return report(rest)
     except ConfigError as e:
         print(f"distillsim: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("distillsim: interrupted", file=sys.stderr)
         return 130
-    print(f"distillsim: error: unknown command {cmd!r}; allowed: run, calibrate", file=sys.stderr)
+    print(
+        f"distillsim: error: unknown command {cmd!r}; allowed: run, sweep, report, calibrate",
+        file=sys.stderr,
+    )
     return 2
 
 

@@ -22,3 +22,20 @@ def run(overrides: list[str]) -> int:
     print(f"simulated in {result.seconds:.2f} s; results in:", file=sys.stderr)
     print(folder)
     return 0
+
+
+def report(args: list[str]) -> int:
+    """``distillsim report <sweep-folder>``: rebuild a sweep's outputs from runs.parquet."""
+    from pathlib import Path
+
+    from sim.analysis import report as build
+    from sim.validation import ConfigError
+
+    if len(args) != 1:
+        raise ConfigError("report", "expected one argument: a sweep folder")
+    folder = Path(args[0])
+    if not (folder / "runs.parquet").is_file() or not (folder / "sweep.json").is_file():
+        raise ConfigError("report", f"{folder} has no runs.parquet and sweep.json")
+    build(folder)
+    print(folder)
+    return 0

@@ -46,6 +46,9 @@ GROUPS = [
     "policies",
     "attacker",
     "output",
+    "policy",
+    "mix",
+    "sweep",
 ]
 
 
@@ -77,8 +80,11 @@ def register_configs() -> None:
     global _registered
     if _registered:
         return
+    from hydra_plugins.distillsim_sweeper.distillsim_sweeper import SweeperConf
+
     cs = ConfigStore.instance()
     cs.store(name="schema", node=Config)
+    cs.store(group="hydra/sweeper", name="distillsim", node=SweeperConf)
     for name in scenario_names():
         node = OmegaConf.load(SCENARIO_DIR / f"{name}.yaml")
         cs.store(group="scenario", name=name, node=node, package="_global_")

@@ -27,6 +27,7 @@ class OperatorWindow:
     quality: float  # base quality of one exchange
     mix: np.ndarray  # targeting weights over domains
     staleness: np.ndarray  # (W,) multiplier on effective exchanges per hour (teacher releases)
+    accept_share: float = 1.0  # share of requests a rate limit lets through
 
 
 @dataclass
@@ -66,7 +67,8 @@ def expected_harvest(
     act = np.where(acc.action[idx] == ACT_THROTTLE, acc.action_at[idx], np.inf)
     before = np.clip(np.minimum(b, act) - a, 0.0, None)
     after = np.clip(b - np.maximum(a, act), 0.0, None)
-    paid = lam * (before + throttle_factor * after)
+    accept = np.array([o.accept_share for o in ops])[op]
+    paid = lam * accept * (before + throttle_factor * after)
     return np.bincount(op, weights=paid, minlength=len(ops))
 
 
@@ -113,6 +115,11 @@ def harvest_window(
     full_thr = throttled & ~partial & acted_before
     if full_thr.any():
         harvested[full_thr] = rng.binomial(sent[full_thr], throttle_factor)
+    # Rate limits refuse a share of every request, independently of when it is sent.
+    accept = np.array([o.accept_share for o in ops])
+    limited = (accept < 1.0)[op] & ~partial
+    if limited.any():
+        harvested[limited] = rng.binomial(harvested[limited], accept[op[limited]])
 
     sent_h = np.zeros((n_ops, W))
     harv_h = np.zeros((n_ops, W))
@@ -128,6 +135,9 @@ def harvest_window(
         t_ex = a[ex_acc] + rng.random(ex_acc.size) * live_hours[ex_acc]
         after = t_ex >= act_at[ex_acc]
         keep = ~(after & throttled[ex_acc]) | (rng.random(ex_acc.size) < throttle_factor)
+        lim = accept[op[ex_acc]]
+        if (lim < 1.0).any():
+            keep &= rng.random(ex_acc.size) < lim
         harvested[p_idx] = np.bincount(np.searchsorted(p_idx, ex_acc[keep]), minlength=p_idx.size)[
             : p_idx.size
         ]

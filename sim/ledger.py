@@ -28,6 +28,7 @@ CATEGORIES = {
     "false_positives": "defender -> legitimate_users: churned revenue and support of false bans",
     "reseller_collateral": "defender -> reseller_customers: customers cut off with a mixed account",
     "utility_loss": "defender -> legitimate_users: value lost on wrongly poisoned outputs",
+    "rate_limit_loss": "defender -> legitimate_users: revenue of requests refused by rate limits",
     "poisoning_compute": "defender -> compute: antidistillation sampling overhead",
     "watermarking": "defender -> compute: watermarking overhead",
 }

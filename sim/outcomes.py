@@ -27,6 +27,7 @@ DEFENDER_COST_CATEGORIES = (
     "false_positives",
     "reseller_collateral",
     "utility_loss",
+    "rate_limit_loss",
     "poisoning_compute",
     "watermarking",
 )
@@ -126,6 +127,7 @@ def summarize(model: DistillationModel, scenario: str) -> dict[str, Any]:
             },
             "days_to_50pct_capability": _days_to(overall, 0.5),
             "capability_days": float(overall.sum() / 24.0),
+            "value_usd": float(op.value_usd),
             "attacker_spend_usd": cash,
             "attacker_cost_per_capability_point_usd": ratio(cash, caps[k] * 100.0),
             "expected_penalty_usd": float(penalty),
@@ -188,6 +190,7 @@ def summarize(model: DistillationModel, scenario: str) -> dict[str, Any]:
         "attacker_spend_usd": attacker_cash,
         "attacker_net_value_usd": float(sum(v["net_value_usd"] for v in per_op.values())),
         "expected_penalty_usd": float(sum(model.expected_penalty)),
+        "attribution_hours": finite_or_none(float(np.min(d.attributed_at)) if ops else math.inf),
         "detection_spend_usd": costs["detection_spend"],
         "defender_total_cost_usd": costs["total"],
         "false_positive_cost_usd": costs["false_positives"],
@@ -195,7 +198,10 @@ def summarize(model: DistillationModel, scenario: str) -> dict[str, Any]:
         "kyc_cost_usd": costs["kyc_checks"] + costs["kyc_friction"],
         "intel_sharing_cost_usd": costs["intel_sharing"],
         "countermeasure_cost_usd": (
-            costs["utility_loss"] + costs["poisoning_compute"] + costs["watermarking"]
+            costs["utility_loss"]
+            + costs["rate_limit_loss"]
+            + costs["poisoning_compute"]
+            + costs["watermarking"]
         ),
         "margin_collected_usd": costs["margin_collected"],
         "first_detection_hours": finite_or_none(d.first_detection_at),

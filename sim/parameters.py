@@ -323,13 +323,26 @@ class ScenarioMeta:
     calibration: CalibrationSpec = P(factory=CalibrationSpec)
 
 
+@dataclass
+class SweepMeta:
+    """The ready sweep in use (``sweep=<name>``), for aggregation and labels."""
+
+    name: str = ""
+    description: str = ""
+    #: What the aggregation reports: spend_curve, policy_compare, detector_mix (or custom).
+    kind: str = P("custom", choices=["custom", "spend_curve", "policy_compare", "detector_mix"])
+
+
 # --------------------------------------------------------------------------- the whole config
 @dataclass
 class Config:
     """The full, validated configuration of one run."""
 
     seed: int = P(0, ge=0)
+    #: Replicate index within a sweep: streams come from SeedSequence(seed, spawn_key=(replicate,)).
+    replicate: int | None = P(None, ge=0)
     scenario: ScenarioMeta = P(factory=ScenarioMeta)
+    sweep: SweepMeta = P(factory=SweepMeta)
     world: WorldConfig = P(factory=WorldConfig)
     teacher: TeacherConfig = P(factory=TeacherConfig)
     capability: CapabilityConfig = P(factory=CapabilityConfig)

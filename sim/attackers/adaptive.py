@@ -68,6 +68,10 @@ class AdaptiveOperator(Operator):
 
     def plan(self) -> None:
         """Go/no-go on the expected net value of the whole campaign under prior beliefs."""
+        limits = self.model.policy("rate_limits")
+        if limits is not None:
+            # A known rate limit: spread thinner rather than have requests refused.
+            self.cadence = min(self.cadence, limits.params.exchanges_per_account_day)
         if not self.strategy.go_no_go:
             return
         days = max(min(self.end, self.model.horizon) - self.start, 0.0) / 24.0

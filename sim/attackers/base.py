@@ -262,12 +262,14 @@ class Operator(mesa.Agent):
 
     # ------------------------------------------------------------------ money per window
     def window_inputs(self, t0: float, t1: float, staleness: np.ndarray) -> OperatorWindow:
+        limits = self.model.policy("rate_limits")
         return OperatorWindow(
             cadence_per_day=self.cadence,
             end_hour=self.end,
             quality=self.quality,
             mix=self.mix,
             staleness=staleness,
+            accept_share=limits.accept_share(self.cadence, t0) if limits else 1.0,
         )
 
     def infra_cost(self, t0: float, t1: float, end: float) -> float:

@@ -1,0 +1,87 @@
+"""Hydra sweeper plugin of distillsim: the basic sweeper in batches, aggregated at the end.
+
+Hydra only instantiates plugins that live in the ``hydra_plugins`` namespace; the work itself is in
+:mod:`sim.sweeps` (the task) and :mod:`sim.analysis` (the aggregation).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+from hydra.core.config_store import ConfigStore
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from omegaconf import OmegaConf
+
+
+@dataclass
+class SweeperConf:
+    """Hydra config of :class:`DistillsimSweeper` (``hydra/sweeper=distillsim``)."""
+
+    _target_: str = "hydra_plugins.distillsim_sweeper.distillsim_sweeper.DistillsimSweeper"
+    #: Points per launch; None: 4 per core (progress is reported after each batch).
+    max_batch_size: int | None = None
+    params: dict[str, str] = field(default_factory=dict)
+
+
+ConfigStore.instance().store(
+    group="hydra/sweeper", name="distillsim", node=SweeperConf, provider="distillsim"
+)
+
+
+class DistillsimSweeper(BasicSweeper):
+    """Hydra's basic sweeper, in batches with progress, aggregating the job returns at the end."""
+
+    def validate_batch_is_legal(self, batch) -> None:
+        # distillsim composed and validated every swept value before the multirun started.
+        return None
+
+    def sweep(self, arguments: list[str]) -> Any:
+        if self.max_batch_size is None:
+            self.max_batch_size = 4 * (os.cpu_count() or 1)
+        parser = OverridesParser.create(config_loader=self.hydra_context.config_loader)
+        overrides = parser.parse_overrides([*self._parse_config(), *arguments])
+        self.overrides = self.split_arguments(overrides, self.max_batch_size)
+        total = sum(len(b) for b in self.overrides)
+        sweep_dir = Path(self.config.hydra.sweep.dir)
+        sweep_dir.mkdir(parents=True, exist_ok=True)
+        OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
+        returns = []
+        done, t0, idx = 0, time.perf_counter(), 0
+        while not self.is_done():
+            batch = self.get_job_batch()
+            results = self.launcher.launch(batch, initial_job_idx=idx)
+            idx += len(batch)
+            returns.append(results)
+            done += len(batch)
+            elapsed = time.perf_counter() - t0
+            left = elapsed / done * (total - done)
+            print(
+                f"[sweep] {done}/{total} points, {elapsed:,.0f} s elapsed, ~{left:,.0f} s left",
+                file=sys.stderr,
+                flush=True,
+            )
+        rows = []
+        for batch in returns:
+            for r in batch:
+                try:
+                    rows.append(r.return_value)
+                except Exception as exc:  # a job that failed before its task could catch it
+                    rows.append(
+                        {
+                            "job": None,
+                            "overrides": list(r.overrides or []),
+                            "swept": {},
+                            "summary": None,
+                            "error": repr(exc),
+                        }
+                    )
+        from sim.analysis import aggregate
+
+        aggregate(sweep_dir, rows, sweep_config=self.config)
+        return returns

@@ -1,0 +1,563 @@
+"""Analysis of a sweep: curves, frontier, break-even and summary tables (DESIGN §4, MODEL §7, §10).
+
+:func:`aggregate` writes ``runs.parquet`` (one row per run) and ``sweep.json`` (provenance);
+:func:`report` derives everything else from those two files alone, so ``distillsim report <folder>``
+regenerates a sweep's outputs without rerunning anything.
+
+Definitions: means across replicates with a 95% Student-t interval; a point is Pareto-efficient if
+no other point has both lower-or-equal defender total cost and lower-or-equal capability leaked
+(one strictly lower); the attacker's break-even budget is where the mean attacker net value turns
+negative, interpolated between the two budgets that bracket it (in log B, linearly from B = 0),
+never extrapolated.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from scipy import stats  # noqa: E402
+
+B = "detection_budget_usd_per_day"
+BUDGET_KEY = "detection.budget_usd_per_day"
+CURVE_METRICS = [
+    "capability_extracted",
+    "days_to_50pct_capability",
+    "capability_days",
+    "defender_total_cost_usd",
+    "attacker_net_value_usd",
+    "attacker_spend_usd",
+    "legit_accounts_banned",
+    "false_positive_cost_usd",
+    "exchanges_harvested",
+    "attribution_hours",
+    "first_detection_hours",
+]
+
+
+# --------------------------------------------------------------------------- maths
+def mean_ci(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float, int]:
+    """Mean and Student-t interval of the finite values (NaN bounds below two values)."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    n = v.size
+    if n == 0:
+        return math.nan, math.nan, math.nan, 0
+    m = float(v.mean())
+    if n < 2:
+        return m, math.nan, math.nan, n
+    half = float(stats.t.ppf(0.5 + level / 2, n - 1) * v.std(ddof=1) / math.sqrt(n))
+    return m, m - half, m + half, n
+
+
+def pareto_mask(cost: np.ndarray, leaked: np.ndarray) -> np.ndarray:
+    """Points not dominated in (cost, leaked), both to be minimised."""
+    cost, leaked = np.asarray(cost, float), np.asarray(leaked, float)
+    out = np.ones(cost.size, dtype=bool)
+    for i in range(cost.size):
+        dominated = (
+            (cost <= cost[i]) & (leaked <= leaked[i]) & ((cost < cost[i]) | (leaked < leaked[i]))
+        )
+        out[i] = not dominated.any()
+    return out
+
+
+def break_even(budgets: np.ndarray, net: np.ndarray) -> tuple[float | None, str]:
+    """Budget where net value first turns negative, by interpolation; (None, why) if not found.
+
+    Returns ``(B*, "found")``, ``(None, "above")`` when net value stays positive up to the largest
+    budget, or ``(None, "below")`` when it is not positive even at the smallest.
+    """
+    order = np.argsort(budgets)
+    b, v = np.asarray(budgets, float)[order], np.asarray(net, float)[order]
+    ok = np.isfinite(v)
+    b, v = b[ok], v[ok]
+    if v.size == 0:
+        return None, "no data"
+    if v[0] <= 0:
+        return None, "below"
+    for i in range(1, v.size):
+        if v[i] <= 0:
+            b0, b1, v0, v1 = b[i - 1], b[i], v[i - 1], v[i]
+            f = v0 / (v0 - v1)
+            if b0 > 0:
+                return float(math.exp(math.log(b0) + f * (math.log(b1) - math.log(b0)))), "found"
+            return float(b0 + f * (b1 - b0)), "found"
+    return None, "above"
+
+
+# --------------------------------------------------------------------------- runs table
+def flatten(summary: dict[str, Any]) -> dict[str, Any]:
+    """One flat row of scalars from a run summary."""
+    row: dict[str, Any] = {}
+    for k, v in summary.items():
+        if isinstance(v, dict):
+            continue
+        row[k] = v
+    for d, v in (summary.get("capability_by_domain") or {}).items():
+        row[f"capability_{d}"] = v
+    for name, o in (summary.get("operators") or {}).items():
+        for k, v in o.items():
+            if not isinstance(v, dict | list):
+                row[f"op.{name}.{k}"] = v
+    for name, d in (summary.get("detectors") or {}).items():
+        for k, v in d.items():
+            row[f"det.{name}.{k}"] = v
+    return row
+
+
+def aggregate(folder: Path, rows: list[dict[str, Any]], sweep_config=None) -> Path:
+    """Write runs.parquet and sweep.json for the sweep in ``folder``, then its report."""
+    from omegaconf import OmegaConf
+
+    from sim.provenance import config_hash, git_revision, versions
+
+    folder = Path(folder)
+    records, swept_keys = [], []
+    for r in rows:
+        rec: dict[str, Any] = {}
+        for k, v in (r.get("swept") or {}).items():
+            rec[k] = v
+            if k not in swept_keys:
+                swept_keys.append(k)
+        rec["job"] = r.get("job")
+        rec["error"] = r.get("error")
+        rec["cached"] = bool(r.get("cached", False))
+        if r.get("summary"):
+            s = flatten(r["summary"])
+            for k, v in s.items():
+                if k not in rec:
+                    rec[k] = v
+        records.append(rec)
+    df = pd.DataFrame.from_records(records)
+    if "replicate" not in df:
+        df["replicate"] = 0
+    if "seed" not in df:
+        df["seed"] = np.nan
+    for k in swept_keys:  # typed columns: numbers where every value is a number
+        conv = pd.to_numeric(df[k], errors="coerce")
+        if conv.notna().sum() == df[k].notna().sum():
+            df[k] = conv
+    df = df.sort_values([c for c in ["job"] if c in df]).reset_index(drop=True)
+    df.to_parquet(folder / "runs.parquet", index=False)
+    # Keys set on every job but to one value are settings, not swept dimensions.
+    swept_keys = [k for k in swept_keys if k == "replicate" or df[k].nunique(dropna=False) > 1]
+    meta: dict[str, Any] = {
+        "swept_keys": swept_keys,
+        "points": len(df),
+        "errors": int(df["error"].notna().sum()),
+    }
+    if sweep_config is not None:
+        tree = OmegaConf.to_container(sweep_config, resolve=False)
+        tree.pop("hydra", None)
+        meta.update(
+            name=str(sweep_config.sweep.name),
+            kind=str(sweep_config.sweep.kind),
+            description=str(sweep_config.sweep.description),
+            root_seed=int(sweep_config.seed),
+            config_hash=config_hash(tree),
+            launcher=str(sweep_config.hydra.launcher._target_),
+        )
+    meta.update(versions=versions(), git=git_revision())
+    (folder / "sweep.json").write_text(json.dumps(meta, indent=2, default=str) + "\n")
+    report(folder)
+    return folder
+
+
+# --------------------------------------------------------------------------- report
+def _groups(df: pd.DataFrame, meta: dict) -> list[str]:
+    return [
+        k
+        for k in meta.get("swept_keys", [])
+        if k not in (BUDGET_KEY, "replicate", "seed") and k in df and df[k].nunique() > 1
+    ]
+
+
+def _label(keys: list[str], values) -> str:
+    if not keys:
+        return "all"
+    values = values if isinstance(values, tuple) else (values,)
+    return ", ".join(f"{k.split('.')[-1]}={v}" for k, v in zip(keys, values, strict=True))
+
+
+def curve_table(df: pd.DataFrame, groups: list[str]) -> pd.DataFrame:
+    ok = df[df["error"].isna()]
+    metrics = [m for m in CURVE_METRICS if m in ok] + sorted(
+        c for c in ok if c.startswith("capability_") and c not in CURVE_METRICS
+    )
+    out = []
+    for key, g in ok.groupby([*groups, B], dropna=False, sort=True):
+        key = key if isinstance(key, tuple) else (key,)
+        rec = dict(zip([*groups, B], key, strict=True))
+        rec["runs"] = len(g)
+        for m in metrics:
+            mean, lo, hi, n = mean_ci(pd.to_numeric(g[m], errors="coerce").to_numpy())
+            rec[m] = mean
+            rec[f"{m}_lo"], rec[f"{m}_hi"] = lo, hi
+        out.append(rec)
+    return pd.DataFrame(out)
+
+
+def breakeven_rows(df: pd.DataFrame, groups: list[str]) -> list[dict[str, Any]]:
+    ok = df[df["error"].isna()]
+    out = []
+    for key, g in ok.groupby(groups, sort=True) if groups else [((), ok)]:
+        m = g.groupby(B)["attacker_net_value_usd"].mean()
+        b_star, why = break_even(m.index.to_numpy(), m.to_numpy())
+        per_rep = []
+        above = 0
+        for _, r in g.groupby("replicate"):
+            rr = r.groupby(B)["attacker_net_value_usd"].mean()
+            x, w = break_even(rr.index.to_numpy(), rr.to_numpy())
+            if x is not None:
+                per_rep.append(x)
+            elif w == "above":
+                above += 1
+        lo = float(np.percentile(per_rep, 2.5)) if per_rep else None
+        hi = float(np.percentile(per_rep, 97.5)) if per_rep else None
+        out.append(
+            {
+                "group": _label(groups, key),
+                "break_even_usd_per_day": b_star,
+                "status": why,
+                "replicate_low": lo,
+                "replicate_high": hi,
+                "replicates_above_largest": above,
+                "largest_budget": float(m.index.max()),
+            }
+        )
+    return out
+
+
+def _fmt_b(row: dict[str, Any]) -> str:
+    if row["status"] == "found":
+        rng = ""
+        if row["replicate_low"] is not None:
+            rng = f" (replicates: ${row['replicate_low']:,.0f}-${row['replicate_high']:,.0f}"
+            rng += (
+                f"; {row['replicates_above_largest']} above the largest)"
+                if row["replicates_above_largest"]
+                else ")"
+            )
+        return f"${row['break_even_usd_per_day']:,.0f}/day{rng}"
+    if row["status"] == "above":
+        return f"above the largest budget tried (${row['largest_budget']:,.0f}/day)"
+    if row["status"] == "below":
+        return "at or below the smallest budget tried"
+    return "n/a"
+
+
+def _x_positions(budgets: np.ndarray) -> tuple[np.ndarray, float]:
+    pos = budgets[budgets > 0]
+    zero_at = (pos.min() / 4.0) if pos.size else 1.0
+    return np.where(budgets > 0, budgets, zero_at), zero_at
+
+
+def plot_curve(curve: pd.DataFrame, groups: list[str], path: Path) -> None:
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 4.6))
+    for i, (key, g) in enumerate(curve.groupby(groups, sort=True) if groups else [((), curve)]):
+        g = g.sort_values(B)
+        x, zero_at = _x_positions(g[B].to_numpy(float))
+        c = f"C{i % 10}"
+        lab = _label(groups, key)
+        for ax, m in ((a1, "capability_extracted"), (a2, "days_to_50pct_capability")):
+            pos = g[B].to_numpy() > 0
+            ax.plot(x[pos], g[m].to_numpy()[pos], "-o", ms=3, color=c, label=lab)
+            ax.fill_between(
+                x[pos],
+                g[f"{m}_lo"].to_numpy()[pos],
+                g[f"{m}_hi"].to_numpy()[pos],
+                color=c,
+                alpha=0.18,
+                lw=0,
+            )
+            if (~pos).any():
+                ax.errorbar(
+                    x[~pos],
+                    g[m].to_numpy()[~pos],
+                    yerr=[
+                        g[m].to_numpy()[~pos] - g[f"{m}_lo"].to_numpy()[~pos],
+                        g[f"{m}_hi"].to_numpy()[~pos] - g[m].to_numpy()[~pos],
+                    ],
+                    fmt="s",
+                    color=c,
+                    ms=5,
+                    capsize=3,
+                )
+    for ax in (a1, a2):
+        ax.set_xscale("log")
+        ax.set_xlabel("detection budget B (US$ per day, log scale; B = 0 at the left edge)")
+        ax.grid(alpha=0.3, which="both")
+        ticks = [t for t in ax.get_xticks() if zero_at * 1.5 < t < ax.get_xlim()[1]]
+        ax.set_xticks([zero_at, *ticks])
+        ax.set_xticklabels(["0", *[f"${t:,.0f}" for t in ticks]], rotation=30, fontsize=8)
+    a1.set_ylabel("capability extracted (share of the gap closed)")
+    a1.set_title("capability extracted vs detection spend (mean, 95% band)")
+    for ax in (a1, a2):
+        if ax.get_ylim()[0] > 0:
+            ax.annotate(
+                "y axis does not start at 0",
+                (0.99, 0.01),
+                xycoords="axes fraction",
+                ha="right",
+                va="bottom",
+                fontsize=7,
+                color="grey",
+            )
+    a2.set_ylabel("days to 50% of final capability")
+    a2.set_title("time to 50% capability")
+    a1.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_frontier(front: pd.DataFrame, groups: list[str], path: Path) -> None:
+    fig, ax = plt.subplots(figsize=(7.5, 5))
+    for i, (key, g) in enumerate(front.groupby(groups, sort=True) if groups else [((), front)]):
+        ax.scatter(
+            g["defender_total_cost_usd"] / 1e6,
+            g["capability_extracted"],
+            s=18,
+            color=f"C{i % 10}",
+            label=_label(groups, key),
+            alpha=0.8,
+        )
+    p = front[front["pareto"]].sort_values("defender_total_cost_usd")
+    ax.plot(p["defender_total_cost_usd"] / 1e6, p["capability_extracted"], "k--", lw=1)
+    ax.scatter(
+        p["defender_total_cost_usd"] / 1e6,
+        p["capability_extracted"],
+        s=70,
+        facecolors="none",
+        edgecolors="black",
+        label="Pareto-efficient",
+    )
+    ax.set_xlabel("defender total cost over the horizon (US$ millions)")
+    ax.set_ylabel("capability leaked (share of the gap closed)")
+    ax.set_title("defender cost frontier (each point: mean over replicates)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def breakeven_vs_value(df: pd.DataFrame, groups: list[str]) -> pd.DataFrame:
+    """Break-even budget as the attacker's value of capability is scaled.
+
+    Net value is linear in the value of capability when the operator's behaviour does not depend
+    on it, which holds for the ``fixed`` strategy only; adaptive runs are left out (their plans
+    would change with the value).
+    """
+    ok = df[df["error"].isna()].copy()
+    if "attacker_mode" in ok:
+        ok = ok[ok["attacker_mode"] != "adaptive"]
+    realised = ok["attacker_net_value_usd"] + ok["attacker_spend_usd"] + ok["expected_penalty_usd"]
+    base = ok[[c for c in ok if c.startswith("op.") and c.endswith(".value_usd")]].sum(axis=1)
+    ok["_realised"], ok["_value"] = realised, base.replace(0, np.nan)
+    v0 = float(ok["_value"].median()) if ok["_value"].notna().any() else 1.0
+    grid = np.logspace(math.log10(v0) - 2, math.log10(v0) + 1, 25)
+    out = []
+    for key, g in ok.groupby(groups, sort=True) if groups else [((), ok)]:
+        for v in grid:
+            net = (
+                v / g["_value"] * g["_realised"]
+                - g["attacker_spend_usd"]
+                - g["expected_penalty_usd"]
+            )
+            m = net.groupby(g[B]).mean()
+            b_star, why = break_even(m.index.to_numpy(), m.to_numpy())
+            pos = m.index[m.index > 0]
+            out.append(
+                {
+                    "group": _label(groups, key),
+                    "value_usd": v,
+                    "break_even_usd_per_day": b_star,
+                    "status": why,
+                    "largest_budget": float(m.index.max()),
+                    "smallest_budget": float(pos.min()) if len(pos) else 1.0,
+                }
+            )
+    return pd.DataFrame(out)
+
+
+def plot_breakeven(bv: pd.DataFrame, path: Path) -> None:
+    fig, ax = plt.subplots(figsize=(7.5, 4.6))
+    for i, (grp, g) in enumerate(bv.groupby("group", sort=True)):
+        c = f"C{i % 10}"
+        f = g[g["status"] == "found"]
+        ax.plot(f["value_usd"], f["break_even_usd_per_day"], "-o", ms=3, color=c, label=grp)
+        a = g[g["status"] == "above"]
+        if len(a):
+            ax.scatter(a["value_usd"], a["largest_budget"], marker="^", color=c, s=25)
+        lo = g[g["status"] == "below"]
+        if len(lo):
+            ax.scatter(lo["value_usd"], lo["smallest_budget"], marker="v", color=c, s=25)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("attacker's value of capability (US$, scenario value scaled; fixed attacker)")
+    ax.set_ylabel("break-even detection budget (US$ per day)")
+    ax.set_title(
+        "where the campaign stops paying\n(▲ above the largest budget tried, "
+        "▼ not paying even at the smallest)",
+        fontsize=10,
+    )
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _md_table(df: pd.DataFrame) -> str:
+    cols = list(df.columns)
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for _, r in df.iterrows():
+        lines.append("| " + " | ".join(str(r[c]) for c in cols) + " |")
+    return "\n".join(lines)
+
+
+def _ci(row, m, fmt="{:.3f}") -> str:
+    if not np.isfinite(row[m]):
+        return "n/a"
+    s = fmt.format(row[m])
+    if np.isfinite(row.get(f"{m}_lo", np.nan)):
+        s += f" [{fmt.format(row[f'{m}_lo'])}, {fmt.format(row[f'{m}_hi'])}]"
+    return s
+
+
+def report(folder: Path) -> Path:
+    """(Re)generate curve, frontier, break-even and summary.md from runs.parquet and sweep.json."""
+    folder = Path(folder)
+    df = pd.read_parquet(folder / "runs.parquet")
+    meta = json.loads((folder / "sweep.json").read_text())
+    groups = _groups(df, meta)
+    ok = df[df["error"].isna()]
+    lines = [
+        f"# Sweep `{meta.get('name', folder.name)}`",
+        "",
+        meta.get("description", ""),
+        "",
+        f"{len(df)} runs ({meta.get('errors', 0)} failed), swept: "
+        f"{', '.join(meta.get('swept_keys', []))}.",
+        "",
+    ]
+    if ok.empty or B not in ok:
+        lines.append("No run succeeded; nothing to aggregate.")
+    else:
+        curve = curve_table(df, groups)
+        curve.to_csv(folder / "curve.csv", index=False)
+        plot_curve(curve, groups, folder / "curve.png")
+        front = curve[[*groups, B, "capability_extracted", "defender_total_cost_usd"]].copy()
+        front["pareto"] = pareto_mask(
+            front["defender_total_cost_usd"], front["capability_extracted"]
+        )
+        front.to_csv(folder / "frontier.csv", index=False)
+        plot_frontier(front, groups, folder / "frontier.png")
+        be = breakeven_rows(df, groups)
+        pd.DataFrame(be).to_csv(folder / "breakeven.csv", index=False)
+        bv = breakeven_vs_value(df, groups)
+        bv.to_csv(folder / "breakeven_vs_value.csv", index=False)
+        plot_breakeven(bv, folder / "breakeven_vs_value.png")
+        lines += [
+            "## Attacker's break-even detection budget",
+            "",
+            "Where the mean attacker net value turns negative (interpolated, never "
+            "extrapolated; replicate range in brackets).",
+            "",
+        ]
+        lines += [f"- {r['group']}: {_fmt_b(r)}" for r in be]
+        lines += ["", *_kind_tables(meta.get("kind", "custom"), df, curve, groups, be)]
+    errs = df[df["error"].notna()]
+    if len(errs):
+        lines += ["", "## Failed points", ""]
+        for _, r in errs.iterrows():
+            first = str(r["error"]).strip().splitlines()[-1]
+            lines.append(f"- job {r['job']}: {first}")
+    lines += [
+        "",
+        "## Provenance",
+        "",
+        f"- root seed: {meta.get('root_seed')}; replicate i uses "
+        "SeedSequence(root, spawn_key=(i,)) at every point",
+        f"- config hash: {meta.get('config_hash')}",
+        f"- launcher: {meta.get('launcher')}",
+        f"- versions: {json.dumps(meta.get('versions', {}))}",
+        f"- git: {json.dumps(meta.get('git', {}))}",
+    ]
+    (folder / "summary.md").write_text("\n".join(lines) + "\n")
+    return folder
+
+
+def _kind_tables(kind: str, df, curve, groups, be) -> list[str]:
+    out: list[str] = []
+    if kind == "policy_compare" and "policy" in groups:
+        out += ["## Policies at matched budgets", ""]
+        ok = df[df["error"].isna()]
+        base_spend = ok[ok["policy"] == "baseline"].groupby(B)["attacker_spend_usd"].mean()
+        be_by = {r["group"]: _fmt_b(r) for r in be}
+        for b, g in curve.groupby(B):
+            out += [f"### B = ${b:,.0f}/day", ""]
+            rows = []
+            for _, r in g.sort_values("capability_extracted").iterrows():
+                mult = r["attacker_spend_usd"] / base_spend.get(b, np.nan)
+                others = [k for k in groups if k != "policy"]
+                lab = _label(groups, tuple(r[k] for k in groups))
+                rows.append(
+                    {
+                        "policy": r["policy"]
+                        + (f" ({_label(others, tuple(r[k] for k in others))})" if others else ""),
+                        "capability leaked": _ci(r, "capability_extracted"),
+                        "days to 50%": _ci(r, "days_to_50pct_capability", "{:.1f}"),
+                        "defender total cost": f"${r['defender_total_cost_usd'] / 1e6:,.2f}M",
+                        "legit accounts wrongly banned": f"{r['legit_accounts_banned']:,.0f} "
+                        f"(${r['false_positive_cost_usd'] / 1e3:,.0f}k)",
+                        "attacker cost multiplier": "n/a"
+                        if not np.isfinite(mult)
+                        else f"{mult:.2f}x",
+                        "break-even": be_by.get(lab, "n/a"),
+                        "time to attribution (h)": "n/a"
+                        if not np.isfinite(r["attribution_hours"])
+                        else f"{r['attribution_hours']:,.0f}",
+                    }
+                )
+            out += [_md_table(pd.DataFrame(rows)), ""]
+    if kind == "detector_mix" and "mix" in groups:
+        out += ["## Best detector mix per budget (lowest mean capability leaked)", ""]
+        rows = []
+        for b, g in curve.groupby(B):
+            best = g.sort_values("capability_extracted").iloc[0]
+            rows.append(
+                {
+                    "B ($/day)": f"{b:,.0f}",
+                    "best mix": best["mix"],
+                    "capability leaked": _ci(best, "capability_extracted"),
+                    "defender total cost": f"${best['defender_total_cost_usd'] / 1e6:,.2f}M",
+                    "runner-up": g.sort_values("capability_extracted").iloc[1]["mix"]
+                    if len(g) > 1
+                    else "n/a",
+                }
+            )
+        out += [_md_table(pd.DataFrame(rows)), ""]
+    if kind in ("spend_curve", "custom"):
+        out += ["## Capability extracted by budget (mean [95% interval])", ""]
+        rows = []
+        for _, r in curve.iterrows():
+            rec = {k: r[k] for k in groups}
+            rec["B ($/day)"] = f"{r[B]:,.0f}"
+            rec["capability"] = _ci(r, "capability_extracted")
+            rec["days to 50%"] = _ci(r, "days_to_50pct_capability", "{:.1f}")
+            rec["defender total cost"] = f"${r['defender_total_cost_usd'] / 1e6:,.2f}M"
+            rec["attacker net value"] = f"${r['attacker_net_value_usd'] / 1e6:,.1f}M"
+            rows.append(rec)
+        out += [_md_table(pd.DataFrame(rows)), ""]
+    return out

@@ -1,0 +1,59 @@
+"""Result cache: one summary per (resolved config, seed, replicate, model version).
+
+Kept outside the timestamped folders (``<results_dir>/cache/``) so that rerunning a finished sweep
+recomputes nothing and an interrupted one resumes with only the missing points. The model version
+is ``sim.MODEL_VERSION`` plus a hash of the package's source, so editing the model never serves a
+stale result. Entries are written through a temporary name; failed points are never cached.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import sim
+from sim.configuration import resolved_tree
+from sim.parameters import Config
+from sim.provenance import config_hash
+
+
+@functools.cache
+def model_version() -> str:
+    """MODEL_VERSION and a digest of every source file of the package."""
+    root = Path(sim.__file__).resolve().parent
+    h = hashlib.sha256(sim.MODEL_VERSION.encode())
+    for p in sorted(root.rglob("*.py")):
+        h.update(p.relative_to(root).as_posix().encode())
+        h.update(p.read_bytes())
+    return f"{sim.MODEL_VERSION}-{h.hexdigest()[:16]}"
+
+
+def cache_key(cfg: Config, scenario: str) -> str:
+    """Key of a run: its resolved config (seed and replicate included) and the model version."""
+    blob = f"{config_hash(resolved_tree(cfg))}|{scenario}|{model_version()}"
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def cached_summary(cfg: Config, scenario: str) -> tuple[dict[str, Any], bool]:
+    """The run's summary from the cache, or simulated and stored. Returns (summary, was_cached)."""
+    from sim.evaluators import evaluate
+
+    key = cache_key(cfg, scenario)
+    path = Path(cfg.output.results_dir) / "cache" / key[:2] / f"{key}.json"
+    if path.is_file():
+        try:
+            return json.loads(path.read_text()), True
+        except (OSError, json.JSONDecodeError):
+            pass  # a damaged entry is recomputed
+    summary = evaluate(cfg, scenario, replicate=cfg.replicate, progress=False).summary
+    from sim.outputs import _clean
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".tmp-{os.getpid()}")
+    tmp.write_text(json.dumps(_clean(summary), allow_nan=False))
+    os.replace(tmp, path)
+    return summary, False

@@ -1,0 +1,52 @@
+"""Per-account rate limits: requests above a daily cap are refused (not charged, not harvested).
+
+An operator whose per-account cadence exceeds the cap gets only cap/cadence of its requests
+answered; an adaptive operator, knowing the limit, spreads thinner instead. Legitimate power
+users above the cap lose that service: refused exchanges × revenue per exchange × the share of it
+that is lost. Claude Code's suggested per-user limits are 0.25-7 requests a minute [S]; the cap
+itself is an estimate [E].
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.ledger import DEFENDER
+from sim.parameters import P, share
+from sim.policies.base import Policy, PolicyParams
+from sim.registry import policies
+
+
+@dataclass
+class RateLimitParams(PolicyParams):
+    exchanges_per_account_day: float = P(300.0, gt=0.0)
+    #: Share of the revenue of refused legitimate exchanges that is lost (not deferred).
+    legit_lost_share: float = share(1.0)
+
+
+@policies.register("rate_limits")
+class RateLimits(Policy):
+    """A cap on exchanges per account and day."""
+
+    Params = RateLimitParams
+
+    def setup(self) -> None:
+        legit = self.model.legit
+        over = np.maximum(legit.rate - self.params.exchanges_per_account_day, 0.0)
+        #: Revenue per day of legitimate demand above the cap (weighted).
+        self.legit_refused_usd_per_day = float(
+            (legit.weight * over * legit.revenue_per_exchange).sum()
+        )
+
+    def accept_share(self, cadence_per_day: float, t: float) -> float:
+        """Share of an account's requests answered at this cadence."""
+        if not self.active(t) or cadence_per_day <= 0:
+            return 1.0
+        return min(1.0, self.params.exchanges_per_account_day / cadence_per_day)
+
+    def end_of_window(self, t0: float, t1: float, ctx) -> None:
+        if self.active(t0):
+            lost = self.legit_refused_usd_per_day * (t1 - t0) / 24.0 * self.params.legit_lost_share
+            self.model.ledger.book(t0, DEFENDER, "legitimate_users", "rate_limit_loss", lost)

@@ -1,0 +1,186 @@
+"""Sweeps: Hydra multiruns of the model, cached per point and aggregated when they end.
+
+``distillsim sweep [sweep=<name>] [overrides…]`` validates every value of every swept key first
+(nothing is written for a bad input), then runs a Hydra multirun into
+``results/sweeps/<sweep>/<timestamp>/`` with the configured launcher (joblib on all cores by
+default; ``hydra/launcher=ray`` for a cluster). Each point is one job (:func:`run_point`): it looks
+its result up in the cache (:mod:`sim.cache`) or simulates it, and returns its summary, so results
+travel back to the driver even where jobs share no disk. The sweeper
+(``hydra_plugins/distillsim_sweeper``) is Hydra's basic sweeper run in batches — it reports progress
+and time left after each batch — and hands the jobs' returns to :func:`sim.analysis.aggregate`
+when the multirun ends.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import traceback
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from omegaconf import DictConfig
+
+from sim.validation import ConfigError
+
+
+# --------------------------------------------------------------------------- one point
+def _swept_values(overrides: list[str], cfg) -> dict[str, Any]:
+    """Typed value of every key the job's overrides set (group choices by option name)."""
+    from sim.calibration import get_path
+    from sim.configuration import GROUPS
+
+    out: dict[str, Any] = {}
+    for ov in overrides:
+        if "=" not in ov or ov.startswith(("hydra", "~")):
+            continue
+        key, value = ov.split("=", 1)
+        key = key.lstrip("+")
+        if key in GROUPS or key in ("scenario", "policy", "mix", "sweep"):
+            out[key] = value
+            continue
+        try:
+            v = get_path(cfg, key)
+            out[key] = v if isinstance(v, int | float | str | bool) or v is None else str(v)
+        except (AttributeError, KeyError, TypeError):
+            out[key] = value
+    return out
+
+
+def run_point(cfg: DictConfig) -> dict[str, Any]:
+    """Hydra task: one sweep point, from cache or simulated. Never raises (errors are data)."""
+    from hydra.core.hydra_config import HydraConfig
+
+    from sim.cache import cached_summary
+    from sim.outputs import dump_json
+    from sim.validation import validate
+
+    hc = HydraConfig.get()
+    overrides = list(hc.overrides.task)
+    row: dict[str, Any] = {
+        "job": int(hc.job.num),
+        "overrides": overrides,
+        "swept": {},
+        "summary": None,
+        "error": None,
+    }
+    try:
+        c = validate(cfg)
+        c.output.plots = False
+        c.output.progress = "off"
+        row["swept"] = _swept_values(overrides, c)
+        scenario = str(hc.runtime.choices.get("scenario", c.scenario.name))
+        summary, cached = cached_summary(c, scenario)
+        row["summary"] = summary
+        row["cached"] = cached
+        out = Path(hc.runtime.output_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        dump_json(summary, out / "summary.json")
+    except Exception:
+        row["error"] = traceback.format_exc(limit=8)
+    return row
+
+
+# --------------------------------------------------------------------------- the command
+def _parse(argv: list[str]) -> tuple[str, list[str]]:
+    name, rest = "spend_curve", []
+    for a in argv:
+        if a.startswith("sweep="):
+            name = a.split("=", 1)[1]
+        else:
+            rest.append(a)
+    return name, rest
+
+
+def expand(overrides: list[str], params: dict[str, str]) -> dict[str, list[str]]:
+    """Every swept key with its values (the sweep file's params, then the command line's)."""
+    parser = OverridesParser.create()
+    swept: dict[str, list[str]] = {}
+    items = [f"{k}={v}" for k, v in params.items()] + overrides
+    try:
+        parsed = parser.parse_overrides(items)
+    except Exception as exc:
+        raise ConfigError(
+            "sweep", f"cannot parse the overrides: {str(exc).splitlines()[0]}"
+        ) from None
+    for o in parsed:
+        key = o.get_key_element()
+        if o.is_sweep_override():
+            if not o.is_discrete_sweep():
+                raise ConfigError(key, "only lists, range() and choice() can be swept here")
+            swept[key] = list(o.sweep_string_iterator())
+        elif key in swept:
+            del swept[key]  # a plain value on the command line replaces a swept one
+    return swept
+
+
+def prevalidate(name: str, overrides: list[str]) -> tuple[dict[str, list[str]], list[str]]:
+    """Compose and validate every swept value before anything is written."""
+    from sim.configuration import compose_tree, group_options, load
+    from sim.validation import translate
+
+    if name not in group_options("sweep"):
+        raise ConfigError(
+            "sweep", f"unknown sweep {name!r}; allowed: {', '.join(group_options('sweep'))}"
+        )
+    params_tree = compose_tree([f"sweep={name}"], return_hydra_config=True)
+    params = {str(k): str(v) for k, v in (params_tree.hydra.sweeper.params or {}).items()}
+    swept = expand(overrides, params)
+    plain = [o for o in overrides if o.split("=", 1)[0].lstrip("+~") not in swept]
+    first = [f"{k}={v[0]}" for k, v in swept.items()]
+    base = [f"sweep={name}", *plain]
+    try:
+        load([*base, *first], command_line=False)
+        for key, values in swept.items():
+            others = [f for f in first if not f.startswith(f"{key}=")]
+            for v in values[1:]:
+                load([*base, *others, f"{key}={v}"])
+    except ConfigError:
+        raise
+    except Exception as exc:
+        raise translate(exc) from None
+    return swept, plain
+
+
+def sweep_command(argv: list[str]) -> int:
+    """``distillsim sweep``: validate, run the multirun, print the sweep folder last."""
+    import hydra
+    from hydra.core.global_hydra import GlobalHydra
+
+    from sim.configuration import CONFIG_DIR, register_configs
+    from sim.validation import check_overrides
+
+    name, overrides = _parse(argv)
+    check_overrides([o for o in overrides if "," not in o.split("=", 1)[-1]], allow_repeats=False)
+    swept, _plain = prevalidate(name, overrides)
+    n = math.prod(len(v) for v in swept.values()) if swept else 1
+    stamp = datetime.now().strftime("%Y-%m-%d_%H-%M-%S_%f")
+    results = _results_dir(overrides)
+    folder = results / "sweeps" / name / stamp
+    print(f"[sweep] {name}: {n} points into {folder}", file=sys.stderr)
+    register_configs()
+    # Absolute paths: jobs on other processes or machines may not share the working directory.
+    absolute = [o for o in overrides if not o.startswith("output.results_dir=")]
+    absolute.append(f"output.results_dir={results.resolve()}")
+    args = ["--multirun", f"sweep={name}", *absolute, f"hydra.sweep.dir={folder.resolve()}"]
+    saved = sys.argv
+    sys.argv = ["distillsim-sweep", *args]
+    if GlobalHydra.instance().is_initialized():
+        GlobalHydra.instance().clear()
+    try:
+        hydra.main(config_path=str(CONFIG_DIR), config_name="config", version_base="1.3")(
+            run_point
+        )()
+    finally:
+        sys.argv = saved
+    print(folder)
+    return 0
+
+
+def _results_dir(overrides: list[str]) -> Path:
+    for o in overrides:
+        if o.startswith("output.results_dir="):
+            return Path(o.split("=", 1)[1])
+    return Path("results")

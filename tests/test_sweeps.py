@@ -1,0 +1,267 @@
+"""Sweeps: aggregation maths, launchers giving identical figures, cache/resume, failures, report."""
+
+from __future__ import annotations
+
+import math
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.analysis import break_even, mean_ci, pareto_mask
+from sim.cli import main
+
+#: A tiny world: 5 days, 0.5% of the legitimate population, ~500 attacker accounts.
+TINY = [
+    "world.days=5",
+    "world.legit_sample_share=0.005",
+    "operators.qwen.demand_per_day=20000",
+    "operators.qwen.tolerated_cadence_per_day=40",
+    "operators.qwen.cluster_size=20",
+]
+GRID = ["detection.budget_usd_per_day=0,20000,400000", "attacker=fixed", "replicate=range(0,2)"]
+FIGURES = [
+    "curve.csv",
+    "curve.png",
+    "frontier.csv",
+    "frontier.png",
+    "breakeven.csv",
+    "breakeven_vs_value.csv",
+    "breakeven_vs_value.png",
+    "summary.md",
+    "runs.parquet",
+]
+
+
+# --------------------------------------------------------------------------- maths
+def test_mean_ci_is_the_student_t_interval():
+    m, lo, hi, n = mean_ci(np.array([1.0, 2.0, 3.0, 4.0]))
+    half = 3.182446305284263 * np.std([1, 2, 3, 4], ddof=1) / 2  # t(0.975, 3)
+    assert (m, n) == (2.5, 4)
+    assert lo == pytest.approx(2.5 - half) and hi == pytest.approx(2.5 + half)
+    m, lo, hi, n = mean_ci(np.array([5.0, np.nan]))
+    assert m == 5.0 and math.isnan(lo) and n == 1
+
+
+def test_pareto_set():
+    cost = np.array([1.0, 2.0, 3.0, 2.0, 4.0])
+    leak = np.array([0.9, 0.5, 0.2, 0.6, 0.2])
+    assert pareto_mask(cost, leak).tolist() == [True, True, True, False, False]
+
+
+def test_break_even_interpolates_and_never_extrapolates():
+    # Linear in log B between 1,000 (+100) and 10,000 (-100): crosses at sqrt(1e3 * 1e4).
+    b, why = break_even(np.array([0, 1e3, 1e4, 1e5]), np.array([300.0, 100.0, -100.0, -300.0]))
+    assert why == "found" and b == pytest.approx(math.sqrt(1e7))
+    # From B = 0 the interpolation is linear in B.
+    b, why = break_even(np.array([0.0, 1000.0]), np.array([100.0, -300.0]))
+    assert why == "found" and b == pytest.approx(250.0)
+    assert break_even(np.array([0, 1e3, 1e4]), np.array([3.0, 2.0, 1.0])) == (None, "above")
+    assert break_even(np.array([0, 1e3]), np.array([-1.0, -2.0])) == (None, "below")
+
+
+# --------------------------------------------------------------------------- sweeps
+def _sweep(tmp: Path, *args: str) -> Path:
+    """Run ``distillsim sweep`` in ``tmp`` and return the sweep folder (last line of stdout)."""
+    import contextlib
+    import io
+    import os
+
+    out = io.StringIO()
+    cwd = os.getcwd()
+    os.chdir(tmp)
+    try:
+        with contextlib.redirect_stdout(out):
+            assert main(["sweep", *args]) == 0
+    finally:
+        os.chdir(cwd)
+    return tmp / out.getvalue().strip().splitlines()[-1]
+
+
+def _figures(folder: Path) -> pd.DataFrame:
+    df = pd.read_parquet(folder / "runs.parquet")
+    cols = [
+        "attacker",
+        "detection.budget_usd_per_day",
+        "replicate",
+        "capability_extracted",
+        "exchanges_harvested",
+        "accounts_banned",
+        "defender_total_cost_usd",
+        "attacker_net_value_usd",
+        "seed",
+    ]
+    return df[cols].sort_values(cols[:3]).reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def basic_sweep(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("sweep_basic")
+    return tmp, _sweep(tmp, "sweep=spend_curve", *TINY, *GRID, "hydra/launcher=basic")
+
+
+def test_sweep_folder_and_runs_table(basic_sweep):
+    tmp, folder = basic_sweep
+    assert folder.parent.name == "spend_curve" and folder.parent.parent.name == "sweeps"
+    for name in FIGURES:
+        assert (folder / name).is_file() and (folder / name).stat().st_size > 0, name
+    df = pd.read_parquet(folder / "runs.parquet")
+    assert len(df) == 6 and df["error"].isna().all()
+    assert df["detection.budget_usd_per_day"].dtype.kind == "f"
+    assert df["detection_budget_usd_per_day"].dtype.kind == "f"
+    assert df["replicate"].dtype.kind == "i" and set(df["replicate"]) == {0, 1}
+    assert (df["seed"] == 0).all()
+    for png in folder.glob("*.png"):
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    text = (folder / "summary.md").read_text()
+    assert "break-even" in text and "root seed" in text and "git" in text
+
+
+def test_common_random_numbers_across_grid_points(basic_sweep):
+    _, folder = basic_sweep
+    df = pd.read_parquet(folder / "runs.parquet")
+    # With no detection spend and no detection, the same replicate gives the same harvest
+    # whatever else differs; replicate 0 and 1 differ.
+    zero = df[df["detection.budget_usd_per_day"] == 0].set_index("replicate")
+    assert zero.loc[0, "exchanges_harvested"] != zero.loc[1, "exchanges_harvested"]
+
+
+def test_fixed_mode_curve_decreases_with_spend(basic_sweep):
+    _, folder = basic_sweep
+    curve = pd.read_csv(folder / "curve.csv").sort_values("detection_budget_usd_per_day")
+    cap = curve["capability_extracted"].to_numpy()
+    assert cap[0] > cap[-1]
+    assert np.all(np.diff(cap) <= 1e-9)
+
+
+def test_rerun_recomputes_nothing_and_resume_fills_only_the_gaps(basic_sweep):
+    tmp, first = basic_sweep
+    again = _sweep(tmp, "sweep=spend_curve", *TINY, *GRID, "hydra/launcher=basic")
+    df = pd.read_parquet(again / "runs.parquet")
+    assert df["cached"].all()
+    pd.testing.assert_frame_equal(_figures(first), _figures(again))
+    # An interrupted sweep: two points never finished (their cache entries are missing).
+    entries = sorted((tmp / "results" / "cache").rglob("*.json"))
+    assert len(entries) == 6
+    for p in entries[:2]:
+        p.unlink()
+    resumed = _sweep(tmp, "sweep=spend_curve", *TINY, *GRID, "hydra/launcher=basic")
+    df = pd.read_parquet(resumed / "runs.parquet")
+    assert (~df["cached"]).sum() == 2
+    pd.testing.assert_frame_equal(_figures(first), _figures(resumed))
+
+
+def test_report_rebuilds_the_folder_from_runs_parquet(basic_sweep, tmp_path):
+    _, folder = basic_sweep
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    shutil.copy(folder / "runs.parquet", copy)
+    shutil.copy(folder / "sweep.json", copy)
+    assert main(["report", str(copy)]) == 0
+    for name in FIGURES:
+        assert (copy / name).is_file(), name
+    for name in ("curve.csv", "frontier.csv", "breakeven.csv"):
+        pd.testing.assert_frame_equal(pd.read_csv(folder / name), pd.read_csv(copy / name))
+    assert (copy / "summary.md").read_text() == (folder / "summary.md").read_text()
+
+
+def test_joblib_launcher_gives_the_same_figures(basic_sweep, tmp_path):
+    _, basic = basic_sweep
+    folder = _sweep(
+        tmp_path,
+        "sweep=spend_curve",
+        *TINY,
+        *GRID,
+        "hydra/launcher=joblib",
+        "hydra.launcher.n_jobs=2",
+    )
+    pd.testing.assert_frame_equal(_figures(basic), _figures(folder))
+
+
+def test_a_failing_point_is_recorded_and_the_rest_aggregate(tmp_path, monkeypatch):
+    import sim.cache
+
+    real = sim.cache.evaluate if hasattr(sim.cache, "evaluate") else None
+    from sim import evaluators
+
+    original = evaluators.evaluate
+
+    def flaky(cfg, *a, **k):
+        if cfg.replicate == 1 and cfg.detection.budget_usd_per_day == 20000:
+            raise RuntimeError("injected failure")
+        return original(cfg, *a, **k)
+
+    monkeypatch.setattr(evaluators, "evaluate", flaky)
+    folder = _sweep(tmp_path, "sweep=spend_curve", *TINY, *GRID, "hydra/launcher=basic")
+    df = pd.read_parquet(folder / "runs.parquet")
+    bad = df[df["error"].notna()]
+    assert len(bad) == 1 and "injected failure" in bad["error"].iloc[0]
+    assert df["error"].isna().sum() == 5
+    assert (folder / "curve.csv").is_file()
+    assert "injected failure" in (folder / "summary.md").read_text()
+    assert real is None or real is not flaky
+
+
+def test_bad_sweep_input_fails_before_any_folder(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["sweep", "sweep=nope"]) == 2
+    assert "allowed: detector_mix, policy_compare, spend_curve" in capsys.readouterr().err
+    assert main(["sweep", "detection.budget_usd_per_day=0,-5"]) == 2
+    err = capsys.readouterr().err
+    assert "detection.budget_usd_per_day" in err and ">= 0" in err
+    assert main(["sweep", "attacker=fixed,sideways"]) == 2
+    assert "sideways" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_ready_sweeps_have_the_promised_grids():
+    from sim.configuration import compose_tree
+    from sim.sweeps import expand
+
+    def params(name):
+        tree = compose_tree([f"sweep={name}"], return_hydra_config=True)
+        return expand([], {str(k): str(v) for k, v in tree.hydra.sweeper.params.items()})
+
+    spend = params("spend_curve")
+    budgets = [float(b) for b in spend["detection.budget_usd_per_day"]]
+    assert 0.0 in budgets and len([b for b in budgets if b > 0]) >= 10
+    pos = np.log([b for b in budgets if b > 0])
+    assert np.allclose(np.diff(pos), np.diff(pos).mean(), rtol=0.05)  # log-spaced
+    assert set(spend["attacker"]) == {"fixed", "adaptive"}
+    pol = params("policy_compare")
+    assert set(pol["policy"]) == {
+        "baseline",
+        "kyc_mandate",
+        "intel_sharing",
+        "sanctions",
+        "output_poisoning",
+        "watermarking",
+        "rate_limits",
+    }
+    mix = params("detector_mix")
+    assert 3 <= len(mix["detection.budget_usd_per_day"]) <= 4 and len(mix["mix"]) >= 4
+
+
+def test_ray_launcher_gives_the_same_figures(basic_sweep, tmp_path):
+    """A local Ray instance bound to loopback; results travel back as job returns."""
+    import ray
+
+    _, basic = basic_sweep
+    try:
+        folder = _sweep(
+            tmp_path,
+            "sweep=spend_curve",
+            *TINY,
+            *GRID,
+            "hydra/launcher=ray",
+            "+hydra.launcher.ray.init._node_ip_address=127.0.0.1",
+            "+hydra.launcher.ray.init.include_dashboard=false",
+            "+hydra.launcher.ray.init.num_cpus=2",
+        )
+    finally:
+        ray.shutdown()
+    df = pd.read_parquet(folder / "runs.parquet")
+    assert len(df) == 6 and df["error"].isna().all()
+    pd.testing.assert_frame_equal(_figures(basic), _figures(folder))
