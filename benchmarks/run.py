@@ -58,14 +58,21 @@ def whole_command(reps: int, out: Path) -> dict:
     times, peaks = [], []
     for _ in range(reps):
         t0 = time.perf_counter()
-        p = subprocess.run([exe, "run", *FULL, f"output.results_dir={out}"], capture_output=True,
-                           text=True, cwd=ROOT)
+        p = subprocess.run(
+            [exe, "run", *FULL, f"output.results_dir={out}"],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        )
         times.append(time.perf_counter() - t0)
         if p.returncode != 0:
             raise RuntimeError(p.stderr)
         peaks.append(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
-    return {"command_median_s": statistics.median(times), "command_runs_s": times,
-            "peak_rss_mib": max(peaks)}
+    return {
+        "command_median_s": statistics.median(times),
+        "command_runs_s": times,
+        "peak_rss_mib": max(peaks),
+    }
 
 
 def main() -> None:
@@ -74,15 +81,21 @@ def main() -> None:
     args = ap.parse_args()
     out = ROOT / "results" / "benchmarks"
     out.mkdir(parents=True, exist_ok=True)
-    res = {"machine": platform.platform(), "python": platform.python_version(),
-           "when": datetime.now().isoformat(timespec="seconds"), "reps": args.reps}
+    res = {
+        "machine": platform.platform(),
+        "python": platform.python_version(),
+        "when": datetime.now().isoformat(timespec="seconds"),
+        "reps": args.reps,
+    }
     res |= in_process(args.reps)
     res |= whole_command(args.reps, out / "runs")
     path = out / f"benchmark_{datetime.now():%Y%m%d_%H%M%S}.json"
     path.write_text(json.dumps(res, indent=2) + "\n")
     print(f"{'full-scale simulation, in-process (median)':<48} {res['simulation_median_s']:.3f} s")
-    print(f"{'  + outcomes (summary, time series)':<48} "
-          f"{res['simulation_plus_outcomes_median_s']:.3f} s")
+    print(
+        f"{'  + outcomes (summary, time series)':<48} "
+        f"{res['simulation_plus_outcomes_median_s']:.3f} s"
+    )
     print(f"{'whole `distillsim run` command (median)':<48} {res['command_median_s']:.3f} s")
     print(f"{'peak resident memory of the command':<48} {res['peak_rss_mib']:.0f} MiB")
     print(path)

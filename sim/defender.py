@@ -21,6 +21,7 @@ from sim.detectors.base import Flags, ScanContext
 from sim.fleet import ACT_DEGRADE, ACT_THROTTLE, BY_BLACKLIST, BY_SWEEP, END_BANNED
 from sim.ledger import DEFENDER
 from sim.review import Case, ReviewQueue
+from sim.rng import BlockDraws
 
 if TYPE_CHECKING:
     from sim.model import DistillationModel
@@ -43,6 +44,7 @@ class Defender(mesa.Agent):
         self.queue = ReviewQueue(
             model.env, cfg.review, self.n_analysts, model.streams("review"), self.decide
         )
+        self.verdicts = BlockDraws(model.streams("review_decisions"))
         n_ops = len(cfg.operators)
         self.confirmed_by_op = np.zeros(n_ops)
         self.attributed_at = np.full(n_ops, math.inf)
@@ -65,13 +67,12 @@ class Defender(mesa.Agent):
         """Turn one window's flags into review cases (or auto-bans) and queue them.
 
         An account flagged by several detectors in one window becomes one case, under the first
-        detector (in config order) that flagged it; pooled flags come first.
+        detector (in config order) that flagged it; pooled flags come first. An account already
+        cased or enforced against this window is recognised by its state (in review, confirmed).
         """
         m = self.model
         fleet, legit, t = m.fleet, m.legit, ctx.t1
         acc = fleet.accounts
-        taken: set[int] = set()
-        legit_taken: set[int] = set()
         intel = m.policy("intel_sharing")
         for f in flags:
             det = m.detector_list[f.index]
@@ -82,43 +83,42 @@ class Defender(mesa.Agent):
             if det.links_clusters and f.accounts.size:
                 fleet.clusters.linked[acc.cluster[f.accounts]] = True
             for cl, members, score in f.pools:
-                members = np.array([i for i in members.tolist() if i not in taken], dtype=np.int64)
+                members = members[~acc.in_review[members] & ~acc.confirmed[members]]
                 if members.size == 0:
                     continue
-                taken.update(members.tolist())
                 self._flagged(members, t)
                 if auto is not None and score > auto:
                     self.auto_ban(members, t + delay, f.index)
                     continue
+                acc.in_review[members] = True
                 op = int(acc.op[members[0]])
                 cases.append(
                     Case(f.detector, True, members, score, t, op=op, cluster=cl, pooled=True)
                 )
-            new = np.array([i not in taken for i in f.accounts.tolist()], dtype=bool)
+            new = ~acc.in_review[f.accounts] & ~acc.confirmed[f.accounts]
             idx, sc = f.accounts[new], f.scores[new]
-            taken.update(idx.tolist())
             self._flagged(idx, t)
             if auto is not None:
                 hit = sc > auto
                 if hit.any():
                     self.auto_ban(idx[hit], t + delay, f.index)
                 idx, sc = idx[~hit], sc[~hit]
+            acc.in_review[idx] = True
             matched = intel.matched(idx, t) if intel else np.zeros(idx.size, dtype=bool)
-            ops, cls = acc.op[idx], acc.cluster[idx]
-            for k in range(idx.size):
-                c = Case(
-                    f.detector,
-                    True,
-                    idx[k : k + 1],
-                    float(sc[k]),
-                    t,
-                    op=int(ops[k]),
-                    cluster=int(cls[k]),
+            name = f.detector
+            for k, (s_k, op_k, cl_k, mt) in enumerate(
+                zip(
+                    sc.tolist(),
+                    acc.op[idx].tolist(),
+                    acc.cluster[idx].tolist(),
+                    matched.tolist(),
+                    strict=True,
                 )
-                (fast if matched[k] else cases).append(c)
-            lg = np.array([j not in legit_taken for j in f.legit.tolist()], dtype=bool)
-            lidx, lsc = f.legit[lg], f.legit_scores[lg]
-            legit_taken.update(lidx.tolist())
+            ):
+                c = Case(name, True, idx[k : k + 1], s_k, t, op=op_k, cluster=cl_k)
+                (fast if mt else cases).append(c)
+            lidx = f.legit[~legit.in_review[f.legit] & ~legit.banned[f.legit]]
+            lsc = f.legit_scores[~legit.in_review[f.legit] & ~legit.banned[f.legit]]
             legit.ever_flagged[lidx] = True
             self.legit_flag_events += float(legit.weight[lidx].sum())
             if auto is not None:
@@ -126,18 +126,10 @@ class Defender(mesa.Agent):
                 if hit.any():
                     self._false_ban(lidx[hit], t + delay)
                 lidx = lidx[~hit]
-            for j in lidx.tolist():
-                cases.append(
-                    Case(
-                        f.detector, False, np.array([j]), math.nan, t, weight=float(legit.weight[j])
-                    )
-                )
             legit.in_review[lidx] = True
-            for c in cases:
-                if c.attacker:
-                    acc.in_review[c.accounts] = True
-            for c in fast:
-                acc.in_review[c.accounts] = True
+            nan = math.nan
+            for k, w in enumerate(legit.weight[lidx].tolist()):
+                cases.append(Case(name, False, lidx[k : k + 1], nan, t, weight=w))
             self.queue.submit(cases, delay)
             if fast:
                 self.queue.submit(fast, delay * intel.params.latency_factor)
@@ -172,7 +164,7 @@ class Defender(mesa.Agent):
         if case.attacker:
             acc = m.fleet.accounts
             acc.in_review[case.accounts] = False
-            if self.stream.random() < self.cfg.review.confirm_attacker_prob:
+            if self.verdicts.uniform() < self.cfg.review.confirm_attacker_prob:
                 by = m.detector_index[case.detector]
                 delay = m.latency.enforcement_hours(1)[0]
                 self.enforce(case.accounts, now + delay, by, confirmed=True)
@@ -187,7 +179,7 @@ class Defender(mesa.Agent):
             legit = m.legit
             j = int(case.accounts[0])  # a legitimate case is one (thinned) account
             legit.in_review[j] = False
-            if self.stream.random() < self.cfg.review.false_confirm_legit_prob:
+            if self.verdicts.uniform() < self.cfg.review.false_confirm_legit_prob:
                 self._false_ban(case.accounts, now)
             else:
                 legit.cooldown_until[j] = now + self.cfg.review.cooldown_hours

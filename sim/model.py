@@ -143,6 +143,10 @@ class DistillationModel(mesa.Model):
         h = self._harvest(t0, t1, hours)
         # Legitimate customers use the API as usual.
         legit_h = self.legit.hourly_traffic(hours, self.cfg.world, self.rng_legit_traffic)
+        self._close_window(t0, t1, h, legit_h)
+
+    def _close_window(self, t0: float, t1: float, h, legit_h: np.ndarray) -> None:
+        """What follows the window's traffic: detection, policies, payment, adaptation."""
         self.legit_h[int(t0) : int(t1)] = legit_h
         traffic = float(legit_h.sum() + h.sent.sum())
         # Detectors score the window; flags go to review after each detector's latency.

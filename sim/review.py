@@ -19,11 +19,13 @@ import math
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import simpy
 
 from sim.parameters import ReviewConfig
+from sim.rng import BlockDraws
 
 
 @dataclass(eq=False, slots=True)
@@ -58,7 +60,7 @@ class ReviewQueue:
     ) -> None:
         self.env = env
         self.cfg = cfg
-        self.rng = rng
+        self.draws = BlockDraws(rng)
         self.decide = decide
         self.n_analysts = n_analysts
         self.by_score = cfg.discipline == "score"
@@ -100,8 +102,7 @@ class ReviewQueue:
 
     # ------------------------------------------------------------------ events
     def _after(self, delay: float, fn: Callable, *args) -> None:
-        ev = self.env.timeout(delay)
-        ev.callbacks.append(lambda _ev: fn(*args))
+        self.env.timeout(delay).callbacks.append(partial(_call, fn, args))
 
     def _arrive(self, cases: list[Case]) -> None:
         now = self.env.now
@@ -160,7 +161,10 @@ class ReviewQueue:
 
     def _service_hours(self, case: Case) -> float:
         c = self.cfg
-        z = self.rng.standard_normal()
-        minutes = c.review_minutes_median * math.exp(c.review_minutes_sigma * z)
+        minutes = c.review_minutes_median * math.exp(c.review_minutes_sigma * self.draws.normal())
         n = case.accounts.size if case.pooled else 1
         return minutes / 60.0 * n**c.pooled_case_scaling * case.weight
+
+
+def _call(fn: Callable, args: tuple, _event) -> None:
+    fn(*args)

@@ -34,3 +34,27 @@ class Streams:
             gen = np.random.Generator(np.random.PCG64(child))
             self._cache[name] = gen
         return gen
+
+
+class BlockDraws:
+    """Scalar draws served from pre-drawn blocks (one numpy call per block, not per draw).
+
+    For code that needs one number at a time in a Python loop (a review decision, a service
+    time): the values come from the generator in the same order as scalar calls would.
+    """
+
+    def __init__(self, rng: np.random.Generator, block: int = 4096) -> None:
+        self.rng = rng
+        self.block = block
+        self._u: list[float] = []
+        self._z: list[float] = []
+
+    def uniform(self) -> float:
+        if not self._u:
+            self._u = self.rng.random(self.block).tolist()[::-1]
+        return self._u.pop()
+
+    def normal(self) -> float:
+        if not self._z:
+            self._z = self.rng.standard_normal(self.block).tolist()[::-1]
+        return self._z.pop()
