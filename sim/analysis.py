@@ -199,7 +199,16 @@ def curve_table(df: pd.DataFrame, groups: list[str]) -> pd.DataFrame:
         rec = dict(zip([*groups, B], key, strict=True))
         rec["runs"] = len(g)
         for m in metrics:
-            mean, lo, hi, n = mean_ci(pd.to_numeric(g[m], errors="coerce").to_numpy())
+            vals = pd.to_numeric(g[m], errors="coerce").to_numpy()
+            mean, lo, hi, n = mean_ci(vals)
+            if np.nanmin(vals, initial=np.inf) >= 0:
+                lo = max(lo, 0.0)  # a non-negative quantity: no interval below zero
+            if (
+                m.startswith("capability_")
+                and m != "capability_days"
+                or m == "capability_extracted"
+            ):
+                hi = min(hi, 1.0)
             rec[m] = mean
             rec[f"{m}_lo"], rec[f"{m}_hi"] = lo, hi
         out.append(rec)
@@ -261,16 +270,24 @@ def _x_positions(budgets: np.ndarray) -> tuple[np.ndarray, float]:
     return np.where(budgets > 0, budgets, zero_at), zero_at
 
 
+MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
+STYLES = ["-", "--", "-.", ":"]
+
+
 def plot_curve(curve: pd.DataFrame, groups: list[str], path: Path) -> None:
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 4.6))
+    has_zero = bool((curve[B] == 0).any())
+    _, zero_at = _x_positions(curve[B].to_numpy(float))
     for i, (key, g) in enumerate(curve.groupby(groups, sort=True) if groups else [((), curve)]):
         g = g.sort_values(B)
-        x, zero_at = _x_positions(g[B].to_numpy(float))
+        x, _ = _x_positions(g[B].to_numpy(float))
         c = f"C{i % 10}"
         lab = _label(groups, key)
+        # Distinct markers and dashes: lines of policies without effect lie on top of each other.
+        style = dict(marker=MARKERS[i % len(MARKERS)], ls=STYLES[(i // 2) % len(STYLES)], ms=4)
         for ax, m in ((a1, "capability_extracted"), (a2, "days_to_50pct_capability")):
             pos = g[B].to_numpy() > 0
-            ax.plot(x[pos], g[m].to_numpy()[pos], "-o", ms=3, color=c, label=lab)
+            ax.plot(x[pos], g[m].to_numpy()[pos], color=c, label=lab, **style)
             ax.fill_between(
                 x[pos],
                 g[f"{m}_lo"].to_numpy()[pos],
@@ -294,11 +311,16 @@ def plot_curve(curve: pd.DataFrame, groups: list[str], path: Path) -> None:
                 )
     for ax in (a1, a2):
         ax.set_xscale("log")
-        ax.set_xlabel("detection budget B (US$ per day, log scale; B = 0 at the left edge)")
+        note = "; B = 0 at the left edge" if has_zero else ""
+        ax.set_xlabel(f"detection budget B (US$ per day, log scale{note})")
         ax.grid(alpha=0.3, which="both")
-        ticks = [t for t in ax.get_xticks() if zero_at * 1.5 < t < ax.get_xlim()[1]]
-        ax.set_xticks([zero_at, *ticks])
-        ax.set_xticklabels(["0", *[f"${t:,.0f}" for t in ticks]], rotation=30, fontsize=8)
+        lo_lim, hi_lim = ax.get_xlim()
+        ticks = [t for t in ax.get_xticks() if lo_lim <= t <= hi_lim and t > zero_at * 1.5]
+        zero = [zero_at] if has_zero else []
+        ax.set_xticks([*zero, *ticks])
+        ax.set_xticklabels(
+            [*(["0"] if has_zero else []), *[f"${t:,.0f}" for t in ticks]], rotation=30, fontsize=8
+        )
     a1.set_ylabel("capability extracted (share of the gap closed)")
     a1.set_title("capability extracted vs detection spend (mean, 95% band)")
     for ax in (a1, a2):
@@ -317,6 +339,43 @@ def plot_curve(curve: pd.DataFrame, groups: list[str], path: Path) -> None:
     a1.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_domains(curve: pd.DataFrame, groups: list[str], path: Path) -> None:
+    """Capability by domain versus B, one panel per group (attacker mode, policy, ...)."""
+    domains = [
+        c[len("capability_") :]
+        for c in curve
+        if c.startswith("capability_")
+        and not c.endswith(("_lo", "_hi"))
+        and c not in ("capability_days", "capability_extracted")
+    ]
+    parts = list(curve.groupby(groups, sort=True)) if groups else [((), curve)]
+    n = len(parts)
+    cols = min(n, 4)
+    rows = math.ceil(n / cols)
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(4.2 * cols, 3.6 * rows), squeeze=False, sharey=True
+    )
+    has_zero = bool((curve[B] == 0).any())
+    for ax, (key, g) in zip(axes.flat, parts, strict=False):
+        g = g.sort_values(B)
+        x, zero_at = _x_positions(g[B].to_numpy(float))
+        for j, d in enumerate(domains):
+            ax.plot(x, g[f"capability_{d}"], ls=STYLES[j % len(STYLES)], label=d.replace("_", " "))
+        ax.plot(x, g["capability_extracted"], color="black", lw=2, label="overall")
+        ax.set_xscale("log")
+        ax.set_title(_label(groups, key), fontsize=9)
+        ax.grid(alpha=0.3, which="both")
+        ax.set_xlabel("B (US$/day, log" + ("; 0 at left)" if has_zero else ")"), fontsize=8)
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
+    axes[0][0].set_ylabel("share of the gap closed")
+    axes[0][0].legend(fontsize=7)
+    fig.suptitle("capability extracted by domain versus detection spend (means)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
     plt.close(fig)
 
 
@@ -457,6 +516,7 @@ def report(folder: Path) -> Path:
         curve = curve_table(df, groups)
         curve.to_csv(folder / "curve.csv", index=False)
         plot_curve(curve, groups, folder / "curve.png")
+        plot_domains(curve, groups, folder / "curve_domains.png")
         front = curve[[*groups, B, "capability_extracted", "defender_total_cost_usd"]].copy()
         front["pareto"] = pareto_mask(
             front["defender_total_cost_usd"], front["capability_extracted"]
@@ -536,6 +596,7 @@ def _kind_tables(kind: str, df, curve, groups, be) -> list[str]:
         rows = []
         for b, g in curve.groupby(B):
             best = g.sort_values("capability_extracted").iloc[0]
+            spread = g["capability_extracted"].max() - best["capability_extracted"]
             rows.append(
                 {
                     "B ($/day)": f"{b:,.0f}",
@@ -545,6 +606,7 @@ def _kind_tables(kind: str, df, curve, groups, be) -> list[str]:
                     "runner-up": g.sort_values("capability_extracted").iloc[1]["mix"]
                     if len(g) > 1
                     else "n/a",
+                    "spread across mixes": f"{spread:.3f}",
                 }
             )
         out += [_md_table(pd.DataFrame(rows)), ""]
