@@ -49,7 +49,9 @@ def cached_summary(cfg: Config, scenario: str) -> tuple[dict[str, Any], bool]:
             return json.loads(path.read_text()), True
         except (OSError, json.JSONDecodeError):
             pass  # a damaged entry is recomputed
-    summary = evaluate(cfg, scenario, replicate=cfg.replicate, progress=False).summary
+    summary = evaluate(
+        cfg, scenario, replicate=cfg.replicate, progress=False, summary_only=True
+    ).summary
     from sim.outputs import _clean
 
     path.parent.mkdir(parents=True, exist_ok=True)

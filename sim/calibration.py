@@ -112,7 +112,7 @@ def simulate_targets(
     rows, unfit = [], []
     for s in seeds:
         c = dataclasses.replace(cfg, seed=int(s))
-        summ = evaluate(c, scenario, progress=False).summary
+        summ = evaluate(c, scenario, progress=False, summary_only=True).summary
         rows.append({m: float(get_path(summ, m) or 0.0) for m in metrics})
         unfit.append({m: get_path(summ, m) for m in UNFITTED})
     mean = {m: float(np.mean([r[m] for r in rows])) for m in metrics}

@@ -41,8 +41,9 @@ def evaluate(
     replicate: int | None = None,
     keep_model: bool = False,
     progress: bool | None = None,
+    summary_only: bool = False,
 ) -> RunResult:
-    """Simulate ``cfg`` and compute its outcomes."""
+    """Simulate ``cfg`` and compute its outcomes (only the summary with ``summary_only``)."""
     from sim.model import DistillationModel
     from sim.outcomes import summarize, timeseries
 
@@ -69,10 +70,13 @@ def evaluate(
     summary = summarize(model, name)
     if replicate is not None:
         summary["replicate"] = int(replicate)
-    ts = timeseries(model)
-    ledger = model.ledger.frame()
-    by_window = model.datacollector.get_agenttype_vars_dataframe(type(model.operator_list[0]))
-    by_window = by_window.reset_index()
+    if summary_only:
+        ts = ledger = by_window = pd.DataFrame()
+    else:
+        ts = timeseries(model)
+        ledger = model.ledger.frame()
+        agent_type = type(model.operator_list[0])
+        by_window = model.datacollector.get_agenttype_vars_dataframe(agent_type).reset_index()
     seconds = time.perf_counter() - t0
     summary["wall_seconds"] = round(seconds, 4)
     return RunResult(

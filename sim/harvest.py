@@ -130,7 +130,8 @@ def harvest_window(
 
     # --- accounts whose state changes inside the window: one uniform time per exchange
     p_idx = np.flatnonzero(partial)
-    ex_acc = np.repeat(p_idx, sent[p_idx])
+    pos = np.repeat(np.arange(p_idx.size), sent[p_idx])  # exchange -> its partial account
+    ex_acc = p_idx[pos]
     if ex_acc.size:
         t_ex = a[ex_acc] + rng.random(ex_acc.size) * live_hours[ex_acc]
         after = t_ex >= act_at[ex_acc]
@@ -138,9 +139,7 @@ def harvest_window(
         lim = accept[op[ex_acc]]
         if (lim < 1.0).any():
             keep &= rng.random(ex_acc.size) < lim
-        harvested[p_idx] = np.bincount(np.searchsorted(p_idx, ex_acc[keep]), minlength=p_idx.size)[
-            : p_idx.size
-        ]
+        harvested[p_idx] = np.bincount(pos[keep], minlength=p_idx.size)
     # --- budget: an operator that cannot pay for every exchange keeps exactly as many as it can
     # afford, chosen uniformly among its exchanges (multivariate hypergeometric over accounts).
     if fee_room is not None and fee_per_exchange is not None and idx.size:
@@ -160,18 +159,20 @@ def harvest_window(
             )
         if over.size and ex_acc.size:
             # keep partial accounts' per-exchange records consistent with their new totals
-            keep = _thin_to_totals(ex_acc, keep, harvested, p_idx, rng)
+            keep = _thin_to_totals(pos, keep, harvested[p_idx], rng)
     if ex_acc.size:
         hour = np.minimum((t_ex - t0).astype(np.int64), W - 1)
-        q = qual[op[ex_acc]] * np.where(poisoned[ex_acc], poison_quality, 1.0)
-        q = q * np.where(degraded[ex_acc] & after, degrade_quality, 1.0)
         o = op[ex_acc]
         sent_h += np.bincount(o * W + hour, minlength=n_ops * W).reshape(n_ops, W)
-        k = keep
-        for j in np.unique(o[k]):
-            m = k & (o == j)
-            _spread_domains(eff_hd[j], hour[m], q[m], ops[j].mix, rng)
-            harv_h[j] += np.bincount(hour[m], minlength=W)
+        # Kept exchanges by (operator, quality class, hour); each one's domain is an independent
+        # draw from the targeting weights, so the domain split is one multinomial per cell.
+        cls = poisoned[ex_acc].astype(np.intp) * 2 + (degraded[ex_acc] & after)
+        key = (o * 4 + cls) * W + hour
+        counts = np.bincount(key[keep], minlength=n_ops * 4 * W).reshape(n_ops, 4, W)
+        harv_h += counts.sum(axis=1)
+        for j, c in zip(*np.nonzero(counts.sum(axis=2)), strict=True):
+            q = qual[j] * (poison_quality if c // 2 else 1.0) * (degrade_quality if c % 2 else 1.0)
+            eff_hd[j] += q * rng.multinomial(counts[j, c], ops[j].mix)
 
     # --- accounts live all window in one state: pooled multinomial over hours
     f_idx = np.flatnonzero(~partial)
@@ -211,24 +212,15 @@ def harvest_window(
     )
 
 
-def _spread_domains(out: np.ndarray, hour: np.ndarray, q: np.ndarray, mix, rng) -> None:
-    """Add exchanges (hour, quality) to ``out`` (W, D) with domains drawn from ``mix``."""
-    if hour.size == 0:
-        return
-    d = len(mix)
-    dom = rng.choice(d, size=hour.size, p=mix)
-    out += np.bincount(hour * d + dom, weights=q, minlength=out.size).reshape(out.shape)
-
-
-def _thin_to_totals(ex_acc, keep, harvested, p_idx, rng) -> np.ndarray:
-    """Keep, per partial account, a uniformly chosen ``harvested`` of its kept exchange records."""
+def _thin_to_totals(pos, keep, totals, rng) -> np.ndarray:
+    """Keep, per partial account, a uniformly chosen ``totals[i]`` of its kept exchange records."""
     rows = np.flatnonzero(keep)
     rows = rows[rng.permutation(rows.size)]
-    pos = np.searchsorted(p_idx, ex_acc[rows])
-    order = np.argsort(pos, kind="stable")
-    rows, pos = rows[order], pos[order]
-    first = np.searchsorted(pos, pos, side="left")
+    owner = pos[rows]
+    order = np.argsort(owner, kind="stable")
+    rows, owner = rows[order], owner[order]
+    first = np.searchsorted(owner, owner, side="left")
     rank = np.arange(rows.size) - first
     out = np.zeros_like(keep)
-    out[rows[rank < harvested[p_idx[pos]]]] = True
+    out[rows[rank < totals[owner]]] = True
     return out

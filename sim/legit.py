@@ -47,23 +47,30 @@ class LegitPopulation:
             sizes.append(n)
             weights.append(t.accounts / n if n else 0.0)
         self.n = int(sum(sizes))
+        self.sizes = sizes
         self.tier = np.repeat(np.arange(len(self.tiers), dtype=np.int16), sizes)
-        tw = np.array(weights)
-        self.weight = tw[self.tier] if self.n else np.empty(0)
-        med = np.array([t.median_exchanges_per_day for t in self.tiers])
-        sig = np.array([t.sigma for t in self.tiers])
+
+        def per_tier(values) -> np.ndarray:
+            return np.repeat(np.asarray(values, dtype=float), sizes)
+
+        self.weight = per_tier(weights)
         #: Mean exchanges per day of each account (lognormal across accounts).
         z = rng.standard_normal(self.n, dtype=np.float32)
-        self.rate = med[self.tier] * np.exp(sig[self.tier] * z)
-        rev = np.array([t.revenue_per_exchange_usd for t in self.tiers])
-        self.revenue_per_exchange = rev[self.tier]
-        monthly = self.rate * DAYS_PER_MONTH * self.revenue_per_exchange
-        self.fp_cost = np.empty(self.n)
-        for k, t in enumerate(self.tiers):
-            m = self.tier == k
-            self.fp_cost[m] = false_ban_cost(t, monthly[m])
-        self.content_lookalike = np.array([t.content_lookalike for t in self.tiers])[self.tier]
-        self.linkage_lookalike = np.array([t.linkage_lookalike for t in self.tiers])[self.tier]
+        med = per_tier([t.median_exchanges_per_day for t in self.tiers])
+        self.rate = med * np.exp(per_tier([t.sigma for t in self.tiers]) * z)
+        self.revenue_per_exchange = per_tier([t.revenue_per_exchange_usd for t in self.tiers])
+        self.content_lookalike = per_tier([t.content_lookalike for t in self.tiers])
+        self.linkage_lookalike = per_tier([t.linkage_lookalike for t in self.tiers])
+        # A false ban costs a * rate + b per account (linear in usage within a tier).
+        one = np.ones(1)
+        self._fp_slope = np.array(
+            [
+                false_ban_cost(t, one * DAYS_PER_MONTH * t.revenue_per_exchange_usd)[0]
+                - t.support_cost_usd
+                for t in self.tiers
+            ]
+        )
+        self._fp_const = np.array([t.support_cost_usd for t in self.tiers])
         self.banned = np.zeros(self.n, dtype=bool)
         self.banned_at = np.full(self.n, np.inf)
         self.cooldown_until = np.zeros(self.n)
@@ -107,7 +114,12 @@ class LegitPopulation:
         self.banned[idx] = True
         self.banned_at[idx] = t
         self._live_rate -= float((self.weight[idx] * self.rate[idx]).sum())
-        return float((self.weight[idx] * self.fp_cost[idx]).sum())
+        return float((self.weight[idx] * self.fp_cost(idx)).sum())
+
+    def fp_cost(self, idx: np.ndarray) -> np.ndarray:
+        """Cost of wrongly banning accounts ``idx`` (churned discounted revenue + support)."""
+        k = self.tier[idx]
+        return self._fp_slope[k] * self.rate[idx] + self._fp_const[k]
 
     def hourly_traffic(
         self, hours: np.ndarray, world: WorldConfig, rng: np.random.Generator

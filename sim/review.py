@@ -145,19 +145,26 @@ class ReviewQueue:
             self._in_idle[a] = False
             if not self._on[a]:
                 continue  # went off shift while idle
-            case = self._next_case()
-            self._busy[a] = True
-            case.started_at = self.env.now
-            self._after(self._service_hours(case), self._finish, a, case)
+            self._start(a, self._next_case())
 
     def _finish(self, a: int, case: Case) -> None:
         now = self.env.now
         case.done_at = now
-        self._busy[a] = False
         self.decide(case, now)
+        if self._on[a] and self.backlog:
+            self._start(a, self._next_case())  # straight on to the next case
+            return
+        self._busy[a] = False
         if self._on[a]:
             self._make_idle(a)
             self._dispatch()
+
+    def _start(self, a: int, case: Case) -> None:
+        self._busy[a] = True
+        case.started_at = self.env.now
+        self.env.timeout(self._service_hours(case)).callbacks.append(
+            partial(_call, self._finish, (a, case))
+        )
 
     def _service_hours(self, case: Case) -> float:
         c = self.cfg

@@ -93,6 +93,9 @@ def scores(mu: np.ndarray, u: np.ndarray, rho: float, rng: np.random.Generator) 
     return mu + math.sqrt(rho) * u + math.sqrt(1.0 - rho) * rng.standard_normal(len(mu))
 
 
+_NEVER = np.int16(-32000)
+
+
 class ThinningSampler:
     """Draws, per window, the set of accounts flagged with fixed per-account probabilities.
 
@@ -110,14 +113,18 @@ class ThinningSampler:
         if q.size and (q.min() < 0 or q.max() > 1):
             raise ValueError("probabilities must lie in [0, 1]")
         self.q = q
-        keep = np.flatnonzero(q > 0)
         # Cell of q: the power of two just above it (q in (2^(e-1), 2^e]); frexp is exact.
-        mant, exp = np.frexp(np.maximum(q[keep], q.dtype.type(floor)))
-        exp = np.where(mant == 0.5, exp - 1, exp)
-        exp = np.minimum(exp, 0).astype(np.int16)
+        # Accounts with q = 0 go to a sentinel cell that is never drawn.
+        mant, exp = np.frexp(np.maximum(q, q.dtype.type(floor)))
+        exp -= mant == 0.5
+        np.minimum(exp, 0, out=exp)
+        exp = exp.astype(np.int16)
+        exp[q <= 0] = _NEVER
         order = np.argsort(exp, kind="stable")  # radix sort on int16
-        self.members = keep[order]
         exp = exp[order]
+        live = np.searchsorted(exp, _NEVER + 1)  # sentinel cell sorts first
+        self.members = order[live:]
+        exp = exp[live:]
         starts = np.flatnonzero(np.diff(exp, prepend=np.int16(1))) if exp.size else exp
         self.qmax = 2.0 ** exp[starts].astype(float)
         self.starts = starts
@@ -138,6 +145,79 @@ class ThinningSampler:
             pick = rng.choice(n, size=int(k[j]), replace=False)
             idx = self.members[s + pick]
             keep = rng.random(idx.size) * self.qmax[j] < self.q[idx]
+            out.append(idx[keep])
+        if not out:
+            return np.empty(0, dtype=np.int64)
+        return np.sort(np.concatenate(out))
+
+
+class PersistentMeanSampler:
+    """Thinning sampler over accounts given their persistent means, without a probability each.
+
+    Same draws in distribution as :class:`ThinningSampler` on ``q_i = t_i·(1 − Φ((τ − m_i)/σ))``,
+    but cells are built from the persistent mean ``m`` (bins of 0.05 score units) and the test
+    factor ``t`` (powers of two), whose upper corners bound every member's ``q``; the exact
+    ``q_i`` is computed only for candidates. Set-up is a few vectorised passes and one radix
+    sort instead of a normal CDF per account (MODEL §11: "split the cells by the account's
+    persistent mean ... and thin within them, so the draws stay exact").
+    """
+
+    WIDTH = 0.05
+    SPAN = 9.0  # cells from τ − 9σ up; below, one catch-all cell bounded at τ − 9σ
+
+    def __init__(self, m: np.ndarray, tau: float, rho: float, t: np.ndarray | None = None):
+        self.m = np.asarray(m, dtype=np.float32)
+        self.t = None if t is None else np.asarray(t, dtype=np.float32)
+        self.tau = float(tau)
+        self.sigma = math.sqrt(max(1.0 - rho, 0.0)) or 1e-9
+        n = self.m.size
+        lo = self.tau - self.SPAN * self.sigma
+        # int16 cell keys (m-bin × 32 + t-bin) so that the sort is a radix sort.
+        mb = np.floor((self.m - np.float32(lo)) * np.float32(1.0 / self.WIDTH))
+        mb = (np.clip(mb, -1, 999) + 1).astype(np.int16)  # 0: the catch-all cell below lo
+        if self.t is None:
+            key = mb * np.int16(32)
+        else:
+            mant, e = np.frexp(np.maximum(self.t, np.float32(2.0**-40)))
+            e -= mant == 0.5
+            tb = np.clip(-e, 0, 30).astype(np.int16)  # t <= 2^-tb (tb 30: t <= 2^-30)
+            tb[self.t <= 0] = 31  # never tested
+            key = mb * np.int16(32) + tb
+        order = np.argsort(key, kind="stable")
+        key = key[order]
+        starts = np.flatnonzero(np.diff(key, prepend=np.int16(-1))) if n else np.empty(0, int)
+        cell_key = key[starts].astype(np.int64)
+        self.members = order
+        self.starts = starts
+        self.counts = np.diff(np.append(starts, n))
+        mbin = cell_key // 32
+        # upper edge of the m-bin (bin 0: lo; the clipped top bin is unbounded)
+        m_hi = np.where(mbin >= 1000, np.inf, lo + mbin * self.WIDTH)
+        tbin = cell_key % 32
+        t_hi = np.where(tbin == 31, 0.0, 2.0 ** -tbin.astype(float))
+        self.qmax = t_hi * ndtr((m_hi - self.tau) / self.sigma)
+
+    def q_of(self, idx: np.ndarray) -> np.ndarray:
+        q = ndtr((self.m[idx].astype(float) - self.tau) / self.sigma)
+        return q if self.t is None else q * self.t[idx]
+
+    @property
+    def q(self) -> np.ndarray:
+        """Every account's per-window flag probability (computed on demand)."""
+        return self.q_of(np.arange(self.m.size))
+
+    def expected(self, c: float = 1.0) -> float:
+        return float(c * self.q.sum())
+
+    def draw(self, rng: np.random.Generator, c: float = 1.0) -> np.ndarray:
+        if self.counts.size == 0 or c <= 0:
+            return np.empty(0, dtype=np.int64)
+        k = rng.binomial(self.counts, np.minimum(1.0, c * self.qmax))
+        out = []
+        for j in np.flatnonzero(k):
+            pick = rng.choice(int(self.counts[j]), size=int(k[j]), replace=False)
+            idx = self.members[self.starts[j] + pick]
+            keep = rng.random(idx.size) * self.qmax[j] < self.q_of(idx)
             out.append(idx[keep])
         if not out:
             return np.empty(0, dtype=np.int64)

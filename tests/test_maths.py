@@ -124,6 +124,28 @@ def test_thinning_sampler_is_exact_in_distribution():
     assert np.var(totals) == pytest.approx((q * (1 - q)).sum(), rel=0.1)
 
 
+def test_persistent_mean_sampler_is_exact_in_distribution():
+    from sim.signal import PersistentMeanSampler
+
+    rng = np.random.default_rng(5)
+    n, tau, rho = 600, 1.5, 0.5
+    m = rng.normal(0.0, 1.2, n).astype(np.float32)
+    t = np.concatenate([np.ones(n // 2), rng.uniform(0, 1, n // 2)]).astype(np.float32)
+    for test in (None, t):
+        s = PersistentMeanSampler(m, tau, rho, test)
+        q = s.q
+        direct = ThinningSampler(q)
+        assert q == pytest.approx(direct.q)
+        reps = 4000
+        counts = np.zeros(n)
+        for _ in range(reps):
+            counts[s.draw(rng, c=0.7)] += 1
+        p = 0.7 * q
+        z = (counts / reps - p) / (np.sqrt(p * (1 - p) / reps) + 1e-12)
+        assert np.all(np.abs(z[p > 1e-4]) < 5)
+        assert counts[p < 1e-9].sum() <= 1
+
+
 def test_flag_probability_given_persistent_term():
     rng = np.random.default_rng(2)
     m, rho, tau = 1.0, 0.6, 2.0
@@ -151,43 +173,31 @@ def _window(mix=(0.5, 0.5)):
 
 
 def test_harvest_pooled_split_matches_per_exchange_placement():
-    """The shortcut (one multinomial for accounts live all window) against the direct method."""
+    """The shortcut (one multinomial for accounts live all window) against the direct method.
+
+    50 accounts at 48 exchanges a day: each hour's count is Poisson(100) under either path, the
+    pooled multinomial (accounts live all day) and one uniform time per exchange (accounts that
+    end a hair before the window closes).
+    """
     rng = np.random.default_rng(11)
-    reps = 300
-    full = np.zeros(24)
-    direct = np.zeros(24)
-    for _ in range(reps):
-        # 50 accounts live all day: pooled path.
-        h = harvest_window(
-            _fleet(50, 0.0, math.inf),
-            0.0,
-            24.0,
-            [_window()],
-            throttle_factor=1,
-            degrade_quality=1,
-            poison_quality=1,
-            n_domains=2,
-            rng=rng,
-        )
-        full += h.harvested_h[0]
-        # Same accounts forced through the per-exchange path (each ends at 24.0 - tiny).
-        h2 = harvest_window(
-            _fleet(50, 0.0, 24.0 - 1e-9),
-            0.0,
-            24.0,
-            [_window()],
-            throttle_factor=1,
-            degrade_quality=1,
-            poison_quality=1,
-            n_domains=2,
-            rng=rng,
-        )
-        direct += h2.harvested_h[0]
-    # Both are flat in expectation at 50 * 2 per hour; compare means hour by hour.
-    se = math.sqrt(100 / reps)
-    assert np.all(np.abs(full / reps - 100) < 5 * se)
-    assert np.all(np.abs(direct / reps - 100) < 5 * se)
-    assert np.var(full / reps) == pytest.approx(np.var(direct / reps), rel=1.0)
+    reps = 400
+    pooled = np.empty((reps, 24))
+    direct = np.empty((reps, 24))
+    dom_pooled = np.empty((reps, 2))
+    dom_direct = np.empty((reps, 2))
+    kw = dict(throttle_factor=1, degrade_quality=1, poison_quality=1, n_domains=2, rng=rng)
+    for r in range(reps):
+        h = harvest_window(_fleet(50, 0.0, math.inf), 0.0, 24.0, [_window()], **kw)
+        pooled[r], dom_pooled[r] = h.harvested_h[0], h.effective_hd[0].sum(axis=0)
+        h2 = harvest_window(_fleet(50, 0.0, 24.0 - 1e-9), 0.0, 24.0, [_window()], **kw)
+        direct[r], dom_direct[r] = h2.harvested_h[0], h2.effective_hd[0].sum(axis=0)
+    for x in (pooled, direct):
+        assert np.all(np.abs(x.mean(axis=0) - 100) < 5 * math.sqrt(100 / reps))
+        assert x.var(axis=0, ddof=1).mean() == pytest.approx(100, rel=0.1)
+    # Domains: each exchange independently in domain 0 or 1 with probability 1/2.
+    for d in (dom_pooled, dom_direct):
+        assert d.mean(axis=0) == pytest.approx([1200, 1200], rel=0.02)
+        assert d[:, 0].var(ddof=1) == pytest.approx(2400 * 0.25 + 2400 * 0.25, rel=0.2)
 
 
 def test_harvest_respects_live_intervals_and_budget():

@@ -19,7 +19,7 @@ import numpy as np
 from scipy.special import ndtr, ndtri
 
 from sim.parameters import P, share
-from sim.signal import ThinningSampler, d_prime, flag_probability, scores, threshold
+from sim.signal import PersistentMeanSampler, ThinningSampler, d_prime, scores, threshold
 
 if TYPE_CHECKING:
     from sim.fleet import Fleet
@@ -161,13 +161,15 @@ class Detector(mesa.Agent):
         self.tau = threshold(
             self.model.cfg.detection.threshold, self.dprime, mu, legit.weight * test
         )
-        # float32 is ample for a persistent mean and a flag probability, and twice as fast.
+        # float32 is ample for a persistent mean, and twice as fast.
         u = rng.standard_normal(legit.n, dtype=np.float32)
         m = mu.astype(np.float32) + np.float32(math.sqrt(self.rho)) * u
         if self.params.auto_ban_score is not None:
             self._legit_mean = m
-        q = test.astype(np.float32) * flag_probability(np.float32(self.tau), m, self.rho)
-        self._legit_sampler = ThinningSampler(q)
+        constant_test = bool(np.all(test == 1.0))
+        self._legit_sampler = PersistentMeanSampler(
+            m, self.tau, self.rho, None if constant_test else test
+        )
 
     def expected_legit_flags(self) -> float:
         """Expected legitimate flags per scan (eligibility aside)."""

@@ -24,8 +24,10 @@ class VolumeParams(DetectorParams):
 
 def volume_signal(volume: np.ndarray, median: float, saturation_multiple: float) -> np.ndarray:
     """g = clip(ln(v / median) / ln(saturation), 0, 1)."""
-    with np.errstate(divide="ignore"):
-        r = np.log(np.maximum(volume, 1e-300) / median) / np.log(saturation_multiple)
+    tiny = (
+        np.finfo(np.asarray(volume).dtype).tiny if np.asarray(volume).dtype.kind == "f" else 1e-300
+    )
+    r = np.log(np.maximum(volume, tiny) / median) * (1.0 / np.log(saturation_multiple))
     return np.clip(r, 0.0, 1.0)
 
 
@@ -40,5 +42,5 @@ class VolumeDetector(Detector):
         return volume_signal(volume, median, self.params.saturation_multiple)
 
     def legit_signal(self, legit, median_period: float) -> np.ndarray:
-        usage = legit.rate * self.period / 24.0
-        return volume_signal(usage, median_period, self.params.saturation_multiple)
+        usage = legit.rate.astype(np.float32) * np.float32(self.period / 24.0)
+        return volume_signal(usage, np.float32(median_period), self.params.saturation_multiple)
