@@ -1,103 +1,182 @@
-"""Benchmarks: time and memory of the full-scale world.
+"""Benchmarks: speed, memory, scaling and sweep throughput of the full-scale world.
 
-Usage (from the repository root, after `make test` or `make demo` created .venv):
+Usage, from the repository root once ``make test`` (or ``make demo``) has created .venv:
 
-    .venv/bin/python benchmarks/run.py [--reps 5]
+    .venv/bin/python benchmarks/run.py              # everything (~20-30 min on 2 cores)
+    .venv/bin/python benchmarks/run.py --quick      # without the per-exchange reference and sweeps
 
-Prints a table and writes it as JSON under results/benchmarks/. Measures, on this machine:
-the simulation call in-process (median of --reps after one warm-up), the whole `distillsim run`
-command, and the peak resident memory of that command.
+Prints a table and writes it as JSON under results/benchmarks/. Every time is a median over
+``--reps`` repetitions after a warm-up, on this machine, in one process (the sweep uses the
+launchers). Nothing here is asserted: the test suite holds no wall-clock limits.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT.parent))
 sys.path.insert(0, str(ROOT))
 
-FULL = ["scenario=alibaba_2026", "output.plots=false", "output.progress=off"]
+FULL = ["scenario=alibaba_2026", "output.progress=off"]
+TIERS = {"consumer": 700_000, "developer": 230_000, "enterprise": 60_000, "power_users": 10_000}
 
 
-def in_process(reps: int) -> dict:
+def scaled(k: float, days: int = 45) -> list[str]:
+    """Overrides for the Alibaba world with k times the accounts (both sides) over ``days``."""
     from sim.configuration import load
-    from sim.evaluators import evaluate
+
+    base = load(FULL).cfg.operators["qwen"].demand_per_day
+    ov = [f"legit.tiers.{t}.accounts={int(round(n * k))}" for t, n in TIERS.items()]
+    return [*FULL, *ov, f"operators.qwen.demand_per_day={base * k}", f"world.days={days}"]
+
+
+def time_model(overrides: list[str], reps: int, cls=None) -> dict:
+    """Median seconds to build and run the model (seeds 0..reps-1), and its key outputs."""
+    from sim.configuration import load
     from sim.model import DistillationModel
-    from sim.rng import Streams, root_sequence
+    from sim.outcomes import summarize
 
-    cfg = load(FULL).cfg
-    evaluate(cfg, progress=False)  # warm-up
-    sim_times, total_times = [], []
-    for i in range(reps):
+    cls = cls or DistillationModel
+    cfg = load(overrides).cfg
+    cls(cfg).run()  # warm-up
+    times, outs = [], []
+    for s in range(reps):
+        c = dataclasses.replace(cfg, seed=s)
         t0 = time.perf_counter()
-        model = DistillationModel(cfg, Streams(root_sequence(i)))
-        model.run()
-        t1 = time.perf_counter()
-        evaluate(cfg, progress=False)
-        t2 = time.perf_counter()
-        sim_times.append(t1 - t0)
-        total_times.append(t2 - t1)
-    return {
-        "simulation_median_s": statistics.median(sim_times),
-        "simulation_runs_s": sim_times,
-        "simulation_plus_outcomes_median_s": statistics.median(total_times),
-    }
+        m = cls(c)
+        m.run()
+        times.append(time.perf_counter() - t0)
+        summ = summarize(m, "bench")
+        outs.append({k: summ[k] for k in ("exchanges_harvested", "accounts_created",
+                                          "accounts_banned", "review_cases",
+                                          "capability_extracted")}
+                    | {"legit_exchanges": float(m.legit_h.sum())})
+    mean = {k: float(np.mean([o[k] for o in outs])) for k in outs[0]}
+    return {"median_s": statistics.median(times), "runs_s": times, "outputs": mean}
 
 
-def whole_command(reps: int, out: Path) -> dict:
+def whole_command(reps: int) -> dict:
+    """`distillsim run` at full scale (figures included): median wall time and peak RSS."""
     exe = str(Path(sys.executable).parent / "distillsim")
     times, peaks = [], []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        p = subprocess.run(
-            [exe, "run", *FULL, f"output.results_dir={out}"],
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-        )
-        times.append(time.perf_counter() - t0)
-        if p.returncode != 0:
-            raise RuntimeError(p.stderr)
-        peaks.append(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
-    return {
-        "command_median_s": statistics.median(times),
-        "command_runs_s": times,
-        "peak_rss_mib": max(peaks),
-    }
+    with tempfile.TemporaryDirectory() as tmp:
+        for _ in range(reps + 1):
+            t0 = time.perf_counter()
+            p = subprocess.Popen([exe, "run", *FULL, f"output.results_dir={tmp}"],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            _, status, usage = os.wait4(p.pid, 0)
+            elapsed = time.perf_counter() - t0
+            if os.waitstatus_to_exitcode(status) != 0:
+                raise RuntimeError(p.stderr.read().decode())
+            times.append(elapsed)
+            peaks.append(usage.ru_maxrss / 1024.0)  # KiB -> MiB on Linux
+    return {"median_s": statistics.median(times[1:]), "runs_s": times[1:],
+            "peak_rss_mib": max(peaks)}
+
+
+def slope(ks: list[float], ts: list[float]) -> float:
+    """Fitted log-log slope of time against size."""
+    return float(np.polyfit(np.log(ks), np.log(ts), 1)[0])
+
+
+def sweep_throughput(n_basic: int) -> dict:
+    """Runs per minute of a 200-run full-scale sweep (joblib, all cores) and of the basic one."""
+    exe = str(Path(sys.executable).parent / "distillsim")
+    budgets = "1000,2520,6350,16000,40300,101600,256000,645000,1626000,4096000"
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for launcher, grid in (
+            ("joblib", [f"detection.budget_usd_per_day={budgets}", "attacker=fixed,adaptive",
+                        "replicate=range(0,10)"]),
+            ("basic", [f"detection.budget_usd_per_day={budgets}", "attacker=fixed",
+                       f"replicate=range(0,{max(1, n_basic // 10)})"]),
+        ):
+            t0 = time.perf_counter()
+            p = subprocess.run([exe, "sweep", "scenario=alibaba_2026", *grid,
+                                f"hydra/launcher={launcher}",
+                                f"output.results_dir={tmp}/{launcher}"],
+                               capture_output=True, text=True)
+            elapsed = time.perf_counter() - t0
+            if p.returncode != 0:
+                raise RuntimeError(p.stderr)
+            import pandas as pd
+
+            runs = len(pd.read_parquet(Path(p.stdout.strip().splitlines()[-1]) / "runs.parquet"))
+            out[launcher] = {"runs": runs, "seconds": elapsed,
+                             "runs_per_minute": runs / elapsed * 60}
+    return out
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--quick", action="store_true", help="skip the reference and the sweeps")
     args = ap.parse_args()
-    out = ROOT / "results" / "benchmarks"
+    res: dict = {"machine": platform.platform(), "python": platform.python_version(),
+                 "cores": os.cpu_count(), "when": datetime.now().isoformat(timespec="seconds")}
+    rows = []
+
+    full = time_model(FULL, args.reps)
+    res["full_scale"] = full
+    rows.append(("full scale, simulation in-process (median)", f"{full['median_s']:.3f} s"))
+    cmd = whole_command(args.reps)
+    res["whole_command"] = cmd
+    rows.append(("full scale, whole `distillsim run` (median)", f"{cmd['median_s']:.3f} s"))
+    rows.append(("full scale, peak resident memory", f"{cmd['peak_rss_mib']:.0f} MiB"))
+
+    acc = {k: time_model(scaled(k), max(3, args.reps // 2))["median_s"] for k in (1, 2, 4)}
+    days = {d: time_model(scaled(1, d), max(3, args.reps // 2))["median_s"] for d in (45, 90, 180)}
+    res["scaling"] = {"accounts": acc, "days": days,
+                      "slope_accounts": slope(list(acc), list(acc.values())),
+                      "slope_days": slope(list(days), list(days.values()))}
+    rows.append(("time at x1/x2/x4 accounts", " / ".join(f"{v:.2f} s" for v in acc.values())
+                 + f" (log-log slope {res['scaling']['slope_accounts']:.2f})"))
+    rows.append(("time at 45/90/180 days", " / ".join(f"{v:.2f} s" for v in days.values())
+                 + f" (log-log slope {res['scaling']['slope_days']:.2f})"))
+
+    if not args.quick:
+        from reference import PerExchangeModel
+
+        tenth = scaled(0.1)
+        fast = time_model(tenth, args.reps)
+        t0 = time.perf_counter()
+        ref = time_model(tenth, 1, cls=PerExchangeModel)
+        res["reference"] = {"vectorised": fast, "per_exchange": ref,
+                            "ratio": ref["median_s"] / fast["median_s"],
+                            "wall_s": time.perf_counter() - t0}
+        rows.append(("1/10 scale: vectorised vs per-exchange",
+                     f"{fast['median_s']:.3f} s vs {ref['median_s']:.0f} s = "
+                     f"{res['reference']['ratio']:,.0f}x faster"))
+        for k in fast["outputs"]:
+            rows.append((f"  {k} (vectorised mean / reference)",
+                         f"{fast['outputs'][k]:,.4g} / {ref['outputs'][k]:,.4g}"))
+        sw = sweep_throughput(20)
+        res["sweeps"] = sw
+        for launcher, v in sw.items():
+            rows.append((f"sweep, {launcher} launcher ({v['runs']} full-scale runs)",
+                         f"{v['seconds']:.0f} s, {v['runs_per_minute']:.0f} runs/min"))
+
+    out = ROOT.parent / "results" / "benchmarks"
     out.mkdir(parents=True, exist_ok=True)
-    res = {
-        "machine": platform.platform(),
-        "python": platform.python_version(),
-        "when": datetime.now().isoformat(timespec="seconds"),
-        "reps": args.reps,
-    }
-    res |= in_process(args.reps)
-    res |= whole_command(args.reps, out / "runs")
     path = out / f"benchmark_{datetime.now():%Y%m%d_%H%M%S}.json"
-    path.write_text(json.dumps(res, indent=2) + "\n")
-    print(f"{'full-scale simulation, in-process (median)':<48} {res['simulation_median_s']:.3f} s")
-    print(
-        f"{'  + outcomes (summary, time series)':<48} "
-        f"{res['simulation_plus_outcomes_median_s']:.3f} s"
-    )
-    print(f"{'whole `distillsim run` command (median)':<48} {res['command_median_s']:.3f} s")
-    print(f"{'peak resident memory of the command':<48} {res['peak_rss_mib']:.0f} MiB")
+    path.write_text(json.dumps(res, indent=2, default=float) + "\n")
+    w = max(len(r[0]) for r in rows)
+    for k, v in rows:
+        print(f"{k.ljust(w)}  {v}")
     print(path)
 
 
