@@ -61,31 +61,52 @@ def time_model(overrides: list[str], reps: int, cls=None) -> dict:
         m.run()
         times.append(time.perf_counter() - t0)
         summ = summarize(m, "bench")
-        outs.append({k: summ[k] for k in ("exchanges_harvested", "accounts_created",
-                                          "accounts_banned", "review_cases",
-                                          "capability_extracted")}
-                    | {"legit_exchanges": float(m.legit_h.sum())})
+        outs.append(
+            {
+                k: summ[k]
+                for k in (
+                    "exchanges_harvested",
+                    "accounts_created",
+                    "accounts_banned",
+                    "review_cases",
+                    "capability_extracted",
+                )
+            }
+            | {"legit_exchanges": float(m.legit_h.sum())}
+        )
     mean = {k: float(np.mean([o[k] for o in outs])) for k in outs[0]}
     return {"median_s": statistics.median(times), "runs_s": times, "outputs": mean}
 
 
 def whole_command(reps: int) -> dict:
-    """`distillsim run` at full scale (figures included): median wall time and peak RSS."""
+    """`distillsim run` at full scale (figures included): median wall time and peak RSS.
+
+    Runs first, while this process is small: a forked child's peak RSS counts the parent's
+    pages until it execs. /usr/bin/time reports the peak where it exists.
+    """
     exe = str(Path(sys.executable).parent / "distillsim")
+    gnu_time = Path("/usr/bin/time")
     times, peaks = [], []
     with tempfile.TemporaryDirectory() as tmp:
         for _ in range(reps + 1):
+            cmd = [exe, "run", *FULL, f"output.results_dir={tmp}"]
+            if gnu_time.exists():
+                cmd = [str(gnu_time), "-f", "%M", *cmd]
             t0 = time.perf_counter()
-            p = subprocess.Popen([exe, "run", *FULL, f"output.results_dir={tmp}"],
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
             _, status, usage = os.wait4(p.pid, 0)
             elapsed = time.perf_counter() - t0
+            err = p.stderr.read().decode()
             if os.waitstatus_to_exitcode(status) != 0:
-                raise RuntimeError(p.stderr.read().decode())
+                raise RuntimeError(err)
             times.append(elapsed)
-            peaks.append(usage.ru_maxrss / 1024.0)  # KiB -> MiB on Linux
-    return {"median_s": statistics.median(times[1:]), "runs_s": times[1:],
-            "peak_rss_mib": max(peaks)}
+            kib = int(err.strip().splitlines()[-1]) if gnu_time.exists() else usage.ru_maxrss
+            peaks.append(kib / 1024.0)
+    return {
+        "median_s": statistics.median(times[1:]),
+        "runs_s": times[1:],
+        "peak_rss_mib": max(peaks),
+    }
 
 
 def slope(ks: list[float], ts: list[float]) -> float:
@@ -100,24 +121,47 @@ def sweep_throughput(n_basic: int) -> dict:
     out = {}
     with tempfile.TemporaryDirectory() as tmp:
         for launcher, grid in (
-            ("joblib", [f"detection.budget_usd_per_day={budgets}", "attacker=fixed,adaptive",
-                        "replicate=range(0,10)"]),
-            ("basic", [f"detection.budget_usd_per_day={budgets}", "attacker=fixed",
-                       f"replicate=range(0,{max(1, n_basic // 10)})"]),
+            (
+                "joblib",
+                [
+                    f"detection.budget_usd_per_day={budgets}",
+                    "attacker=fixed,adaptive",
+                    "replicate=range(0,10)",
+                ],
+            ),
+            (
+                "basic",
+                [
+                    f"detection.budget_usd_per_day={budgets}",
+                    "attacker=fixed",
+                    f"replicate=range(0,{max(1, n_basic // 10)})",
+                ],
+            ),
         ):
             t0 = time.perf_counter()
-            p = subprocess.run([exe, "sweep", "scenario=alibaba_2026", *grid,
-                                f"hydra/launcher={launcher}",
-                                f"output.results_dir={tmp}/{launcher}"],
-                               capture_output=True, text=True)
+            p = subprocess.run(
+                [
+                    exe,
+                    "sweep",
+                    "scenario=alibaba_2026",
+                    *grid,
+                    f"hydra/launcher={launcher}",
+                    f"output.results_dir={tmp}/{launcher}",
+                ],
+                capture_output=True,
+                text=True,
+            )
             elapsed = time.perf_counter() - t0
             if p.returncode != 0:
                 raise RuntimeError(p.stderr)
             import pandas as pd
 
             runs = len(pd.read_parquet(Path(p.stdout.strip().splitlines()[-1]) / "runs.parquet"))
-            out[launcher] = {"runs": runs, "seconds": elapsed,
-                             "runs_per_minute": runs / elapsed * 60}
+            out[launcher] = {
+                "runs": runs,
+                "seconds": elapsed,
+                "runs_per_minute": runs / elapsed * 60,
+            }
     return out
 
 
@@ -126,27 +170,44 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--quick", action="store_true", help="skip the reference and the sweeps")
     args = ap.parse_args()
-    res: dict = {"machine": platform.platform(), "python": platform.python_version(),
-                 "cores": os.cpu_count(), "when": datetime.now().isoformat(timespec="seconds")}
+    res: dict = {
+        "machine": platform.platform(),
+        "python": platform.python_version(),
+        "cores": os.cpu_count(),
+        "when": datetime.now().isoformat(timespec="seconds"),
+    }
     rows = []
 
+    cmd = whole_command(args.reps)
+    res["whole_command"] = cmd
     full = time_model(FULL, args.reps)
     res["full_scale"] = full
     rows.append(("full scale, simulation in-process (median)", f"{full['median_s']:.3f} s"))
-    cmd = whole_command(args.reps)
-    res["whole_command"] = cmd
     rows.append(("full scale, whole `distillsim run` (median)", f"{cmd['median_s']:.3f} s"))
     rows.append(("full scale, peak resident memory", f"{cmd['peak_rss_mib']:.0f} MiB"))
 
     acc = {k: time_model(scaled(k), max(3, args.reps // 2))["median_s"] for k in (1, 2, 4)}
     days = {d: time_model(scaled(1, d), max(3, args.reps // 2))["median_s"] for d in (45, 90, 180)}
-    res["scaling"] = {"accounts": acc, "days": days,
-                      "slope_accounts": slope(list(acc), list(acc.values())),
-                      "slope_days": slope(list(days), list(days.values()))}
-    rows.append(("time at x1/x2/x4 accounts", " / ".join(f"{v:.2f} s" for v in acc.values())
-                 + f" (log-log slope {res['scaling']['slope_accounts']:.2f})"))
-    rows.append(("time at 45/90/180 days", " / ".join(f"{v:.2f} s" for v in days.values())
-                 + f" (log-log slope {res['scaling']['slope_days']:.2f})"))
+    res["scaling"] = {
+        "accounts": acc,
+        "days": days,
+        "slope_accounts": slope(list(acc), list(acc.values())),
+        "slope_days": slope(list(days), list(days.values())),
+    }
+    rows.append(
+        (
+            "time at x1/x2/x4 accounts",
+            " / ".join(f"{v:.2f} s" for v in acc.values())
+            + f" (log-log slope {res['scaling']['slope_accounts']:.2f})",
+        )
+    )
+    rows.append(
+        (
+            "time at 45/90/180 days",
+            " / ".join(f"{v:.2f} s" for v in days.values())
+            + f" (log-log slope {res['scaling']['slope_days']:.2f})",
+        )
+    )
 
     if not args.quick:
         from reference import PerExchangeModel
@@ -155,20 +216,35 @@ def main() -> None:
         fast = time_model(tenth, args.reps)
         t0 = time.perf_counter()
         ref = time_model(tenth, 1, cls=PerExchangeModel)
-        res["reference"] = {"vectorised": fast, "per_exchange": ref,
-                            "ratio": ref["median_s"] / fast["median_s"],
-                            "wall_s": time.perf_counter() - t0}
-        rows.append(("1/10 scale: vectorised vs per-exchange",
-                     f"{fast['median_s']:.3f} s vs {ref['median_s']:.0f} s = "
-                     f"{res['reference']['ratio']:,.0f}x faster"))
+        res["reference"] = {
+            "vectorised": fast,
+            "per_exchange": ref,
+            "ratio": ref["median_s"] / fast["median_s"],
+            "wall_s": time.perf_counter() - t0,
+        }
+        rows.append(
+            (
+                "1/10 scale: vectorised vs per-exchange",
+                f"{fast['median_s']:.3f} s vs {ref['median_s']:.0f} s = "
+                f"{res['reference']['ratio']:,.0f}x faster",
+            )
+        )
         for k in fast["outputs"]:
-            rows.append((f"  {k} (vectorised mean / reference)",
-                         f"{fast['outputs'][k]:,.4g} / {ref['outputs'][k]:,.4g}"))
+            rows.append(
+                (
+                    f"  {k} (vectorised mean / reference)",
+                    f"{fast['outputs'][k]:,.4g} / {ref['outputs'][k]:,.4g}",
+                )
+            )
         sw = sweep_throughput(20)
         res["sweeps"] = sw
         for launcher, v in sw.items():
-            rows.append((f"sweep, {launcher} launcher ({v['runs']} full-scale runs)",
-                         f"{v['seconds']:.0f} s, {v['runs_per_minute']:.0f} runs/min"))
+            rows.append(
+                (
+                    f"sweep, {launcher} launcher ({v['runs']} full-scale runs)",
+                    f"{v['seconds']:.0f} s, {v['runs_per_minute']:.0f} runs/min",
+                )
+            )
 
     out = ROOT.parent / "results" / "benchmarks"
     out.mkdir(parents=True, exist_ok=True)

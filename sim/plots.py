@@ -11,6 +11,16 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 
+def _save(fig, path: Path) -> None:
+    # Fixed margins (in inches) instead of tight_layout, which costs an extra draw per figure.
+    w, h = fig.get_size_inches()
+    fig.subplots_adjust(
+        left=0.8 / w, right=1 - 0.15 / w, bottom=0.55 / h, top=1 - 0.6 / h, wspace=0.25
+    )
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
 def _ops(ts: pd.DataFrame) -> list[str]:
     return list(dict.fromkeys(ts["operator"]))
 
@@ -66,9 +76,7 @@ def capability(
     axes[0][-1].legend(loc="upper left", fontsize=8)
     note = " (harvests lose value at a new teacher release)" if releases_days else ""
     fig.suptitle(f"{title}: capability extracted by domain{note}")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(fig, path)
 
 
 def accounts(ts: pd.DataFrame, path: Path, title: str) -> None:
@@ -88,9 +96,7 @@ def accounts(ts: pd.DataFrame, path: Path, title: str) -> None:
         a.grid(alpha=0.3)
         a.legend(fontsize=8)
     fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(fig, path)
 
 
 def review(ts: pd.DataFrame, path: Path, title: str) -> None:
@@ -122,9 +128,7 @@ def review(ts: pd.DataFrame, path: Path, title: str) -> None:
         a.set_xlabel("day of campaign")
         a.grid(alpha=0.3)
     fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(fig, path)
 
 
 def spend(ts: pd.DataFrame, path: Path, title: str, budget_usd_per_day: float = 0.0) -> None:
@@ -164,9 +168,7 @@ def spend(ts: pd.DataFrame, path: Path, title: str, budget_usd_per_day: float = 
     ax.set_title(f"{title}: cumulative spend of both sides")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(fig, path)
 
 
 def run_figures(
