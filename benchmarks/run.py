@@ -44,7 +44,7 @@ def scaled(k: float, days: int = 45) -> list[str]:
     return [*FULL, *ov, f"operators.qwen.demand_per_day={base * k}", f"world.days={days}"]
 
 
-def time_model(overrides: list[str], reps: int, cls=None) -> dict:
+def time_model(overrides: list[str], reps: int, cls=None, warmup: bool = True) -> dict:
     """Median seconds to build and run the model (seeds 0..reps-1), and its key outputs."""
     from sim.configuration import load
     from sim.model import DistillationModel
@@ -52,7 +52,15 @@ def time_model(overrides: list[str], reps: int, cls=None) -> dict:
 
     cls = cls or DistillationModel
     cfg = load(overrides).cfg
-    cls(cfg).run()  # warm-up
+    if warmup:
+        cls(cfg).run().release()
+    keys = (
+        "exchanges_harvested",
+        "accounts_created",
+        "accounts_banned",
+        "review_cases",
+        "capability_extracted",
+    )
     times, outs = [], []
     for s in range(reps):
         c = dataclasses.replace(cfg, seed=s)
@@ -61,19 +69,9 @@ def time_model(overrides: list[str], reps: int, cls=None) -> dict:
         m.run()
         times.append(time.perf_counter() - t0)
         summ = summarize(m, "bench")
-        outs.append(
-            {
-                k: summ[k]
-                for k in (
-                    "exchanges_harvested",
-                    "accounts_created",
-                    "accounts_banned",
-                    "review_cases",
-                    "capability_extracted",
-                )
-            }
-            | {"legit_exchanges": float(m.legit_h.sum())}
-        )
+        outs.append({k: summ[k] for k in keys} | {"legit_exchanges": float(m.legit_h.sum())})
+        m.release()  # Mesa 3.3 keeps every model alive otherwise (mesa#3179)
+        del m
     mean = {k: float(np.mean([o[k] for o in outs])) for k in outs[0]}
     return {"median_s": statistics.median(times), "runs_s": times, "outputs": mean}
 
@@ -165,11 +163,22 @@ def sweep_throughput(n_basic: int) -> dict:
     return out
 
 
+SECTIONS = ["full", "scaling", "reference", "sweeps"]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--quick", action="store_true", help="skip the reference and the sweeps")
+    ap.add_argument(
+        "--only",
+        default=",".join(SECTIONS),
+        help=f"comma-separated sections to run: {', '.join(SECTIONS)}",
+    )
     args = ap.parse_args()
+    only = set(args.only.split(","))
+    if args.quick:
+        only -= {"reference", "sweeps"}
     res: dict = {
         "machine": platform.platform(),
         "python": platform.python_version(),
@@ -177,50 +186,57 @@ def main() -> None:
         "when": datetime.now().isoformat(timespec="seconds"),
     }
     rows = []
+    out = ROOT.parent / "results" / "benchmarks"
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"benchmark_{datetime.now():%Y%m%d_%H%M%S}.json"
 
-    cmd = whole_command(args.reps)
-    res["whole_command"] = cmd
-    full = time_model(FULL, args.reps)
-    res["full_scale"] = full
-    rows.append(("full scale, simulation in-process (median)", f"{full['median_s']:.3f} s"))
-    rows.append(("full scale, whole `distillsim run` (median)", f"{cmd['median_s']:.3f} s"))
-    rows.append(("full scale, peak resident memory", f"{cmd['peak_rss_mib']:.0f} MiB"))
+    def save() -> None:  # after every section, so a long run keeps what it measured
+        path.write_text(json.dumps(res, indent=2, default=float) + "\n")
 
-    acc = {k: time_model(scaled(k), max(3, args.reps // 2))["median_s"] for k in (1, 2, 4)}
-    days = {d: time_model(scaled(1, d), max(3, args.reps // 2))["median_s"] for d in (45, 90, 180)}
-    res["scaling"] = {
-        "accounts": acc,
-        "days": days,
-        "slope_accounts": slope(list(acc), list(acc.values())),
-        "slope_days": slope(list(days), list(days.values())),
-    }
-    rows.append(
-        (
-            "time at x1/x2/x4 accounts",
-            " / ".join(f"{v:.2f} s" for v in acc.values())
-            + f" (log-log slope {res['scaling']['slope_accounts']:.2f})",
+    if "full" in only:
+        cmd = whole_command(args.reps)  # first: this process is still small
+        res["whole_command"] = cmd
+        full = time_model(FULL, args.reps)
+        res["full_scale"] = full
+        rows.append(("full scale, simulation in-process (median)", f"{full['median_s']:.3f} s"))
+        rows.append(("full scale, whole `distillsim run` (median)", f"{cmd['median_s']:.3f} s"))
+        rows.append(("full scale, peak resident memory", f"{cmd['peak_rss_mib']:.0f} MiB"))
+        save()
+    if "scaling" in only:
+        reps = max(3, args.reps // 2)
+        acc = {k: time_model(scaled(k), reps)["median_s"] for k in (1, 2, 4)}
+        days = {d: time_model(scaled(1, d), reps)["median_s"] for d in (45, 90, 180)}
+        res["scaling"] = {
+            "accounts": acc,
+            "days": days,
+            "slope_accounts": slope(list(acc), list(acc.values())),
+            "slope_days": slope(list(days), list(days.values())),
+        }
+        rows.append(
+            (
+                "time at x1/x2/x4 accounts",
+                " / ".join(f"{v:.2f} s" for v in acc.values())
+                + f" (log-log slope {res['scaling']['slope_accounts']:.2f})",
+            )
         )
-    )
-    rows.append(
-        (
-            "time at 45/90/180 days",
-            " / ".join(f"{v:.2f} s" for v in days.values())
-            + f" (log-log slope {res['scaling']['slope_days']:.2f})",
+        rows.append(
+            (
+                "time at 45/90/180 days",
+                " / ".join(f"{v:.2f} s" for v in days.values())
+                + f" (log-log slope {res['scaling']['slope_days']:.2f})",
+            )
         )
-    )
-
-    if not args.quick:
+        save()
+    if "reference" in only:
         from reference import PerExchangeModel
 
         tenth = scaled(0.1)
         fast = time_model(tenth, args.reps)
-        t0 = time.perf_counter()
-        ref = time_model(tenth, 1, cls=PerExchangeModel)
+        ref = time_model(tenth, 1, cls=PerExchangeModel, warmup=False)
         res["reference"] = {
             "vectorised": fast,
             "per_exchange": ref,
             "ratio": ref["median_s"] / fast["median_s"],
-            "wall_s": time.perf_counter() - t0,
         }
         rows.append(
             (
@@ -236,6 +252,8 @@ def main() -> None:
                     f"{fast['outputs'][k]:,.4g} / {ref['outputs'][k]:,.4g}",
                 )
             )
+        save()
+    if "sweeps" in only:
         sw = sweep_throughput(20)
         res["sweeps"] = sw
         for launcher, v in sw.items():
@@ -245,12 +263,8 @@ def main() -> None:
                     f"{v['seconds']:.0f} s, {v['runs_per_minute']:.0f} runs/min",
                 )
             )
-
-    out = ROOT.parent / "results" / "benchmarks"
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / f"benchmark_{datetime.now():%Y%m%d_%H%M%S}.json"
-    path.write_text(json.dumps(res, indent=2, default=float) + "\n")
-    w = max(len(r[0]) for r in rows)
+        save()
+    w = max((len(r[0]) for r in rows), default=0)
     for k, v in rows:
         print(f"{k.ljust(w)}  {v}")
     print(path)

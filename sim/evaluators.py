@@ -6,6 +6,7 @@ processes. The model, and its imports, are loaded lazily so validation stays fas
 
 from __future__ import annotations
 
+import gc
 import sys
 import time
 from dataclasses import dataclass
@@ -77,8 +78,14 @@ def evaluate(
         ledger = model.ledger.frame()
         agent_type = type(model.operator_list[0])
         by_window = model.datacollector.get_agenttype_vars_dataframe(agent_type).reset_index()
+    domains = list(model.domains)
+    if not keep_model:
+        model.release()
+        del model
+        gc.collect()  # the world is a few hundred MB of arrays held in reference cycles
+        model = None
     seconds = time.perf_counter() - t0
     summary["wall_seconds"] = round(seconds, 4)
     return RunResult(
-        summary, ts, ledger, by_window, list(model.domains), seconds, model if keep_model else None
+        summary, ts, ledger, by_window, domains, seconds, model if keep_model else None
     )

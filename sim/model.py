@@ -276,6 +276,16 @@ class DistillationModel(mesa.Model):
         self.finish()
         return self
 
+    def release(self) -> None:
+        """Drop what keeps a finished model alive after its last reference goes.
+
+        Mesa 3.3's ``Agent._ids`` holds every model for the life of the process (mesa#3179, fixed
+        in Mesa versions that need Python 3.12), which leaks one world per run in sweeps.
+        """
+        for agent in list(self.agents):
+            agent.remove()
+        mesa.Agent._ids.pop(self, None)
+
     def finish(self) -> None:
         """Final P(attribution) per operator (watermark evidence arrives after the fact) and the
         attacker's expected penalty, booked as a risk line (not cash)."""

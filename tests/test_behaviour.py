@@ -184,3 +184,21 @@ def test_datacollector_records_operator_state_per_window():
     df = r.by_window
     assert {"operator", "cadence_per_day", "obfuscation", "cluster_size", "stopped"} <= set(df)
     assert len(df) == 10
+
+
+def test_finished_worlds_are_freed():
+    """Mesa 3.3 keeps models alive through Agent._ids (mesa#3179); release() lets them go."""
+    import gc
+    import weakref
+
+    from conftest import small_cfg
+
+    from sim.model import DistillationModel
+
+    m = DistillationModel(small_cfg("world.days=2"))
+    m.run()
+    ref = weakref.ref(m)
+    m.release()
+    del m
+    gc.collect()
+    assert ref() is None
