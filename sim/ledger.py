@@ -86,18 +86,3 @@ class Ledger:
         cols["cash"] = np.repeat(np.array([p[5] for p in self._parts], dtype=bool), sizes)
         self._frame = pd.DataFrame(cols)
         return self._frame
-
-    def total(
-        self, payer: str | None = None, category: str | None = None, payee: str | None = None
-    ) -> float:
-        """Sum of rows matching every given field."""
-        s = 0.0
-        for _hour, py, pe, cat, usd, _cash in self._parts:
-            if payer is not None and py != payer:
-                continue
-            if payee is not None and pe != payee:
-                continue
-            if category is not None and cat != category:
-                continue
-            s += float(np.sum(usd))
-        return s

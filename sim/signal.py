@@ -144,14 +144,18 @@ class ThinningSampler:
             n, s = int(self.counts[j]), int(self.starts[j])
             pick = rng.choice(n, size=int(k[j]), replace=False)
             idx = self.members[s + pick]
-            keep = rng.random(idx.size) * self.qmax[j] < self.q[idx]
+            keep = rng.random(idx.size) * self.qmax[j] < self.q_of(idx)
             out.append(idx[keep])
         if not out:
             return np.empty(0, dtype=np.int64)
         return np.sort(np.concatenate(out))
 
+    def q_of(self, idx: np.ndarray) -> np.ndarray:
+        """Flag probabilities of accounts ``idx``."""
+        return self.q[idx]
 
-class PersistentMeanSampler:
+
+class PersistentMeanSampler(ThinningSampler):
     """Thinning sampler over accounts given their persistent means, without a probability each.
 
     Same draws in distribution as :class:`ThinningSampler` on ``q_i = t_i·(1 − Φ((τ − m_i)/σ))``,
@@ -208,17 +212,3 @@ class PersistentMeanSampler:
 
     def expected(self, c: float = 1.0) -> float:
         return float(c * self.q.sum())
-
-    def draw(self, rng: np.random.Generator, c: float = 1.0) -> np.ndarray:
-        if self.counts.size == 0 or c <= 0:
-            return np.empty(0, dtype=np.int64)
-        k = rng.binomial(self.counts, np.minimum(1.0, c * self.qmax))
-        out = []
-        for j in np.flatnonzero(k):
-            pick = rng.choice(int(self.counts[j]), size=int(k[j]), replace=False)
-            idx = self.members[self.starts[j] + pick]
-            keep = rng.random(idx.size) * self.qmax[j] < self.q_of(idx)
-            out.append(idx[keep])
-        if not out:
-            return np.empty(0, dtype=np.int64)
-        return np.sort(np.concatenate(out))

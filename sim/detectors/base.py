@@ -171,10 +171,6 @@ class Detector(mesa.Agent):
             m, self.tau, self.rho, None if constant_test else test
         )
 
-    def expected_legit_flags(self) -> float:
-        """Expected legitimate flags per scan (eligibility aside)."""
-        return self._legit_sampler.expected(self.coverage) if self._legit_sampler else 0.0
-
     def due(self, t1: float) -> bool:
         return self.on and round(t1) % self.params.cadence_hours == 0
 
