@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import gc
 import json
 import os
 import platform
@@ -64,6 +65,7 @@ def time_model(overrides: list[str], reps: int, cls=None, warmup: bool = True) -
     times, outs = [], []
     for s in range(reps):
         c = dataclasses.replace(cfg, seed=s)
+        gc.collect()  # start each run from a clean heap, as a fresh call would (not timed)
         t0 = time.perf_counter()
         m = cls(c)
         m.run()

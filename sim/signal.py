@@ -135,20 +135,41 @@ class ThinningSampler:
         return float(c * self.q.sum(dtype=np.float64))
 
     def draw(self, rng: np.random.Generator, c: float = 1.0) -> np.ndarray:
-        """Indices of the accounts flagged in one window (sorted)."""
+        """Indices of the accounts flagged in one window (sorted).
+
+        All cells at once: K_j candidates are drawn uniformly with replacement within cell j and
+        duplicates redrawn until distinct (sequential sampling without replacement by
+        rejection, so each K_j-subset is equally likely); cells where K_j exceeds half the cell
+        use a direct draw without replacement instead.
+        """
         if self.counts.size == 0 or c <= 0:
             return np.empty(0, dtype=np.int64)
         k = rng.binomial(self.counts, np.minimum(1.0, c * self.qmax))
-        out = []
-        for j in np.flatnonzero(k):
-            n, s = int(self.counts[j]), int(self.starts[j])
-            pick = rng.choice(n, size=int(k[j]), replace=False)
-            idx = self.members[s + pick]
-            keep = rng.random(idx.size) * self.qmax[j] < self.q_of(idx)
-            out.append(idx[keep])
-        if not out:
+        cells = np.flatnonzero(k)
+        if cells.size == 0:
             return np.empty(0, dtype=np.int64)
-        return np.sort(np.concatenate(out))
+        dense = 2 * k[cells] > self.counts[cells]
+        parts = []
+        for j in cells[dense]:
+            n, s = int(self.counts[j]), int(self.starts[j])
+            parts.append(s + rng.choice(n, size=int(k[j]), replace=False))
+        sparse = cells[~dense]
+        rep = np.repeat(np.arange(sparse.size), k[sparse])
+        st, n = self.starts[sparse][rep], self.counts[sparse][rep]
+        pos = st + (rng.random(rep.size) * n).astype(np.int64)
+        while pos.size:
+            _, first = np.unique(pos, return_index=True)
+            if first.size == pos.size:
+                break
+            again = np.ones(pos.size, dtype=bool)
+            again[first] = False
+            pos[again] = st[again] + (rng.random(int(again.sum())) * n[again]).astype(np.int64)
+        parts.append(pos)
+        pos = np.concatenate(parts)
+        cell_of = np.searchsorted(self.starts, pos, side="right") - 1
+        idx = self.members[pos]
+        keep = rng.random(idx.size) * self.qmax[cell_of] < self.q_of(idx)
+        return np.sort(idx[keep])
 
     def q_of(self, idx: np.ndarray) -> np.ndarray:
         """Flag probabilities of accounts ``idx``."""
