@@ -8,6 +8,7 @@ stale result. Entries are written through a temporary name; failed points are ne
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import json
@@ -16,9 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import sim
-from sim.configuration import resolved_tree
 from sim.parameters import Config
-from sim.provenance import config_hash
 
 
 @functools.cache
@@ -33,9 +32,11 @@ def model_version() -> str:
 
 
 def cache_key(cfg: Config, scenario: str) -> str:
-    """Key of a run: its resolved config (seed and replicate included) and the model version."""
-    blob = f"{config_hash(resolved_tree(cfg))}|{scenario}|{model_version()}"
-    return hashlib.sha256(blob.encode()).hexdigest()
+    """Key of a run: its resolved config (seed and replicate included, output settings not) and
+    the model version."""
+    data = {k: v for k, v in dataclasses.asdict(cfg).items() if k != "output"}
+    blob = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(f"{blob}|{scenario}|{model_version()}".encode()).hexdigest()
 
 
 def cached_summary(cfg: Config, scenario: str) -> tuple[dict[str, Any], bool]:

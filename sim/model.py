@@ -282,9 +282,14 @@ class DistillationModel(mesa.Model):
         Mesa 3.3's ``Agent._ids`` holds every model for the life of the process (mesa#3179, fixed
         in Mesa versions that need Python 3.12), which leaks one world per run in sweeps.
         """
-        for agent in list(self.agents):
+        agents = list(self.agents)
+        for agent in agents:
             agent.remove()
         mesa.Agent._ids.pop(self, None)
+        # Break the reference cycles (agents, SimPy callbacks) by hand so the arrays are freed
+        # at once by reference counting, without waiting for (or paying for) a full collection.
+        for obj in (*agents, self.defender.queue, self.env, *self.policies.values(), self):
+            vars(obj).clear()
 
     def finish(self) -> None:
         """Final P(attribution) per operator (watermark evidence arrives after the fact) and the

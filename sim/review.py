@@ -73,18 +73,23 @@ class ReviewQueue:
         self._busy = [False] * n_analysts
         self._in_idle = [False] * n_analysts
         always = cfg.shift_hours >= 24.0
-        for a in range(n_analysts):
-            if always:
-                self._on[a] = True
-                self._make_idle(a)
+        # Analysts in the same shift start and stop together: one event per shift, not per analyst.
+        self._crews: list[list[int]] = [
+            list(range(k, n_analysts, cfg.shifts_per_day)) for k in range(cfg.shifts_per_day)
+        ]
+        for k, crew in enumerate(self._crews):
+            if not crew:
                 continue
-            start = (8.0 + (a % cfg.shifts_per_day) * 24.0 / cfg.shifts_per_day) % 24.0
+            if always:
+                self._shift_begins(k)
+                continue
+            start = (8.0 + k * 24.0 / cfg.shifts_per_day) % 24.0
             into = (env.now - start) % 24.0
             if into < cfg.shift_hours:
-                self._shift_begins(a)
-                self._after(cfg.shift_hours - into, self._shift_ends, a)
+                self._shift_begins(k)
+                self._after(cfg.shift_hours - into, self._shift_ends, k)
             else:
-                self._after(24.0 - into, self._shift_begins, a, True)
+                self._after(24.0 - into, self._shift_begins, k, True)
 
     # ------------------------------------------------------------------ public
     @property
@@ -117,17 +122,19 @@ class ReviewQueue:
                 self._fifo.append(c)
         self._dispatch()
 
-    def _shift_begins(self, a: int, schedule_end: bool = False) -> None:
-        self._on[a] = True
-        if not self._busy[a]:
-            self._make_idle(a)
-            self._dispatch()
+    def _shift_begins(self, crew: int, schedule_end: bool = False) -> None:
+        for a in self._crews[crew]:
+            self._on[a] = True
+            if not self._busy[a]:
+                self._make_idle(a)
+        self._dispatch()
         if schedule_end:
-            self._after(self.cfg.shift_hours, self._shift_ends, a)
+            self._after(self.cfg.shift_hours, self._shift_ends, crew)
 
-    def _shift_ends(self, a: int) -> None:
-        self._on[a] = False
-        self._after(24.0 - self.cfg.shift_hours, self._shift_begins, a, True)
+    def _shift_ends(self, crew: int) -> None:
+        for a in self._crews[crew]:
+            self._on[a] = False
+        self._after(24.0 - self.cfg.shift_hours, self._shift_begins, crew, True)
 
     def _make_idle(self, a: int) -> None:
         if not self._in_idle[a]:
