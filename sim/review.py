@@ -9,7 +9,7 @@ w reviews, so analyst load is preserved when the legitimate population is thinne
 outrun analysts the queue grows and attacker accounts keep harvesting while they wait.
 
 Every service is one SimPy timeout whose callback ends the review and starts the next one, and
-each shift change is one timeout per analyst, so the queue costs O(1) events per case.
+each shift change is one timeout per crew, so the queue costs O(1) events per case.
 """
 
 from __future__ import annotations
