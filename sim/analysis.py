@@ -42,6 +42,10 @@ CURVE_METRICS = [
     "first_detection_hours",
 ]
 
+#: Times to an event that may never happen in a run (None there): their means are over the runs
+#: that reached it, so the tables carry the share of runs that did (``<metric>_reached``).
+EVENT_METRICS = ["days_to_50pct_capability", "attribution_hours", "first_detection_hours"]
+
 
 # --------------------------------------------------------------------------- maths
 def mean_ci(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float, int]:
@@ -211,6 +215,8 @@ def curve_table(df: pd.DataFrame, groups: list[str]) -> pd.DataFrame:
                 hi = min(hi, 1.0)
             rec[m] = mean
             rec[f"{m}_lo"], rec[f"{m}_hi"] = lo, hi
+            if m in EVENT_METRICS:
+                rec[f"{m}_reached"] = n / len(g)
         out.append(rec)
     return pd.DataFrame(out)
 
@@ -558,6 +564,14 @@ def report(folder: Path) -> Path:
     return folder
 
 
+def _event(r: pd.Series, m: str) -> str:
+    """Mean time to an event over the runs that reached it, and the share that did."""
+    share = r.get(f"{m}_reached", math.nan)
+    if not np.isfinite(r[m]):
+        return "never"
+    return f"{r[m]:,.0f} ({share:.0%} of runs)" if share < 1 else f"{r[m]:,.0f}"
+
+
 def _kind_tables(kind: str, df, curve, groups, be) -> list[str]:
     out: list[str] = []
     if kind == "policy_compare" and "policy" in groups:
@@ -585,9 +599,7 @@ def _kind_tables(kind: str, df, curve, groups, be) -> list[str]:
                         if not np.isfinite(mult)
                         else f"{mult:.2f}x",
                         "break-even": be_by.get(lab, "n/a"),
-                        "time to attribution (h)": "n/a"
-                        if not np.isfinite(r["attribution_hours"])
-                        else f"{r['attribution_hours']:,.0f}",
+                        "time to attribution (h)": _event(r, "attribution_hours"),
                     }
                 )
             out += [_md_table(pd.DataFrame(rows)), ""]

@@ -2,7 +2,7 @@
 
 Method: least squares on log residuals, ``r_j = log(mean simulated metric_j / target_j)``, over
 log-parameters, with scipy's trust-region reflective solver inside the listed bounds and a
-two-point finite-difference Jacobian (2% steps). Each evaluation averages the same seeds (common
+two-point finite-difference Jacobian (10% steps). Each evaluation averages the same seeds (common
 random numbers), so the objective is a deterministic function of the parameters. The fitted
 values, the date and the seeds are recorded; figures that were not fitted are reported as they
 come out. Targets are the *attributed* figures (lower bounds), never inputs or caps.

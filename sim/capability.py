@@ -71,5 +71,10 @@ def exchange_quality(op: OperatorConfig, cap: CapabilityConfig, obfuscation: flo
 
 
 def target_mix(op: OperatorConfig, domains: list[str]) -> np.ndarray:
-    """The operator's targeting weights as a vector over ``domains``."""
-    return np.array([float(op.targets.get(d, 0.0)) for d in domains])
+    """The operator's targeting weights as a vector over ``domains``, summing to 1.
+
+    Validation accepts weights that sum to 1 within 1e-6; renormalising here keeps a sum of, say,
+    1.0000004 from failing numpy's multinomial (which allows 1e-12) in the middle of a run.
+    """
+    mix = np.array([float(op.targets.get(d, 0.0)) for d in domains])
+    return mix / mix.sum()

@@ -49,6 +49,9 @@ class Defender(mesa.Agent):
         self.confirmed_by_op = np.zeros(n_ops)
         self.attributed_at = np.full(n_ops, math.inf)
         self.attribution_draw = self.stream.random(n_ops)
+        #: Highest in-run P(attribution) checked against the draw: an operator still unattributed
+        #: is known to have drawn above it, which the final probability must condition on.
+        self.attribution_checked = np.zeros(n_ops)
         # Probability an investigation exposes a confirmed account's cluster: 1 − Π(1 − p_signal).
         signals = list(cfg.enforcement.sweep_signals.values())
         self.p_cluster_found = 1.0 - math.prod(1.0 - p for p in signals) if signals else 0.0
@@ -57,6 +60,8 @@ class Defender(mesa.Agent):
         #: Weighted legitimate accounts flagged, summed over scans (FPR per window numerator).
         self.legit_flag_events = 0.0
         self.legit_false_bans = 0.0
+        #: Weighted legitimate accounts wrongly banned, throttled or degraded.
+        self.legit_false_actions = 0.0
         self.legit_fp_cost = 0.0
         self.reseller_customers_hit = 0.0
         self.auto_bans = 0
@@ -76,7 +81,7 @@ class Defender(mesa.Agent):
         intel = m.policy("intel_sharing")
         for f in flags:
             det = m.detector_list[f.index]
-            delay = m.latency.detector_hours(f.detector)
+            delay = m.latency.detector_hours(f.detector, det.kind)
             auto = det.params.auto_ban_score
             cases: list[Case] = []
             fast: list[Case] = []
@@ -117,14 +122,14 @@ class Defender(mesa.Agent):
             ):
                 c = Case(name, True, idx[k : k + 1], s_k, t, op=op_k, cluster=cl_k)
                 (fast if mt else cases).append(c)
-            lidx = f.legit[~legit.in_review[f.legit] & ~legit.banned[f.legit]]
-            lsc = f.legit_scores[~legit.in_review[f.legit] & ~legit.banned[f.legit]]
+            open_ = ~legit.in_review[f.legit] & ~legit.banned[f.legit] & ~legit.acted[f.legit]
+            lidx, lsc = f.legit[open_], f.legit_scores[open_]
             legit.ever_flagged[lidx] = True
             self.legit_flag_events += float(legit.weight[lidx].sum())
             if auto is not None:
                 hit = lsc > auto
                 if hit.any():
-                    self._false_ban(lidx[hit], t + delay)
+                    self._false_action(lidx[hit], t + delay)
                 lidx = lidx[~hit]
             legit.in_review[lidx] = True
             nan = math.nan
@@ -149,11 +154,15 @@ class Defender(mesa.Agent):
         for cl in np.unique(acc.cluster[idx]).tolist():
             self.investigate(cl, t)
 
-    def _false_ban(self, idx: np.ndarray, t: float) -> None:
-        """Ban legitimate accounts by mistake and book what it costs."""
+    def _false_action(self, idx: np.ndarray, t: float) -> None:
+        """Enforce on legitimate accounts by mistake (the configured action) and book the cost."""
         legit = self.model.legit
-        self.legit_false_bans += float(legit.weight[idx[~legit.banned[idx]]].sum())
-        cost = legit.ban(idx, t)
+        en = self.cfg.enforcement
+        new = idx[~legit.banned[idx] & ~legit.acted[idx]]
+        self.legit_false_actions += float(legit.weight[new].sum())
+        if en.action == "ban":
+            self.legit_false_bans += float(legit.weight[new].sum())
+        cost = legit.act(idx, t, en.action, en.throttle_factor, en.legit_churn_share_if_not_banned)
         self.legit_fp_cost += cost
         self.model.ledger.book(t, DEFENDER, "legitimate_users", "false_positives", cost)
 
@@ -180,7 +189,7 @@ class Defender(mesa.Agent):
             j = int(case.accounts[0])  # a legitimate case is one (thinned) account
             legit.in_review[j] = False
             if self.verdicts.uniform() < self.cfg.review.false_confirm_legit_prob:
-                self._false_ban(case.accounts, now)
+                self._false_action(case.accounts, now)
             else:
                 legit.cooldown_until[j] = now + self.cfg.review.cooldown_hours
 
@@ -256,7 +265,9 @@ class Defender(mesa.Agent):
         for k, op in enumerate(m.operator_list):
             if self.attributed_at[k] < math.inf:
                 continue
-            if self.attribution_probability(k, t) > self.attribution_draw[k]:
+            p = self.attribution_probability(k, t)
+            self.attribution_checked[k] = max(self.attribution_checked[k], p)
+            if p > self.attribution_draw[k]:
                 self.attributed_at[k] = t
                 if sanctions and sanctions.blacklists(t) and op.go:
                     acc = m.fleet.accounts

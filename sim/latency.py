@@ -32,9 +32,13 @@ class LatencyModel:
         """Time from an account's creation slot to its first usable hour."""
         return lognormal(self.rng, self.cfg.setup_hours_median, self.cfg.setup_hours_sigma, n)
 
-    def detector_hours(self, detector: str) -> float:
-        """Processing latency from a scoring window's end to its flags reaching review."""
-        return float(self.cfg.detector_hours.get(detector, 0.0))
+    def detector_hours(self, name: str, kind: str) -> float:
+        """Processing latency from a scoring window's end to its flags reaching review.
+
+        Looked up by the detector's name, then by its kind; 0 h if neither is listed.
+        """
+        hours = self.cfg.detector_hours
+        return float(hours.get(name, hours.get(kind, 0.0)))
 
     def enforcement_hours(self, n: int) -> np.ndarray:
         """Delay from a decision to the ban, throttle or degradation taking effect."""

@@ -73,6 +73,8 @@ class LegitPopulation:
         self._fp_const = np.array([t.support_cost_usd for t in self.tiers])
         self.banned = np.zeros(self.n, dtype=bool)
         self.banned_at = np.full(self.n, np.inf)
+        #: Wrongly throttled or degraded (still a customer, no longer flagged).
+        self.acted = np.zeros(self.n, dtype=bool)
         self.cooldown_until = np.zeros(self.n)
         self.in_review = np.zeros(self.n, dtype=bool)
         self.ever_flagged = np.zeros(self.n, dtype=bool)
@@ -105,8 +107,13 @@ class LegitPopulation:
         return self._live_rate
 
     def eligible(self, idx: np.ndarray, t: float) -> np.ndarray:
-        """Which of ``idx`` may be flagged at hour ``t`` (not banned, in review or cooling off)."""
-        return ~self.banned[idx] & ~self.in_review[idx] & (self.cooldown_until[idx] <= t)
+        """Which of ``idx`` may be flagged at ``t`` (not acted on, in review or cooling off)."""
+        return (
+            ~self.banned[idx]
+            & ~self.acted[idx]
+            & ~self.in_review[idx]
+            & (self.cooldown_until[idx] <= t)
+        )
 
     def ban(self, idx: np.ndarray, t: float) -> float:
         """Wrongly ban ``idx`` at hour ``t``; returns the false-positive cost in dollars."""
@@ -115,6 +122,24 @@ class LegitPopulation:
         self.banned_at[idx] = t
         self._live_rate -= float((self.weight[idx] * self.rate[idx]).sum())
         return float((self.weight[idx] * self.fp_cost(idx)).sum())
+
+    def act(
+        self, idx: np.ndarray, t: float, action: str, throttle_factor: float, churn_share: float
+    ) -> float:
+        """Wrongly ban, throttle or degrade ``idx`` at hour ``t``; returns the cost in dollars.
+
+        A throttled or degraded customer stays (its traffic cut to ``throttle_factor`` if
+        throttled) and churns with ``churn_share`` of the probability a banned one does; its
+        support cost is the same.
+        """
+        if action == "ban":
+            return self.ban(idx, t)
+        idx = idx[~self.banned[idx] & ~self.acted[idx]]
+        self.acted[idx] = True
+        w, rate, k = self.weight[idx], self.rate[idx], self.tier[idx]
+        if action == "throttle":
+            self._live_rate -= (1.0 - throttle_factor) * float((w * rate).sum())
+        return float((w * (churn_share * self._fp_slope[k] * rate + self._fp_const[k])).sum())
 
     def fp_cost(self, idx: np.ndarray) -> np.ndarray:
         """Cost of wrongly banning accounts ``idx`` (churned discounted revenue + support)."""

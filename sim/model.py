@@ -303,7 +303,12 @@ class DistillationModel(mesa.Model):
             if self.defender.attributed_at[k] < math.inf:
                 p = 1.0
             else:
-                p_in = self.defender.attribution_probability(k, self.horizon)
+                # The draw lies above every in-run check, so only evidence gained since the last
+                # check (the retrospective's confirmations) can still attribute: P(U < p_end | U ≥
+                # p_checked). Using p_end itself would count the in-run evidence twice.
+                p_end = self.defender.attribution_probability(k, self.horizon)
+                p_seen = self.defender.attribution_checked[k]
+                p_in = max(p_end - p_seen, 0.0) / (1.0 - p_seen) if p_seen < 1.0 else 0.0
                 p_wm = 0.0
                 if wm is not None:
                     # Only what was harvested once watermarking was in force carries the mark.

@@ -151,7 +151,10 @@ def summarize(model: DistillationModel, scenario: str) -> dict[str, Any]:
     ended = acc.ended_at[:n]
     active = acc.active_at[:n]
     banned = banned_by_horizon
-    lifetimes = np.maximum(ended[banned] - active[banned], 0.0)
+    # Usable life of banned accounts; one banned while still in set-up (a cluster sweep) never
+    # served and is left out rather than counted as a zero-hour life.
+    lived = banned & (ended > active)
+    lifetimes = ended[lived] - active[lived]
     alive_end = int((ended >= H).sum())
     attacker_cash = float(
         led[led["payer"].astype(str).str.startswith("attacker:") & led["cash"]]["usd"].sum()
@@ -182,6 +185,7 @@ def summarize(model: DistillationModel, scenario: str) -> dict[str, Any]:
         "legit_accounts": int(legit.accounts_total),
         "attacker_account_share": ratio(created, created + legit.accounts_total),
         "legit_accounts_banned": float(d.legit_false_bans),
+        "legit_accounts_acted_on": float(d.legit_false_actions),
         "reseller_customers_hit": float(d.reseller_customers_hit),
         "fpr_per_window": ratio(d.legit_flag_events, legit_total * model.scan_windows),
         "fpr_per_account_horizon": ratio(

@@ -237,6 +237,9 @@ class EnforcementConfig:
     #: After the campaign, the investigation of an operator with a confirmed account links each of
     #: its clusters not yet found with this probability (accounts attributed, not banned) [E].
     retrospective_find_prob: float = share(0.9)
+    #: A legitimate customer wrongly throttled or degraded churns with this share of the
+    #: probability a wrongly banned one does (``churn_on_false_ban`` of its tier) [E].
+    legit_churn_share_if_not_banned: float = share(0.25)
     #: Cost to the defender of cutting off one reseller customer when a mixed account is banned
     #: (support and reputation; they are the reseller's customers, not the defender's) [E].
     reseller_customer_usd: float = P(5.0, ge=0.0)
@@ -249,7 +252,8 @@ class LatencyConfig:
 
     setup_hours_median: float = P(12.0, ge=0.0)
     setup_hours_sigma: float = P(0.8, ge=0.0, le=3.0)
-    #: Processing latency from a window's end to its flags reaching review, per detector kind.
+    #: Processing latency from a window's end to its flags reaching review, by detector name or
+    #: kind (the name wins; 0 h for a detector listed under neither).
     detector_hours: dict[str, float] = P(factory=dict)
     enforcement_hours_median: float = P(2.0, ge=0.0)
     enforcement_hours_sigma: float = P(0.5, ge=0.0, le=3.0)

@@ -290,7 +290,13 @@ def _cross_checks(cfg: Config, tree: DictConfig) -> None:
             f"shares of the detectors in use ({', '.join(allowed)}) must sum to 1 "
             f"(got {got}){hint} make the rest sum to 1",
         )
+    known = sorted({*detectors.kinds(), *cfg.detectors})
     for k, v in cfg.latency.detector_hours.items():
+        if k not in known:
+            raise ConfigError(
+                f"latency.detector_hours.{k}",
+                f"not a detector name or kind; allowed: {', '.join(known)}",
+            )
         _check_value(f"latency.detector_hours.{k}", v, {"ge": 0.0})
     for name, d in cfg.detectors.items():
         if d.cadence_hours % cfg.world.window_hours:
@@ -300,8 +306,14 @@ def _cross_checks(cfg: Config, tree: DictConfig) -> None:
             )
     for k, v in cfg.enforcement.sweep_signals.items():
         _check_value(f"enforcement.sweep_signals.{k}", v, {"ge": 0.0, "le": 1.0})
-    for i, r in enumerate(cfg.teacher.releases_hours):
+    rel = cfg.teacher.releases_hours
+    for i, r in enumerate(rel):
         _check_value(f"teacher.releases_hours[{i}]", r, {"ge": 0.0})
+        if i and r <= rel[i - 1]:
+            raise ConfigError(
+                f"teacher.releases_hours[{i}]",
+                f"releases must be in increasing order (got {r:g} after {rel[i - 1]:g})",
+            )
     cal = cfg.scenario.calibration
     fitted = {f.key for f in cal.fitted}
     for f in cal.fitted:

@@ -124,12 +124,14 @@ def test_three_labs_run_as_three_operators():
 
 @pytest.mark.parametrize("action", ["throttle", "degrade"])
 def test_throttle_and_degrade_keep_accounts_alive(action):
-    r = run_small(f"enforcement={action}", "detection.budget_usd_per_day=100000", keep_model=True)
+    # Reviewers who often confirm legitimate cases, so that some customers are acted on wrongly.
+    spend = ["detection.budget_usd_per_day=100000", "review.false_confirm_legit_prob=0.3"]
+    r = run_small(f"enforcement={action}", *spend, keep_model=True)
     s = r.summary
     assert s["accounts_banned"] == 0
     acc = r.model.fleet.accounts
     assert (acc.action[: r.model.fleet.n] > 0).sum() > 0
-    base = run_small("enforcement=ban", "detection.budget_usd_per_day=100000").summary
+    base = run_small("enforcement=ban", *spend).summary
     if action == "throttle":
         assert s["exchanges_harvested"] < s["exchanges_sent"]
     else:
@@ -139,6 +141,12 @@ def test_throttle_and_degrade_keep_accounts_alive(action):
         < run_small("detection.budget_usd_per_day=0").summary["capability_extracted"]
     )
     assert base["accounts_banned"] > 0
+    # Legitimate customers caught by mistake get the same action, which costs less than a ban.
+    assert s["legit_accounts_banned"] == 0 < s["legit_accounts_acted_on"]
+    legit = r.model.legit
+    assert not legit.banned.any() and legit.acted.any()
+    per_fp = s["false_positive_cost_usd"] / s["legit_accounts_acted_on"]
+    assert per_fp < base["false_positive_cost_usd"] / base["legit_accounts_banned"]
 
 
 def test_open_weights_counterfactual_scales_the_value_of_capability():

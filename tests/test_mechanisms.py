@@ -92,6 +92,24 @@ def test_watermarking_raises_attribution_not_poisoning():
     assert q_on["attribution_probability"] > q_off["attribution_probability"] + 0.3
 
 
+def test_final_attribution_is_unbiased_given_the_evidence():
+    # Attribution is a draw U against the in-run evidence p(t); at the end, an operator never
+    # attributed is known to have U above every check. Over seeds, the reported probability
+    # must average the end-of-run evidence p(H), not add it again on top of realised ones.
+    fin, p_end = [], []
+    for s in range(40):
+        cfg = small_cfg(
+            "policies.watermarking.enabled=false", "policies.sanctions.enabled=false", f"seed={s}"
+        )
+        m = DistillationModel(cfg).run()
+        fin.append(m.final_attribution[0])
+        p_end.append(m.defender.attribution_probability(0, m.horizon))
+        m.release()
+    d = np.array(fin) - np.array(p_end)
+    assert 0.2 < np.mean(p_end) < 0.8  # attribution is uncertain in this world
+    assert abs(d.mean()) < 3 * d.std(ddof=1) / math.sqrt(d.size)
+
+
 def test_intelligence_sharing_shortens_time_to_first_detection():
     intel = [
         "policies.intel_sharing.enabled=true",
@@ -197,3 +215,13 @@ def test_shift_work_leaves_cases_waiting_overnight():
     q.submit([case], 20.0)  # arrives at 20:00, the shift starts at 08:00 next day
     env.run(until=48)
     assert case.started_at == pytest.approx(32.0)
+
+
+def test_detector_latency_by_name_then_kind():
+    from sim.latency import LatencyModel
+    from sim.parameters import LatencyConfig
+
+    lat = LatencyModel(LatencyConfig(detector_hours={"content": 6.0, "content_fast": 0.5}), None)
+    assert lat.detector_hours("content_fast", "content") == 0.5
+    assert lat.detector_hours("content_b", "content") == 6.0  # a second detector of that kind
+    assert lat.detector_hours("custom", "custom") == 0.0

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.analysis import break_even, mean_ci, pareto_mask
+from sim.analysis import break_even, curve_table, mean_ci, pareto_mask
 from sim.cli import main
 
 #: A tiny world: 5 days, 0.5% of the legitimate population, ~500 attacker accounts.
@@ -43,6 +43,23 @@ def test_mean_ci_is_the_student_t_interval():
     assert lo == pytest.approx(2.5 - half) and hi == pytest.approx(2.5 + half)
     m, lo, hi, n = mean_ci(np.array([5.0, np.nan]))
     assert m == 5.0 and math.isnan(lo) and n == 1
+
+
+def test_event_times_carry_the_share_of_runs_that_reached_them():
+    # Attributed after 10 h in one run of two, never in the other: the mean time is over the run
+    # that got there, and the table says it was half of them.
+    df = pd.DataFrame(
+        {
+            "detection_budget_usd_per_day": [1000.0, 1000.0],
+            "error": [None, None],
+            "capability_extracted": [0.3, 0.4],
+            "attribution_hours": [10.0, None],
+        }
+    )
+    row = curve_table(df, []).iloc[0]
+    assert row["attribution_hours"] == 10.0
+    assert row["attribution_hours_reached"] == 0.5
+    assert "capability_extracted_reached" not in row
 
 
 def test_pareto_set():

@@ -18,6 +18,8 @@ CASES = [
     ("attacker=foo", "attacker", ["adaptive", "fixed"]),
     ("scenario=nope", "scenario", ["alibaba_2026", "feb2026_three_labs"]),
     ("detectors=[volume,bogus]", "detectors", ["content", "linkage", "volume"]),
+    ("teacher.releases_hours=[500,100]", "teacher.releases_hours[1]", ["increasing"]),
+    ("+latency.detector_hours.volum=2", "latency.detector_hours.volum", ["content", "volume"]),
     ("detection.budget_usd_per_day=-5", "detection.budget_usd_per_day", [">= 0"]),
     ("operators.qwen.budget_usd=-1", "operators.qwen.budget_usd", [">= 0"]),
     ("operators.qwen.account_base_price_usd=-2", "operators.qwen.account_base_price_usd", [">= 0"]),
@@ -66,6 +68,18 @@ def test_zero_detection_budget_is_valid(tmp_path):
 
     cfg = load(["detection.budget_usd_per_day=0"]).cfg
     assert cfg.detection.budget_usd_per_day == 0
+
+
+def test_targeting_weights_within_validation_tolerance_run():
+    # Validation allows a sum of 1 ± 1e-6; numpy's multinomial alone would allow only 1e-12.
+    from conftest import run_small
+
+    third = (
+        "operators.qwen.targets={agentic:0.3333334,software_engineering:0.3333333,"
+        "long_horizon_planning:0.3333334}"
+    )
+    s = run_small(third, "world.days=3").summary
+    assert s["exchanges_harvested"] > 0
 
 
 def test_no_traceback_from_the_console_script(tmp_path):

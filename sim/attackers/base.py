@@ -116,10 +116,9 @@ class Operator(mesa.Agent):
 
     def latest_share(self, t: np.ndarray) -> np.ndarray:
         """Share of traffic aimed at the latest teacher release at hours ``t``."""
-        rel = [r for r in self.model.cfg.teacher.releases_hours]
         share = self.retarget_share
         out = np.ones_like(t, dtype=float)
-        for r in rel:
+        for r in self.model.cfg.teacher.releases_hours:  # validated increasing
             after = t >= r
             moved = t >= r + self.cfg.retarget_lag_hours
             out = np.where(after, np.where(moved, share, 0.0), out)
@@ -313,9 +312,12 @@ class Operator(mesa.Agent):
         infra = self.infra_cost(t0, t1, end)
         led.book(t0, self.party, "proxy_vendors", "infrastructure", infra)
         self.cash += float(hours_harvested.sum()) * self.fee_per_exchange + infra
-        if self.budget_left <= 1e-6 * max(self.cfg.budget_usd, 1.0) and end < math.inf:
-            self.budget_exhausted_at = min(self.budget_exhausted_at, end)
-            self.stop(end, "budget")
+        if self.budget_left <= 1e-6 * max(self.cfg.budget_usd, 1.0):
+            # Spent out at the expected rate by ``end``, or (the fee cap bound: more was answered
+            # than expected, the affordable exchanges spread over the window) by the window's end.
+            out = min(end, t1)
+            self.budget_exhausted_at = min(self.budget_exhausted_at, out)
+            self.stop(out, "budget")
 
     def stop(self, t: float, reason: str) -> None:
         """End the campaign at ``t``: no more orders, live accounts abandoned."""
