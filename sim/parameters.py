@@ -186,7 +186,9 @@ class ThresholdConfig:
 class DetectionConfig:
     """The defender's detection budget B and how it is split (MODEL §4)."""
 
-    budget_usd_per_day: float = P(30000.0, ge=0.0)
+    #: At most $100M/day (25x the largest budget the ready sweeps try): far beyond any lab's
+    #: trust-and-safety spend, and what keeps the review team (one SimPy crew per shift) in memory.
+    budget_usd_per_day: float = P(30000.0, ge=0.0, le=1e8)
     #: Allocation of B over the detectors in ``detectors`` and ``review``; must sum to 1.
     shares: dict[str, float] = P(factory=dict)
     #: Weight of the persistent per-account score term (0 = independent windows).

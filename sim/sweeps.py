@@ -13,6 +13,7 @@ when the multirun ends.
 
 from __future__ import annotations
 
+import itertools
 import math
 import sys
 import traceback
@@ -25,10 +26,19 @@ from omegaconf import DictConfig
 
 from sim.validation import ConfigError
 
+#: Swept keys whose values cannot make another key's value invalid.
+INDEPENDENT_KEYS = frozenset({"replicate", "seed", "detection.budget_usd_per_day"})
+#: Above this many combinations of the other swept keys, only single values are checked up front.
+MAX_CHECKED_COMBINATIONS = 200
+
 
 # --------------------------------------------------------------------------- one point
-def _swept_values(overrides: list[str], cfg) -> dict[str, Any]:
-    """Typed value of every key the job's overrides set (group choices by option name)."""
+def _swept_values(overrides: list[str], cfg=None) -> dict[str, Any]:
+    """Typed value of every key the job's overrides set (group choices by option name).
+
+    Without ``cfg`` (the job's config did not validate) the values stay as typed on the command
+    line, so that a failed point still carries its coordinates.
+    """
     from sim.calibration import get_path
     from sim.configuration import GROUPS
 
@@ -38,7 +48,7 @@ def _swept_values(overrides: list[str], cfg) -> dict[str, Any]:
             continue
         key, value = ov.split("=", 1)
         key = key.lstrip("+")
-        if key in GROUPS or key in ("scenario", "policy", "mix", "sweep"):
+        if cfg is None or key in GROUPS or key in ("scenario", "policy", "mix", "sweep"):
             out[key] = value
             continue
         try:
@@ -62,7 +72,7 @@ def run_point(cfg: DictConfig) -> dict[str, Any]:
     row: dict[str, Any] = {
         "job": int(hc.job.num),
         "overrides": overrides,
-        "swept": {},
+        "swept": _swept_values(overrides),
         "summary": None,
         "error": None,
     }
@@ -129,14 +139,37 @@ def prevalidate(name: str, overrides: list[str]) -> tuple[dict[str, list[str]], 
     params = {str(k): str(v) for k, v in (params_tree.hydra.sweeper.params or {}).items()}
     swept = expand(overrides, params)
     plain = [o for o in overrides if o.split("=", 1)[0].lstrip("+~") not in swept]
+    for key, values in swept.items():
+        if not values:
+            raise ConfigError(key, "the swept range is empty")
     first = [f"{k}={v[0]}" for k, v in swept.items()]
     base = [f"sweep={name}", *plain]
+    # Every value on its own, then every combination of the keys whose validity can depend on
+    # one another (replicates, seeds and the budget cannot), so a pair such as start_hour=600
+    # with end_hour=500 fails here rather than as one failed point in the middle of the sweep.
+    linked = {k: v for k, v in swept.items() if k not in INDEPENDENT_KEYS and len(v) > 1}
+    combos = list(itertools.product(*linked.values())) if len(linked) > 1 else []
+    if len(combos) > MAX_CHECKED_COMBINATIONS:
+        print(
+            f"distillsim: {len(combos)} combinations of {', '.join(linked)}: values checked one "
+            "at a time only",
+            file=sys.stderr,
+        )
+        combos = []
     try:
         load([*base, *first], command_line=False)
         for key, values in swept.items():
             others = [f for f in first if not f.startswith(f"{key}=")]
             for v in values[1:]:
                 load([*base, *others, f"{key}={v}"])
+        fixed = [f for f in first if f.split("=", 1)[0] not in linked]
+        for combo in combos:
+            pairs = [f"{k}={v}" for k, v in zip(linked, combo, strict=True)]
+            try:
+                load([*base, *fixed, *pairs])
+            except ConfigError as exc:
+                where = " ".join(pairs)
+                raise ConfigError(exc.key, f"{exc.message} (with {where})") from None
     except ConfigError:
         raise
     except Exception as exc:

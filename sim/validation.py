@@ -32,6 +32,10 @@ class ConfigError(ValueError):
         self.message = message
 
 
+#: Per-account state is a few dozen bytes per column: this keeps a run within a few GiB.
+MAX_SIMULATED_ACCOUNTS = 20_000_000
+
+
 def _fmt(v: Any) -> str:
     return repr(v) if isinstance(v, str) else str(v)
 
@@ -275,6 +279,20 @@ def _cross_checks(cfg: Config, tree: DictConfig) -> None:
             raise ConfigError(f"{key}.targets", f"targeting weights must sum to 1 (got {total:g})")
         if op.end_hour is not None and op.end_hour <= op.start_hour:
             raise ConfigError(f"{key}.end_hour", f"must be after start_hour ({op.start_hour})")
+        most = op.creation_per_day * cfg.world.days
+        if most > MAX_SIMULATED_ACCOUNTS:
+            raise ConfigError(
+                f"{key}.creation_per_day",
+                f"could create {most:,.0f} accounts over {cfg.world.days} days; at most "
+                f"{MAX_SIMULATED_ACCOUNTS:,} are simulated (lower it or world.days)",
+            )
+    n_legit = sum(t.accounts for t in cfg.legit.tiers.values()) * cfg.world.legit_sample_share
+    if n_legit > MAX_SIMULATED_ACCOUNTS:
+        raise ConfigError(
+            "world.legit_sample_share",
+            f"{n_legit:,.0f} simulated legitimate accounts; at most {MAX_SIMULATED_ACCOUNTS:,} "
+            "(lower the share: each simulated account then stands for 1/share real ones)",
+        )
     allowed = list(cfg.detectors) + ["review"]
     shares = cfg.detection.shares
     for k, v in shares.items():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import shutil
 from pathlib import Path
@@ -210,12 +211,27 @@ def test_a_failing_point_is_recorded_and_the_rest_aggregate(tmp_path, monkeypatc
             raise RuntimeError("injected failure")
         return original(cfg, *a, **k)
 
+    import sim.validation
+
+    checked = sim.validation.validate
+
+    def picky(cfg, *a, **k):  # a point whose config fails in its job (never seen up front)
+        if cfg.replicate == 1 and cfg.detection.budget_usd_per_day == 400000:
+            raise RuntimeError("injected invalid point")
+        return checked(cfg, *a, **k)
+
     monkeypatch.setattr(evaluators, "evaluate", flaky)
+    monkeypatch.setattr(sim.validation, "validate", picky)
     folder = _sweep(tmp_path, "sweep=spend_curve", *TINY, *GRID, "hydra/launcher=basic")
     df = pd.read_parquet(folder / "runs.parquet")
     bad = df[df["error"].notna()]
-    assert len(bad) == 1 and "injected failure" in bad["error"].iloc[0]
-    assert df["error"].isna().sum() == 5
+    assert len(bad) == 2 and df["error"].isna().sum() == 4
+    assert bad["error"].str.contains("injected failure").sum() == 1
+    # Failed points keep their coordinates and the columns their types.
+    assert set(bad["detection.budget_usd_per_day"]) == {20000, 400000}
+    assert pd.api.types.is_integer_dtype(df["replicate"])
+    meta = json.loads((folder / "sweep.json").read_text())
+    assert set(meta["swept_keys"]) == {"detection.budget_usd_per_day", "replicate"}
     assert (folder / "curve.csv").is_file()
     assert "injected failure" in (folder / "summary.md").read_text()
     assert real is None or real is not flaky
@@ -230,6 +246,13 @@ def test_bad_sweep_input_fails_before_any_folder(tmp_path, monkeypatch, capsys):
     assert "detection.budget_usd_per_day" in err and ">= 0" in err
     assert main(["sweep", "attacker=fixed,sideways"]) == 2
     assert "sideways" in capsys.readouterr().err
+    assert main(["sweep", "replicate=range(0,-3)"]) == 2
+    assert "replicate: the swept range is empty" in capsys.readouterr().err
+    # Each value is valid on its own; one pair is not.
+    pair = ["operators.qwen.start_hour=0,600", "operators.qwen.end_hour=1080,500"]
+    assert main(["sweep", "attacker=fixed", *pair]) == 2
+    err = capsys.readouterr().err
+    assert "operators.qwen.end_hour" in err and "start_hour=600" in err
     assert list(tmp_path.iterdir()) == []
 
 

@@ -18,6 +18,7 @@ CASES = [
     ("attacker=foo", "attacker", ["adaptive", "fixed"]),
     ("scenario=nope", "scenario", ["alibaba_2026", "feb2026_three_labs"]),
     ("detectors=[volume,bogus]", "detectors", ["content", "linkage", "volume"]),
+    ("detection.budget_usd_per_day=1e12", "detection.budget_usd_per_day", ["<= 100000000"]),
     ("teacher.releases_hours=[500,100]", "teacher.releases_hours[1]", ["increasing"]),
     ("+latency.detector_hours.volum=2", "latency.detector_hours.volum", ["content", "volume"]),
     ("detection.budget_usd_per_day=-5", "detection.budget_usd_per_day", [">= 0"]),
@@ -103,3 +104,19 @@ def test_calibrate_options_fail_cleanly(args, tmp_path, monkeypatch, capsys):
 def test_unknown_command(capsys):
     assert main(["fly"]) == 2
     assert "unknown command 'fly'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "override, key",
+    [
+        ("legit.tiers.consumer.accounts=100000000", "world.legit_sample_share"),
+        ("operators.qwen.creation_per_day=1e9", "operators.qwen.creation_per_day"),
+    ],
+)
+def test_worlds_too_big_for_memory_are_refused(override, key):
+    from sim.configuration import load
+    from sim.validation import ConfigError
+
+    with pytest.raises(ConfigError) as exc:
+        load([override])
+    assert exc.value.key == key and "20,000,000" in exc.value.message
