@@ -39,12 +39,18 @@ CURVE_METRICS = [
     "false_positive_cost_usd",
     "exchanges_harvested",
     "attribution_hours",
+    "attribution_probability",
     "first_detection_hours",
 ]
 
 #: Times to an event that may never happen in a run (None there): their means are over the runs
 #: that reached it, so the tables carry the share of runs that did (``<metric>_reached``).
 EVENT_METRICS = ["days_to_50pct_capability", "attribution_hours", "first_detection_hours"]
+
+#: First parts of swept keys that set the world rather than the defender's choices.
+WORLD_PREFIXES = frozenset(
+    {"attacker", "operators", "teacher", "legit", "capability", "world", "seed", "replicate"}
+)
 
 
 # --------------------------------------------------------------------------- maths
@@ -276,6 +282,27 @@ def _x_positions(budgets: np.ndarray) -> tuple[np.ndarray, float]:
     return np.where(budgets > 0, budgets, zero_at), zero_at
 
 
+def _money(x: float) -> str:
+    for div, unit in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if abs(x) >= div:
+            return f"${x / div:.3g}{unit}"
+    return f"${x:,.0f}"
+
+
+def _budget_axis(ax, budgets: np.ndarray, zero_at: float) -> None:
+    """Log B axis labelled at the swept budgets (all of them when few), with B = 0 as "0"."""
+    ax.set_xscale("log")
+    ax.minorticks_off()
+    pos = np.unique(budgets[budgets > 0])
+    if pos.size > 12:  # too many to label: the decades, within the data
+        pos = [t for t in ax.get_xticks() if pos.min() <= t <= pos.max()]
+    has_zero = bool((budgets == 0).any())
+    ax.set_xticks([*([zero_at] if has_zero else []), *pos])
+    ax.set_xticklabels(
+        [*(["0"] if has_zero else []), *[_money(t) for t in pos]], rotation=40, fontsize=7
+    )
+
+
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
 STYLES = ["-", "--", "-.", ":"]
 
@@ -316,17 +343,10 @@ def plot_curve(curve: pd.DataFrame, groups: list[str], path: Path) -> None:
                     capsize=3,
                 )
     for ax in (a1, a2):
-        ax.set_xscale("log")
         note = "; B = 0 at the left edge" if has_zero else ""
         ax.set_xlabel(f"detection budget B (US$ per day, log scale{note})")
         ax.grid(alpha=0.3, which="both")
-        lo_lim, hi_lim = ax.get_xlim()
-        ticks = [t for t in ax.get_xticks() if lo_lim <= t <= hi_lim and t > zero_at * 1.5]
-        zero = [zero_at] if has_zero else []
-        ax.set_xticks([*zero, *ticks])
-        ax.set_xticklabels(
-            [*(["0"] if has_zero else []), *[f"${t:,.0f}" for t in ticks]], rotation=30, fontsize=8
-        )
+        _budget_axis(ax, curve[B].to_numpy(float), zero_at)
     a1.set_ylabel("capability extracted (share of the gap closed)")
     a1.set_title("capability extracted vs detection spend (mean, 95% band)")
     for ax in (a1, a2):
@@ -369,20 +389,51 @@ def plot_domains(curve: pd.DataFrame, groups: list[str], path: Path) -> None:
         g = g.sort_values(B)
         x, zero_at = _x_positions(g[B].to_numpy(float))
         for j, d in enumerate(domains):
-            ax.plot(x, g[f"capability_{d}"], ls=STYLES[j % len(STYLES)], label=d.replace("_", " "))
+            # Markers as well as dashes: domains the operator weights alike draw the same line.
+            ax.plot(
+                x,
+                g[f"capability_{d}"],
+                ls=STYLES[j % len(STYLES)],
+                marker=MARKERS[j % len(MARKERS)],
+                ms=4,
+                mfc="none",
+                label=d.replace("_", " "),
+            )
         ax.plot(x, g["capability_extracted"], color="black", lw=2, label="overall")
-        ax.set_xscale("log")
         ax.set_title(_label(groups, key), fontsize=9)
         ax.grid(alpha=0.3, which="both")
         ax.set_xlabel("B (US$/day, log" + ("; 0 at left)" if has_zero else ")"), fontsize=8)
+        _budget_axis(ax, g[B].to_numpy(float), zero_at)
     for ax in axes.flat[n:]:
         ax.set_visible(False)
     axes[0][0].set_ylabel("share of the gap closed")
-    axes[0][0].legend(fontsize=7)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    # Below the panels, where it hides no line.
+    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 6), fontsize=7)
     fig.suptitle("capability extracted by domain versus detection spend (means)")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.07 + 0.02 * (len(labels) > 6), 1, 1))
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def world_keys(groups: list[str]) -> list[str]:
+    """Swept keys that describe the world (the attacker, the teacher…), not a defender choice."""
+    return [k for k in groups if k == "scenario" or k.split(".")[0] in WORLD_PREFIXES]
+
+
+def frontier_table(curve: pd.DataFrame, groups: list[str]) -> pd.DataFrame:
+    """Means per point with a Pareto flag, the frontier drawn separately in each world.
+
+    The defender chooses budget, detectors and policies, not the attacker's strategy: a point is
+    efficient if no other point *in the same world* is cheaper and leaks no more.
+    """
+    front = curve[[*groups, B, "capability_extracted", "defender_total_cost_usd"]].copy()
+    front["pareto"] = False
+    worlds = world_keys(groups)
+    for _, g in front.groupby(worlds, sort=True) if worlds else [((), front)]:
+        mask = pareto_mask(g["defender_total_cost_usd"], g["capability_extracted"])
+        front.loc[g.index, "pareto"] = mask
+    return front
 
 
 def plot_frontier(front: pd.DataFrame, groups: list[str], path: Path) -> None:
@@ -396,16 +447,14 @@ def plot_frontier(front: pd.DataFrame, groups: list[str], path: Path) -> None:
             label=_label(groups, key),
             alpha=0.8,
         )
-    p = front[front["pareto"]].sort_values("defender_total_cost_usd")
-    ax.plot(p["defender_total_cost_usd"] / 1e6, p["capability_extracted"], "k--", lw=1)
-    ax.scatter(
-        p["defender_total_cost_usd"] / 1e6,
-        p["capability_extracted"],
-        s=70,
-        facecolors="none",
-        edgecolors="black",
-        label="Pareto-efficient",
-    )
+    worlds = world_keys(groups)
+    styles = ["--", ":", "-.", (0, (5, 1))]
+    for j, (key, g) in enumerate(front.groupby(worlds, sort=True) if worlds else [((), front)]):
+        p = g[g["pareto"]].sort_values("defender_total_cost_usd")
+        x, y = p["defender_total_cost_usd"] / 1e6, p["capability_extracted"]
+        lab = "Pareto-efficient" + (f" ({_label(worlds, key)})" if worlds else "")
+        ax.plot(x, y, color="black", ls=styles[j % len(styles)], lw=1, label=lab)
+        ax.scatter(x, y, s=70, facecolors="none", edgecolors="black", lw=0.8)
     ax.set_xlabel("defender total cost over the horizon (US$ millions)")
     ax.set_ylabel("capability leaked (share of the gap closed)")
     ax.set_title("defender cost frontier (each point: mean over replicates)")
@@ -523,10 +572,7 @@ def report(folder: Path) -> Path:
         curve.to_csv(folder / "curve.csv", index=False)
         plot_curve(curve, groups, folder / "curve.png")
         plot_domains(curve, groups, folder / "curve_domains.png")
-        front = curve[[*groups, B, "capability_extracted", "defender_total_cost_usd"]].copy()
-        front["pareto"] = pareto_mask(
-            front["defender_total_cost_usd"], front["capability_extracted"]
-        )
+        front = frontier_table(curve, groups)
         front.to_csv(folder / "frontier.csv", index=False)
         plot_frontier(front, groups, folder / "frontier.png")
         be = breakeven_rows(df, groups)
@@ -575,7 +621,15 @@ def _event(r: pd.Series, m: str) -> str:
 def _kind_tables(kind: str, df, curve, groups, be) -> list[str]:
     out: list[str] = []
     if kind == "policy_compare" and "policy" in groups:
-        out += ["## Policies at matched budgets", ""]
+        out += [
+            "## Policies at matched budgets",
+            "",
+            "Attacker spend vs baseline: the attackers' cash at the same budget relative to the "
+            "baseline (below 1 when a policy ends campaigns early, as a sanctions blacklist "
+            "does). P(attribution): mean over operators at the end; it costs the attacker only "
+            "where sanctions put a penalty on it.",
+            "",
+        ]
         ok = df[df["error"].isna()]
         base_spend = ok[ok["policy"] == "baseline"].groupby(B)["attacker_spend_usd"].mean()
         be_by = {r["group"]: _fmt_b(r) for r in be}
@@ -595,9 +649,12 @@ def _kind_tables(kind: str, df, curve, groups, be) -> list[str]:
                         "defender total cost": f"${r['defender_total_cost_usd'] / 1e6:,.2f}M",
                         "legit accounts wrongly banned": f"{r['legit_accounts_banned']:,.0f} "
                         f"(${r['false_positive_cost_usd'] / 1e3:,.0f}k)",
-                        "attacker cost multiplier": "n/a"
+                        "attacker spend vs baseline": "n/a"
                         if not np.isfinite(mult)
                         else f"{mult:.2f}x",
+                        "P(attribution)": f"{r['attribution_probability']:.2f}"
+                        if "attribution_probability" in r
+                        else "n/a",
                         "break-even": be_by.get(lab, "n/a"),
                         "time to attribution (h)": _event(r, "attribution_hours"),
                     }
@@ -607,8 +664,14 @@ def _kind_tables(kind: str, df, curve, groups, be) -> list[str]:
         out += ["## Best detector mix per budget (lowest mean capability leaked)", ""]
         rows = []
         for b, g in curve.groupby(B):
-            best = g.sort_values("capability_extracted").iloc[0]
+            ranked = g.sort_values("capability_extracted")
+            best = ranked.iloc[0]
             spread = g["capability_extracted"].max() - best["capability_extracted"]
+            second = ranked.iloc[1] if len(g) > 1 else None
+            # Best only if its 95% interval lies wholly below the runner-up's mean.
+            clear = second is not None and best["capability_extracted_hi"] < float(
+                second["capability_extracted"]
+            )
             rows.append(
                 {
                     "B ($/day)": f"{b:,.0f}",
@@ -619,6 +682,7 @@ def _kind_tables(kind: str, df, curve, groups, be) -> list[str]:
                     if len(g) > 1
                     else "n/a",
                     "spread across mixes": f"{spread:.3f}",
+                    "clearly best?": "yes" if clear else "no: within the 95% interval",
                 }
             )
         out += [_md_table(pd.DataFrame(rows)), ""]

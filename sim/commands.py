@@ -9,9 +9,18 @@ from sim.configuration import load
 
 def run(overrides: list[str]) -> int:
     """``distillsim run``: validate, simulate, write the run folder, print the summary and path."""
-    loaded = load(
-        overrides, command_line=True
-    )  # every bad input fails here, before anything is written
+    from sim.validation import ConfigError
+
+    for ov in overrides:
+        key = ov.split("=", 1)[0].lstrip("+~")
+        if key.startswith("hydra.") or key.startswith("hydra/"):
+            # Hydra's own settings would be silently ignored here: a run is not a Hydra job.
+            raise ConfigError(
+                key,
+                "Hydra settings apply to sweeps only; a run is written to "
+                "<output.results_dir>/runs/<scenario>/<time>/ (set output.results_dir=...)",
+            )
+    loaded = load(overrides, command_line=True)  # every bad input fails here, before any output
     from sim.evaluators import evaluate
     from sim.outputs import write_run
     from sim.terminal import format_summary

@@ -194,6 +194,7 @@ def summarize(model: DistillationModel, scenario: str) -> dict[str, Any]:
         "attacker_spend_usd": attacker_cash,
         "attacker_net_value_usd": float(sum(v["net_value_usd"] for v in per_op.values())),
         "expected_penalty_usd": float(sum(model.expected_penalty)),
+        "attribution_probability": float(np.mean(model.final_attribution)) if ops else 0.0,
         "attribution_hours": finite_or_none(float(np.min(d.attributed_at)) if ops else math.inf),
         "detection_spend_usd": costs["detection_spend"],
         "defender_total_cost_usd": costs["total"],

@@ -144,17 +144,19 @@ def spend(ts: pd.DataFrame, path: Path, title: str, budget_usd_per_day: float = 
     d = ts[ts["operator"] == _ops(ts)[0]]
     ax.plot(
         d["day"],
-        d["day"] * budget_usd_per_day / 1e6,
-        color="grey",
-        lw=1,
-        ls=":",
-        label="detection budget B (cumulative)",
-    )
-    ax.plot(
-        d["day"],
         d["detection_spend_cum_usd"] / 1e6,
         color="black",
         label="defender detection spend",
+    )
+    # Drawn over the spend line: running detectors spend their whole share, so the two coincide.
+    ax.plot(
+        d["day"],
+        d["day"] * budget_usd_per_day / 1e6,
+        color="tab:orange",
+        lw=2,
+        ls=(0, (1, 3)),
+        label="detection budget B (cumulative)",
+        zorder=3,
     )
     ax.plot(
         d["day"],

@@ -62,6 +62,8 @@ def check_overrides(overrides: list[str], allow_repeats: bool = True) -> None:
         if key not in GROUPS and key != "scenario":
             continue
         options = group_options(key)
+        if not value.strip() and key not in MULTI_GROUPS:
+            raise ConfigError(key, f"missing value; allowed: {', '.join(options)}")
         values = (
             [v.strip() for v in value.strip("[]").split(",")] if key in MULTI_GROUPS else [value]
         )
@@ -102,7 +104,17 @@ def _from_omegaconf(e: OmegaConfBaseException) -> ConfigError:
             key, f"must be {_KINDS.get(conv.group(3), conv.group(3))} (got {conv.group(1)!r})"
         )
     if "not in" in msg or ("Key '" in msg and "not" in msg):
-        return ConfigError(key, unknown_key_message(key))
+        text = unknown_key_message(key)
+        parent = getattr(e, "parent_node", None)
+        if text.startswith("no such entry") and isinstance(parent, DictConfig):
+            # A free mapping (operators, detectors, ...): name the entries that do exist.
+            existing = ", ".join(str(k) for k in parent) or "none"
+            structured = any(isinstance(parent._get_node(k), DictConfig) for k in parent)
+            add = "" if structured else f" (to add one: +{key}=<value>)"
+            text = f"no such entry; existing: {existing}{add}"
+        return ConfigError(key, text)
+    if "is not a valid bool" in msg:
+        return ConfigError(key, f"{msg.split(' (')[0]}; allowed: true, false")
     return ConfigError(key, msg)
 
 

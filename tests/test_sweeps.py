@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.analysis import break_even, curve_table, mean_ci, pareto_mask
+from sim.analysis import break_even, curve_table, frontier_table, mean_ci, pareto_mask
 from sim.cli import main
 
 #: A tiny world: 5 days, 0.5% of the legitimate population, ~500 attacker accounts.
@@ -67,6 +67,22 @@ def test_pareto_set():
     cost = np.array([1.0, 2.0, 3.0, 2.0, 4.0])
     leak = np.array([0.9, 0.5, 0.2, 0.6, 0.2])
     assert pareto_mask(cost, leak).tolist() == [True, True, True, False, False]
+
+
+def test_frontier_is_drawn_within_each_attacker_strategy():
+    # The adaptive attacker leaks less at every budget; the fixed one's frontier still exists.
+    curve = pd.DataFrame(
+        {
+            "attacker": ["fixed", "fixed", "adaptive", "adaptive"],
+            "detection_budget_usd_per_day": [0.0, 1e4, 0.0, 1e4],
+            "capability_extracted": [0.40, 0.38, 0.30, 0.29],
+            "defender_total_cost_usd": [1.0, 2.0, 1.0, 2.0],
+        }
+    )
+    front = frontier_table(curve, ["attacker"])
+    assert front["pareto"].tolist() == [True, True, True, True]
+    mixed = pareto_mask(curve["defender_total_cost_usd"], curve["capability_extracted"])
+    assert mixed.tolist() == [False, False, True, True]
 
 
 def test_break_even_interpolates_and_never_extrapolates():
