@@ -43,6 +43,12 @@ def report(args: list[str]) -> int:
     if len(args) != 1:
         raise ConfigError("report", "expected one argument: a sweep folder")
     folder = Path(args[0])
+    if folder.name.endswith(".partial"):
+        raise ConfigError(
+            "report",
+            f"{folder} is an interrupted sweep: run its sweep command again to finish it "
+            "(finished points come from the cache)",
+        )
     if not (folder / "runs.parquet").is_file() or not (folder / "sweep.json").is_file():
         raise ConfigError("report", f"{folder} has no runs.parquet and sweep.json")
     build(folder)

@@ -26,6 +26,8 @@ from omegaconf import DictConfig
 
 from sim.validation import ConfigError
 
+#: Suffix of a sweep folder until its sweep has finished and been aggregated.
+PARTIAL = ".partial"
 #: Swept keys whose values cannot make another key's value invalid.
 INDEPENDENT_KEYS = frozenset({"replicate", "seed", "detection.budget_usd_per_day"})
 #: Above this many combinations of the other swept keys, only single values are checked up front.
@@ -197,7 +199,10 @@ def sweep_command(argv: list[str]) -> int:
     # Absolute paths: jobs on other processes or machines may not share the working directory.
     absolute = [o for o in overrides if not o.startswith("output.results_dir=")]
     absolute.append(f"output.results_dir={results.resolve()}")
-    args = ["--multirun", f"sweep={name}", *absolute, f"hydra.sweep.dir={folder.resolve()}"]
+    # Written under <stamp>.partial and renamed once aggregated, so an interrupted sweep never
+    # looks finished; its finished points are in the cache and a rerun reuses them.
+    partial = folder.with_name(folder.name + PARTIAL)
+    args = ["--multirun", f"sweep={name}", *absolute, f"hydra.sweep.dir={partial.resolve()}"]
     saved = sys.argv
     sys.argv = ["distillsim-sweep", *args]
     if GlobalHydra.instance().is_initialized():
@@ -206,8 +211,16 @@ def sweep_command(argv: list[str]) -> int:
         hydra.main(config_path=str(CONFIG_DIR), config_name="config", version_base="1.3")(
             run_point
         )()
+    except KeyboardInterrupt:
+        print(
+            f"[sweep] interrupted: the points finished so far are cached; run the same command "
+            f"again to finish (they are not recomputed). Incomplete folder: {partial}",
+            file=sys.stderr,
+        )
+        raise
     finally:
         sys.argv = saved
+    partial.rename(folder)
     print(folder)
     return 0
 

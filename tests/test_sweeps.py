@@ -253,6 +253,35 @@ def test_a_failing_point_is_recorded_and_the_rest_aggregate(tmp_path, monkeypatc
     assert real is None or real is not flaky
 
 
+def test_an_interrupted_sweep_is_marked_and_the_rerun_finishes_it(tmp_path, monkeypatch, capsys):
+    from sim import evaluators
+
+    original = evaluators.evaluate
+    calls = []
+
+    def interrupted(cfg, *a, **k):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return original(cfg, *a, **k)
+
+    monkeypatch.setattr(evaluators, "evaluate", interrupted)
+    monkeypatch.chdir(tmp_path)
+    args = ["sweep", "sweep=spend_curve", *TINY, *GRID, "hydra/launcher=basic"]
+    assert main(args) == 130
+    assert "run the same command again" in capsys.readouterr().err
+    sweeps = tmp_path / "results" / "sweeps" / "spend_curve"
+    (left,) = list(sweeps.iterdir())
+    assert left.name.endswith(".partial") and not (left / "runs.parquet").exists()
+    assert main(["report", str(left)]) == 2
+    assert "interrupted sweep" in capsys.readouterr().err
+    monkeypatch.setattr(evaluators, "evaluate", original)
+    done = _sweep(tmp_path, *args[1:])
+    assert not done.name.endswith(".partial")
+    df = pd.read_parquet(done / "runs.parquet")
+    assert len(df) == 6 and df["error"].isna().all() and df["cached"].sum() == 2
+
+
 def test_bad_sweep_input_fails_before_any_folder(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     assert main(["sweep", "sweep=nope"]) == 2
