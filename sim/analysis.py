@@ -168,6 +168,14 @@ def aggregate(folder: Path, rows: list[dict[str, Any]], sweep_config=None) -> Pa
     if sweep_config is not None:
         tree = OmegaConf.to_container(sweep_config, resolve=False)
         tree.pop("hydra", None)
+        # The grid lives in Hydra's sweeper settings: hash it with the base config, so two
+        # sweeps share a hash only if they ran the same points.
+        params = sweep_config.hydra.sweeper.get("params") or {}
+        tree["grid"] = {str(k): str(v) for k, v in params.items()}
+        tree["grid_overrides"] = [
+            str(o) for o in sweep_config.hydra.overrides.task if not str(o).startswith("output.")
+        ]
+        meta["grid"], meta["grid_overrides"] = tree["grid"], tree["grid_overrides"]
         meta.update(
             name=str(sweep_config.sweep.name),
             kind=str(sweep_config.sweep.kind),
@@ -311,7 +319,9 @@ def plot_curve(curve: pd.DataFrame, groups: list[str], path: Path) -> None:
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 4.6))
     has_zero = bool((curve[B] == 0).any())
     _, zero_at = _x_positions(curve[B].to_numpy(float))
-    for i, (key, g) in enumerate(curve.groupby(groups, sort=True) if groups else [((), curve)]):
+    parts = list(curve.groupby(groups, sort=True)) if groups else [((), curve)]
+    band_alpha = 0.18 if len(parts) <= 3 else 0.07  # many bands on top of each other: fainter
+    for i, (key, g) in enumerate(parts):
         g = g.sort_values(B)
         x, _ = _x_positions(g[B].to_numpy(float))
         c = f"C{i % 10}"
@@ -326,7 +336,7 @@ def plot_curve(curve: pd.DataFrame, groups: list[str], path: Path) -> None:
                 g[f"{m}_lo"].to_numpy()[pos],
                 g[f"{m}_hi"].to_numpy()[pos],
                 color=c,
-                alpha=0.18,
+                alpha=band_alpha,
                 lw=0,
             )
             if (~pos).any():
@@ -337,9 +347,10 @@ def plot_curve(curve: pd.DataFrame, groups: list[str], path: Path) -> None:
                         g[m].to_numpy()[~pos] - g[f"{m}_lo"].to_numpy()[~pos],
                         g[f"{m}_hi"].to_numpy()[~pos] - g[m].to_numpy()[~pos],
                     ],
-                    fmt="s",
+                    fmt=MARKERS[i % len(MARKERS)],
+                    mfc="none",
                     color=c,
-                    ms=5,
+                    ms=6,
                     capsize=3,
                 )
     for ax in (a1, a2):
@@ -442,10 +453,12 @@ def plot_frontier(front: pd.DataFrame, groups: list[str], path: Path) -> None:
         ax.scatter(
             g["defender_total_cost_usd"] / 1e6,
             g["capability_extracted"],
-            s=18,
+            s=30,
+            marker=MARKERS[i % len(MARKERS)],
             color=f"C{i % 10}",
             label=_label(groups, key),
-            alpha=0.8,
+            alpha=0.85,
+            zorder=3,
         )
     worlds = world_keys(groups)
     styles = ["--", ":", "-.", (0, (5, 1))]
@@ -453,8 +466,11 @@ def plot_frontier(front: pd.DataFrame, groups: list[str], path: Path) -> None:
         p = g[g["pareto"]].sort_values("defender_total_cost_usd")
         x, y = p["defender_total_cost_usd"] / 1e6, p["capability_extracted"]
         lab = "Pareto-efficient" + (f" ({_label(worlds, key)})" if worlds else "")
-        ax.plot(x, y, color="black", ls=styles[j % len(styles)], lw=1, label=lab)
-        ax.scatter(x, y, s=70, facecolors="none", edgecolors="black", lw=0.8)
+        ax.plot(x, y, color="black", ls=styles[j % len(styles)], lw=0.8, label=lab, zorder=2)
+        ax.scatter(x, y, s=120, facecolors="none", edgecolors="black", lw=0.6, zorder=2)
+        for xi, yi, b in zip(x, y, p[B], strict=True):  # the budget of each efficient point
+            label = "B=0" if b == 0 else _money(b)
+            ax.annotate(label, (xi, yi), xytext=(5, 4), textcoords="offset points", fontsize=6)
     ax.set_xlabel("defender total cost over the horizon (US$ millions)")
     ax.set_ylabel("capability leaked (share of the gap closed)")
     ax.set_title("defender cost frontier (each point: mean over replicates)")
@@ -499,34 +515,49 @@ def breakeven_vs_value(df: pd.DataFrame, groups: list[str]) -> pd.DataFrame:
                     "status": why,
                     "largest_budget": float(m.index.max()),
                     "smallest_budget": float(pos.min()) if len(pos) else 1.0,
+                    "scenario_value_usd": v0,
                 }
             )
     return pd.DataFrame(out)
 
 
 def plot_breakeven(bv: pd.DataFrame, path: Path) -> None:
-    fig, ax = plt.subplots(figsize=(7.5, 4.6))
+    fig, ax = plt.subplots(figsize=(9.5, 4.6))
     for i, (grp, g) in enumerate(bv.groupby("group", sort=True)):
         c = f"C{i % 10}"
         f = g[g["status"] == "found"]
         ax.plot(f["value_usd"], f["break_even_usd_per_day"], "-o", ms=3, color=c, label=grp)
+        # Groups that never break even would stack their markers on one line: nudge each group.
+        nudge = 1.12**i
         a = g[g["status"] == "above"]
         if len(a):
-            ax.scatter(a["value_usd"], a["largest_budget"], marker="^", color=c, s=25)
+            ax.scatter(a["value_usd"], a["largest_budget"] * nudge, marker="^", color=c, s=25)
         lo = g[g["status"] == "below"]
         if len(lo):
-            ax.scatter(lo["value_usd"], lo["smallest_budget"], marker="v", color=c, s=25)
+            ax.scatter(lo["value_usd"], lo["smallest_budget"] / nudge, marker="v", color=c, s=25)
+    if "scenario_value_usd" in bv and len(bv):
+        ax.axvline(bv["scenario_value_usd"].iloc[0], color="grey", ls="--", lw=1)
+        ax.annotate(
+            "scenario's value",
+            (bv["scenario_value_usd"].iloc[0], 0.02),
+            xycoords=("data", "axes fraction"),
+            rotation=90,
+            fontsize=7,
+            color="grey",
+            ha="right",
+            va="bottom",
+        )
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("attacker's value of capability (US$, scenario value scaled; fixed attacker)")
     ax.set_ylabel("break-even detection budget (US$ per day)")
     ax.set_title(
         "where the campaign stops paying\n(▲ above the largest budget tried, "
-        "▼ not paying even at the smallest)",
+        "▼ below the smallest; nudged apart per group)",
         fontsize=10,
     )
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -46,6 +46,11 @@ def main(argv: list[str] | None = None) -> int:
     if not argv or argv[0] in ("-h", "--help", "help"):
         print(_help())
         return 0 if argv else 2
+    if argv[0] in ("-V", "--version"):
+        from importlib.metadata import version
+
+        print(f"distillsim {version('distillsim')}")
+        return 0
     cmd, rest = argv[0], argv[1:]
     if any(a in ("-h", "--help") for a in rest):
         print(_help())

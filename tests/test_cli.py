@@ -127,3 +127,12 @@ def test_help_lists_commands_scenarios_and_groups(tmp_path):
     ):
         assert word in p.stdout
     assert list(tmp_path.iterdir()) == []
+
+
+def test_version(capsys):
+    from importlib.metadata import version
+
+    from sim.cli import main
+
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"distillsim {version('distillsim')}"

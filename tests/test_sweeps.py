@@ -212,6 +212,10 @@ def test_joblib_launcher_gives_the_same_figures(basic_sweep, tmp_path):
         "hydra.launcher.n_jobs=2",
     )
     pd.testing.assert_frame_equal(_figures(basic), _figures(folder))
+    # Same points, other launcher: the same config hash; the grid is part of it.
+    meta_b, meta_j = (json.loads((f / "sweep.json").read_text()) for f in (basic, folder))
+    assert meta_b["config_hash"] == meta_j["config_hash"]
+    assert "detection.budget_usd_per_day=0,20000,400000" in meta_j["grid_overrides"]
 
 
 def test_a_failing_point_is_recorded_and_the_rest_aggregate(tmp_path, monkeypatch):
