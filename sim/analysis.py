@@ -471,7 +471,12 @@ def plot_frontier(front: pd.DataFrame, groups: list[str], path: Path) -> None:
         for xi, yi, b in zip(x, y, p[B], strict=True):  # the budget of each efficient point
             label = "B=0" if b == 0 else _money(b)
             ax.annotate(label, (xi, yi), xytext=(5, 4), textcoords="offset points", fontsize=6)
-    ax.set_xlabel("defender total cost over the horizon (US$ millions)")
+    cost = front["defender_total_cost_usd"].to_numpy(float)
+    if (cost > 0).all() and cost.max() > 20 * cost.min():  # spans decades: spread the cheap end
+        ax.set_xscale("log")
+        ax.set_xlabel("defender total cost over the horizon (US$ millions, log scale)")
+    else:
+        ax.set_xlabel("defender total cost over the horizon (US$ millions)")
     ax.set_ylabel("capability leaked (share of the gap closed)")
     ax.set_title("defender cost frontier (each point: mean over replicates)")
     ax.grid(alpha=0.3)
