@@ -704,10 +704,18 @@ def _kind_tables(kind: str, df, curve, groups, be) -> list[str]:
             best = ranked.iloc[0]
             spread = g["capability_extracted"].max() - best["capability_extracted"]
             second = ranked.iloc[1] if len(g) > 1 else None
-            # Best only if its 95% interval lies wholly below the runner-up's mean.
-            clear = second is not None and best["capability_extracted_hi"] < float(
-                second["capability_extracted"]
-            )
+            verdict = "n/a"
+            if second is not None:
+                # Replicate i shares its random streams across mixes: compare them in pairs.
+                ok = df[df["error"].isna() & (df[B] == b)]
+                by = ok.set_index(["replicate", "mix"])["capability_extracted"]
+                by = by[~by.index.duplicated()]
+                gap = (by.xs(second["mix"], level="mix") - by.xs(best["mix"], level="mix")).dropna()
+                m, lo, hi, _ = mean_ci(gap.to_numpy())
+                if np.isfinite(lo) and lo > 0:
+                    verdict = f"yes, by {m:.4f} [{lo:.4f}, {hi:.4f}]"
+                else:
+                    verdict = f"no: {m:.4f} [{lo:.4f}, {hi:.4f}] includes 0"
             rows.append(
                 {
                     "B ($/day)": f"{b:,.0f}",
@@ -718,7 +726,7 @@ def _kind_tables(kind: str, df, curve, groups, be) -> list[str]:
                     if len(g) > 1
                     else "n/a",
                     "spread across mixes": f"{spread:.3f}",
-                    "clearly best?": "yes" if clear else "no: within the 95% interval",
+                    "better than the runner-up? (paired gap, 95%)": verdict,
                 }
             )
         out += [_md_table(pd.DataFrame(rows)), ""]

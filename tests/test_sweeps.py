@@ -85,6 +85,28 @@ def test_frontier_is_drawn_within_each_attacker_strategy():
     assert mixed.tolist() == [False, False, True, True]
 
 
+def test_best_mix_is_judged_on_paired_replicates():
+    # Replicates differ a lot, but mix a beats mix b by 0.01 in every one of them (common random
+    # numbers): the paired gap is clear although the two means' intervals overlap.
+    from sim.analysis import _kind_tables
+
+    base = np.array([0.30, 0.36, 0.42])
+    df = pd.DataFrame(
+        {
+            "detection_budget_usd_per_day": 1000.0,
+            "error": None,
+            "mix": ["a"] * 3 + ["b"] * 3,
+            "replicate": [0, 1, 2] * 2,
+            "capability_extracted": np.r_[base, base + 0.01],
+            "defender_total_cost_usd": 1.0,
+        }
+    )
+    curve = curve_table(df, ["mix"])
+    assert curve.loc[0, "capability_extracted_hi"] > curve.loc[1, "capability_extracted"]
+    text = "\n".join(_kind_tables("detector_mix", df, curve, ["mix"], []))
+    assert "| a |" in text and "yes, by 0.0100" in text
+
+
 def test_break_even_interpolates_and_never_extrapolates():
     # Linear in log B between 1,000 (+100) and 10,000 (-100): crosses at sqrt(1e3 * 1e4).
     b, why = break_even(np.array([0, 1e3, 1e4, 1e5]), np.array([300.0, 100.0, -100.0, -300.0]))
