@@ -196,7 +196,11 @@ def fit(
         ftol=1e-4,
         max_nfev=max_evaluations,
     )
-    values, mean, rows, unf = run_at(res.x)
+    # Report what the values as stored (6 significant digits) give: a change in the 7th digit
+    # can move the realised figures by ~1% (the fleet size shifts every later draw), so the
+    # optimum's own evaluation would not be reproducible from the scenario file.
+    stored = np.array([float(f"{v:.6g}") for v in scale * np.exp(res.x)])
+    values, mean, rows, unf = run_at(np.log(stored / scale))
     tol = {t.metric: t.tolerance for t in spec.targets}
     return FitResult(
         scenario=loaded.scenario,
