@@ -36,6 +36,7 @@ CURVE_METRICS = [
     "attacker_net_value_usd",
     "attacker_spend_usd",
     "legit_accounts_banned",
+    "legit_accounts_acted_on",
     "false_positive_cost_usd",
     "exchanges_harvested",
     "attribution_hours",
@@ -156,6 +157,8 @@ def aggregate(folder: Path, rows: list[dict[str, Any]], sweep_config=None) -> Pa
         conv = pd.to_numeric(df[k], errors="coerce")
         if conv.notna().sum() == df[k].notna().sum():
             df[k] = conv
+        elif df[k].dropna().map(type).nunique() > 1:  # e.g. True next to 'maybe': one type
+            df[k] = df[k].map(lambda v: v if v is None or v != v else str(v))
     df = df.sort_values([c for c in ["job"] if c in df]).reset_index(drop=True)
     df.to_parquet(folder / "runs.parquet", index=False)
     # Keys set on every job but to one value are settings, not swept dimensions.
@@ -646,6 +649,12 @@ def report(folder: Path) -> Path:
     return folder
 
 
+def _acted(r: pd.Series) -> float:
+    """Legitimate accounts wrongly banned, throttled or degraded (bans only in older sweeps)."""
+    v = r.get("legit_accounts_acted_on", math.nan)
+    return r["legit_accounts_banned"] if not np.isfinite(v) else v
+
+
 def _event(r: pd.Series, m: str) -> str:
     """Mean time to an event over the runs that reached it, and the share that did."""
     share = r.get(f"{m}_reached", math.nan)
@@ -683,7 +692,7 @@ def _kind_tables(kind: str, df, curve, groups, be) -> list[str]:
                         "capability leaked": _ci(r, "capability_extracted"),
                         "days to 50%": _ci(r, "days_to_50pct_capability", "{:.1f}"),
                         "defender total cost": f"${r['defender_total_cost_usd'] / 1e6:,.2f}M",
-                        "legit accounts wrongly banned": f"{r['legit_accounts_banned']:,.0f} "
+                        "legit accounts wrongly acted on": f"{_acted(r):,.0f} "
                         f"(${r['false_positive_cost_usd'] / 1e3:,.0f}k)",
                         "attacker spend vs baseline": "n/a"
                         if not np.isfinite(mult)
@@ -699,7 +708,10 @@ def _kind_tables(kind: str, df, curve, groups, be) -> list[str]:
     if kind == "detector_mix" and "mix" in groups:
         out += ["## Best detector mix per budget (lowest mean capability leaked)", ""]
         rows = []
-        for b, g in curve.groupby(B):
+        others = [k for k in groups if k != "mix"]  # e.g. the attacker strategy: compare within
+        for key, g in curve.groupby([*others, B], sort=True):
+            key = key if isinstance(key, tuple) else (key,)
+            where = dict(zip([*others, B], key, strict=True))
             ranked = g.sort_values("capability_extracted")
             best = ranked.iloc[0]
             spread = g["capability_extracted"].max() - best["capability_extracted"]
@@ -707,24 +719,27 @@ def _kind_tables(kind: str, df, curve, groups, be) -> list[str]:
             verdict = "n/a"
             if second is not None:
                 # Replicate i shares its random streams across mixes: compare them in pairs.
-                ok = df[df["error"].isna() & (df[B] == b)]
+                ok = df[df["error"].isna()]
+                for k, v in where.items():
+                    ok = ok[ok[k] == v]
                 by = ok.set_index(["replicate", "mix"])["capability_extracted"]
-                by = by[~by.index.duplicated()]
                 gap = (by.xs(second["mix"], level="mix") - by.xs(best["mix"], level="mix")).dropna()
-                m, lo, hi, _ = mean_ci(gap.to_numpy())
-                if np.isfinite(lo) and lo > 0:
+                m, lo, hi, n = mean_ci(gap.to_numpy())
+                if n < 2:
+                    verdict = "n/a (one replicate)"
+                elif lo > 0:
                     verdict = f"yes, by {m:.4f} [{lo:.4f}, {hi:.4f}]"
                 else:
                     verdict = f"no: {m:.4f} [{lo:.4f}, {hi:.4f}] includes 0"
+            rec = {k: where[k] for k in others}
             rows.append(
                 {
-                    "B ($/day)": f"{b:,.0f}",
+                    **rec,
+                    "B ($/day)": f"{where[B]:,.0f}",
                     "best mix": best["mix"],
                     "capability leaked": _ci(best, "capability_extracted"),
                     "defender total cost": f"${best['defender_total_cost_usd'] / 1e6:,.2f}M",
-                    "runner-up": g.sort_values("capability_extracted").iloc[1]["mix"]
-                    if len(g) > 1
-                    else "n/a",
+                    "runner-up": second["mix"] if second is not None else "n/a",
                     "spread across mixes": f"{spread:.3f}",
                     "better than the runner-up? (paired gap, 95%)": verdict,
                 }

@@ -49,9 +49,6 @@ class Defender(mesa.Agent):
         self.confirmed_by_op = np.zeros(n_ops)
         self.attributed_at = np.full(n_ops, math.inf)
         self.attribution_draw = self.stream.random(n_ops)
-        #: Highest in-run P(attribution) checked against the draw: an operator still unattributed
-        #: is known to have drawn above it, which the final probability must condition on.
-        self.attribution_checked = np.zeros(n_ops)
         # Probability an investigation exposes a confirmed account's cluster: 1 − Π(1 − p_signal).
         signals = list(cfg.enforcement.sweep_signals.values())
         self.p_cluster_found = 1.0 - math.prod(1.0 - p for p in signals) if signals else 0.0
@@ -265,9 +262,7 @@ class Defender(mesa.Agent):
         for k, op in enumerate(m.operator_list):
             if self.attributed_at[k] < math.inf:
                 continue
-            p = self.attribution_probability(k, t)
-            self.attribution_checked[k] = max(self.attribution_checked[k], p)
-            if p > self.attribution_draw[k]:
+            if self.attribution_probability(k, t) > self.attribution_draw[k]:
                 self.attributed_at[k] = t
                 if sanctions and sanctions.blacklists(t) and op.go:
                     acc = m.fleet.accounts

@@ -75,6 +75,8 @@ class LegitPopulation:
         self.banned_at = np.full(self.n, np.inf)
         #: Wrongly throttled or degraded (still a customer, no longer flagged).
         self.acted = np.zeros(self.n, dtype=bool)
+        #: Share of each account's requests still answered (below 1 once wrongly throttled).
+        self.served_share = np.ones(self.n, dtype=np.float32)
         self.cooldown_until = np.zeros(self.n)
         self.in_review = np.zeros(self.n, dtype=bool)
         self.ever_flagged = np.zeros(self.n, dtype=bool)
@@ -103,7 +105,8 @@ class LegitPopulation:
 
     @property
     def live_rate(self) -> float:
-        """Summed mean exchanges per day of all non-banned accounts (weighted)."""
+        """Summed mean exchanges per day served to legitimate accounts (weighted): banned ones
+        get none, throttled ones their answered share."""
         return self._live_rate
 
     def eligible(self, idx: np.ndarray, t: float) -> np.ndarray:
@@ -130,7 +133,8 @@ class LegitPopulation:
 
         A throttled or degraded customer stays (its traffic cut to ``throttle_factor`` if
         throttled) and churns with ``churn_share`` of the probability a banned one does; its
-        support cost is the same.
+        support cost is the same. Revenue lost on the requests a throttled customer who stays no
+        longer gets answered is not counted.
         """
         if action == "ban":
             return self.ban(idx, t)
@@ -139,6 +143,7 @@ class LegitPopulation:
         w, rate, k = self.weight[idx], self.rate[idx], self.tier[idx]
         if action == "throttle":
             self._live_rate -= (1.0 - throttle_factor) * float((w * rate).sum())
+            self.served_share[idx] = throttle_factor
         return float((w * (churn_share * self._fp_slope[k] * rate + self._fp_const[k])).sum())
 
     def fp_cost(self, idx: np.ndarray) -> np.ndarray:

@@ -105,6 +105,7 @@ class DistillationModel(mesa.Model):
                 "hour": lambda m: m.time_h,
                 "review_backlog": lambda m: m.defender.queue.backlog,
                 "legit_false_bans": lambda m: m.defender.legit_false_bans,
+                "legit_false_actions": lambda m: m.defender.legit_false_actions,
             },
             agenttype_reporters={
                 strategy_cls: {
@@ -303,18 +304,15 @@ class DistillationModel(mesa.Model):
             if self.defender.attributed_at[k] < math.inf:
                 p = 1.0
             else:
-                # The draw lies above every in-run check, so only evidence gained since the last
-                # check (the retrospective's confirmations) can still attribute: P(U < p_end | U ≥
-                # p_checked). Using p_end itself would count the in-run evidence twice.
-                p_end = self.defender.attribution_probability(k, self.horizon)
-                p_seen = self.defender.attribution_checked[k]
-                p_in = max(p_end - p_seen, 0.0) / (1.0 - p_seen) if p_seen < 1.0 else 0.0
+                # The in-run evidence was last checked against the draw at the horizon and fell
+                # short, so it adds nothing now (counting it again would count it twice); only
+                # evidence that arrives after the fact can still attribute the campaign.
                 p_wm = 0.0
                 if wm is not None:
                     # Only what was harvested once watermarking was in force carries the mark.
                     since = int(math.ceil(wm.params.effective_hour))
                     p_wm = wm.attribution_evidence(float(self.harvested_h[k, since:].sum()))
-                p = 1.0 - (1.0 - p_in) * (1.0 - p_wm)
+                p = p_wm
             self.final_attribution[k] = p
             penalty = p * sanctions.penalty(self.horizon) if sanctions else 0.0
             self.expected_penalty[k] = penalty

@@ -2,7 +2,8 @@
 
 ``distillsim sweep [sweep=<name>] [overrides…]`` validates every value of every swept key first
 (nothing is written for a bad input), then runs a Hydra multirun into
-``results/sweeps/<sweep>/<timestamp>/`` with the configured launcher (joblib on all cores by
+``results/sweeps/<sweep>/<timestamp>.partial/`` (renamed to ``<timestamp>/`` once aggregated)
+with the configured launcher (joblib on all cores by
 default; ``hydra/launcher=ray`` for a cluster). Each point is one job (:func:`run_point`): it looks
 its result up in the cache (:mod:`sim.cache`) or simulates it, and returns its summary, so results
 travel back to the driver even where jobs share no disk. The sweeper
@@ -31,10 +32,22 @@ PARTIAL = ".partial"
 #: Swept keys whose values cannot make another key's value invalid.
 INDEPENDENT_KEYS = frozenset({"replicate", "seed", "detection.budget_usd_per_day"})
 #: Above this many combinations of the other swept keys, only single values are checked up front.
-MAX_CHECKED_COMBINATIONS = 200
+MAX_CHECKED_COMBINATIONS = 50
 
 
 # --------------------------------------------------------------------------- one point
+def _scalar(v: Any) -> Any:
+    return v if isinstance(v, int | float | str | bool) or v is None else str(v)
+
+
+def _literal(override: str) -> Any:
+    """The value of ``key=value`` as Hydra types it (true -> bool, 3 -> int, [1,2] -> list)."""
+    try:
+        return _scalar(OverridesParser.create().parse_override(override).value())
+    except Exception:
+        return override.split("=", 1)[1]
+
+
 def _swept_values(overrides: list[str], cfg=None) -> dict[str, Any]:
     """Typed value of every key the job's overrides set (group choices by option name).
 
@@ -50,12 +63,14 @@ def _swept_values(overrides: list[str], cfg=None) -> dict[str, Any]:
             continue
         key, value = ov.split("=", 1)
         key = key.lstrip("+")
-        if cfg is None or key in GROUPS or key in ("scenario", "policy", "mix", "sweep"):
+        if key in GROUPS or key in ("scenario", "policy", "mix", "sweep"):
             out[key] = value
             continue
+        if cfg is None:
+            out[key] = _literal(ov)
+            continue
         try:
-            v = get_path(cfg, key)
-            out[key] = v if isinstance(v, int | float | str | bool) or v is None else str(v)
+            out[key] = _scalar(get_path(cfg, key))
         except (AttributeError, KeyError, TypeError):
             out[key] = value
     return out
@@ -140,7 +155,8 @@ def prevalidate(name: str, overrides: list[str]) -> tuple[dict[str, list[str]], 
     params_tree = compose_tree([f"sweep={name}"], return_hydra_config=True)
     params = {str(k): str(v) for k, v in (params_tree.hydra.sweeper.params or {}).items()}
     swept = expand(overrides, params)
-    plain = [o for o in overrides if o.split("=", 1)[0].lstrip("+~") not in swept]
+    bare = {k.lstrip("+~") for k in swept}
+    plain = [o for o in overrides if o.split("=", 1)[0].lstrip("+~") not in bare]
     for key, values in swept.items():
         if not values:
             raise ConfigError(key, "the swept range is empty")
@@ -150,14 +166,16 @@ def prevalidate(name: str, overrides: list[str]) -> tuple[dict[str, list[str]], 
     # one another (replicates, seeds and the budget cannot), so a pair such as start_hour=600
     # with end_hour=500 fails here rather than as one failed point in the middle of the sweep.
     linked = {k: v for k, v in swept.items() if k not in INDEPENDENT_KEYS and len(v) > 1}
-    combos = list(itertools.product(*linked.values())) if len(linked) > 1 else []
-    if len(combos) > MAX_CHECKED_COMBINATIONS:
+    n_combos = math.prod(len(v) for v in linked.values()) if len(linked) > 1 else 0
+    combos = itertools.product(*linked.values()) if n_combos else iter(())
+    if n_combos > MAX_CHECKED_COMBINATIONS:
         print(
-            f"distillsim: {len(combos)} combinations of {', '.join(linked)}: values checked one "
-            "at a time only",
+            f"[sweep] {n_combos} combinations of {', '.join(linked)}: each value is checked, "
+            "combinations are not (a bad pair fails as one point)",
             file=sys.stderr,
         )
-        combos = []
+        combos = iter(())
+
     try:
         load([*base, *first], command_line=False)
         for key, values in swept.items():
@@ -165,6 +183,10 @@ def prevalidate(name: str, overrides: list[str]) -> tuple[dict[str, list[str]], 
             for v in values[1:]:
                 load([*base, *others, f"{key}={v}"])
         fixed = [f for f in first if f.split("=", 1)[0] not in linked]
+        if 0 < n_combos <= MAX_CHECKED_COMBINATIONS:
+            print(
+                f"[sweep] checking {n_combos} combinations of {', '.join(linked)}", file=sys.stderr
+            )
         for combo in combos:
             pairs = [f"{k}={v}" for k, v in zip(linked, combo, strict=True)]
             try:

@@ -85,8 +85,8 @@ def format_summary(s: dict[str, Any]) -> str:
         ("defender detection spend", _money(s["detection_spend_usd"])),
         ("defender total cost", _money(s["defender_total_cost_usd"])),
         (
-            "legitimate accounts wrongly banned, cost",
-            f"{_num(s['legit_accounts_banned'])}, {_money(s['false_positive_cost_usd'])}",
+            "legitimate accounts wrongly banned (or throttled/degraded), cost",
+            f"{_num(s['legit_accounts_acted_on'])}, {_money(s['false_positive_cost_usd'])}",
         ),
         (
             "reseller customers cut off, cost",

@@ -291,19 +291,25 @@ def _cross_checks(cfg: Config, tree: DictConfig) -> None:
             raise ConfigError(f"{key}.targets", f"targeting weights must sum to 1 (got {total:g})")
         if op.end_hour is not None and op.end_hour <= op.start_hour:
             raise ConfigError(f"{key}.end_hour", f"must be after start_hour ({op.start_hour})")
-        most = op.creation_per_day * cfg.world.days
-        if most > MAX_SIMULATED_ACCOUNTS:
-            raise ConfigError(
-                f"{key}.creation_per_day",
-                f"could create {most:,.0f} accounts over {cfg.world.days} days; at most "
-                f"{MAX_SIMULATED_ACCOUNTS:,} are simulated (lower it or world.days)",
-            )
-    n_legit = sum(t.accounts for t in cfg.legit.tiers.values()) * cfg.world.legit_sample_share
-    if n_legit > MAX_SIMULATED_ACCOUNTS:
+    # Attacker accounts at most as fast as they can be bought, plus the simulated legitimate ones.
+    sizes = {
+        f"operators.{name}.creation_per_day": op.creation_per_day * cfg.world.days
+        for name, op in cfg.operators.items()
+    }
+    sizes["world.legit_sample_share"] = (
+        sum(t.accounts for t in cfg.legit.tiers.values()) * cfg.world.legit_sample_share
+    )
+    if sum(sizes.values()) > MAX_SIMULATED_ACCOUNTS:
+        key = max(sizes, key=sizes.get)
+        hint = (
+            "lower the share: each simulated account then stands for 1/share real ones"
+            if key == "world.legit_sample_share"
+            else "lower it or world.days"
+        )
         raise ConfigError(
-            "world.legit_sample_share",
-            f"{n_legit:,.0f} simulated legitimate accounts; at most {MAX_SIMULATED_ACCOUNTS:,} "
-            "(lower the share: each simulated account then stands for 1/share real ones)",
+            key,
+            f"up to {sum(sizes.values()):,.0f} simulated accounts in all ({sizes[key]:,.0f} "
+            f"from this); at most {MAX_SIMULATED_ACCOUNTS:,} ({hint})",
         )
     allowed = list(cfg.detectors) + ["review"]
     shares = cfg.detection.shares

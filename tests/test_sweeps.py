@@ -107,6 +107,22 @@ def test_best_mix_is_judged_on_paired_replicates():
     assert "| a |" in text and "yes, by 0.0100" in text
 
 
+def test_a_failed_point_keeps_typed_coordinates():
+    # Without a validated config the values are typed as Hydra types them, so a failed point's
+    # column matches the others' (a bool next to a string would not fit in runs.parquet).
+    from sim.sweeps import _swept_values
+
+    raw = _swept_values(
+        ["policies.sanctions.enabled=false", "replicate=1", "x.y=[100,200]", "attacker=fixed"]
+    )
+    assert raw == {
+        "policies.sanctions.enabled": False,
+        "replicate": 1,
+        "x.y": "[100, 200]",
+        "attacker": "fixed",
+    }
+
+
 def test_break_even_interpolates_and_never_extrapolates():
     # Linear in log B between 1,000 (+100) and 10,000 (-100): crosses at sqrt(1e3 * 1e4).
     b, why = break_even(np.array([0, 1e3, 1e4, 1e5]), np.array([300.0, 100.0, -100.0, -300.0]))

@@ -72,11 +72,13 @@ class DistillsimSweeper(BasicSweeper):
                 try:
                     rows.append(r.return_value)
                 except Exception as exc:  # a job that failed before its task could catch it
+                    from sim.sweeps import _swept_values
+
                     rows.append(
                         {
                             "job": None,
                             "overrides": list(r.overrides or []),
-                            "swept": {},
+                            "swept": _swept_values(list(r.overrides or [])),
                             "summary": None,
                             "error": repr(exc),
                         }

@@ -71,7 +71,8 @@ class OutputPoisoning(Policy):
         marked = self.sampler.draw(rng)
         marked = marked[~legit.banned[marked]]
         hours = t1 - t0
-        exch = rng.poisson(legit.rate[marked] * hours / 24.0) * legit.weight[marked]
+        served = legit.rate[marked] * legit.served_share[marked]
+        exch = rng.poisson(served * hours / 24.0) * legit.weight[marked]
         loss = float((exch * legit.revenue_per_exchange[marked]).sum()) * p.legit_utility_loss_share
         compute = float(exch.sum()) * p.usd_per_marked_exchange
         m.ledger.book(t1, DEFENDER, "legitimate_users", "utility_loss", loss)
