@@ -95,6 +95,17 @@ def test_adaptive_go_no_go_and_stop_rule():
     assert s["operators"]["qwen"]["stop_reason"] == "marginal value below marginal cost"
 
 
+def test_adaptive_operator_without_bans_runs_like_the_fixed_one():
+    # Nothing to adapt to and accounts already bought are sunk: the adaptive operator neither
+    # changes its plan nor stops in the last days (it did when it spread the account price
+    # over the days left), so it ends exactly where the fixed one does.
+    args = ["detection.budget_usd_per_day=0", "operators.qwen.value_usd=3e6"]
+    fixed = run_small("attacker=fixed", *args).summary
+    adaptive = run_small("attacker=adaptive", *args).summary
+    assert adaptive["operators"]["qwen"]["stop_reason"] is None
+    assert adaptive["attacker_net_value_usd"] == fixed["attacker_net_value_usd"]
+
+
 def test_three_labs_run_as_three_operators():
     r = run_small(
         "scenario=feb2026_three_labs",

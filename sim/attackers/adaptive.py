@@ -153,11 +153,12 @@ class AdaptiveOperator(Operator):
         return self.value_usd * dg * self.quality
 
     def _marginal_cost(self, t: float) -> float:
-        lifetime_days = 1.0 / max(self.hazard, 1e-9)
-        remaining = max(self.end - t, 24.0) / 24.0
-        lifetime_days = min(lifetime_days, remaining)
+        # Accounts already bought are sunk: an exchange costs the replacements it wears out, an
+        # account price per expected lifetime (1 / hazard days) of cadence exchanges a day.
+        # (Spreading the price over the days left instead would make the last days look dear
+        # and stop a campaign that still pays.)
         per_account = self.cfg.account_base_price_usd * self._price_multiplier()
-        amortised = per_account / (self.cadence * lifetime_days)
+        amortised = per_account * self.hazard / self.cadence
         infra = self.infra_per_account_day / self.cadence
         conf = self.model.defender.confirmed_by_op[self.index]
         scale = self.model.cfg.enforcement.attribution.confirmed_scale
