@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 USAGE = """usage: distillsim <command> [key=value ...]
@@ -87,5 +88,26 @@ def main(argv: list[str] | None = None) -> int:
     return 2
 
 
+#: Commands whose process ends without tearing the interpreter down (see :func:`console`).
+QUICK_EXIT = ("run", "report")
+
+
+def console() -> None:
+    """Console-script entry point.
+
+    After ``run`` and ``report`` everything is written, closed and renamed into place, so the
+    process flushes its streams and leaves with ``os._exit``: unloading pandas, SciPy, matplotlib,
+    Hydra and pyarrow module by module costs ~0.35 s, about a tenth of a whole ``distillsim run``.
+    Other commands (sweeps may hold a Ray cluster, whose clean-up runs at exit) exit normally.
+    """
+    argv = sys.argv[1:]
+    rc = main(argv)
+    if argv and argv[0] in QUICK_EXIT:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(rc)
+    sys.exit(rc)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    console()
