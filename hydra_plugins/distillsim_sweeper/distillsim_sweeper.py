@@ -24,7 +24,9 @@ class SweeperConf:
     """Hydra config of :class:`DistillsimSweeper` (``hydra/sweeper=distillsim``)."""
 
     _target_: str = "hydra_plugins.distillsim_sweeper.distillsim_sweeper.DistillsimSweeper"
-    #: Points per launch; None: 4 per core (progress is reported after each batch).
+    #: Points per launch; None: 16 per core (progress is reported after each batch; each launch
+    #: waits for its slowest point, so larger batches keep the cores busier: 64 full-scale
+    #: points took 39 s in batches of 32 and 44 s in batches of 8 on 2 cores).
     max_batch_size: int | None = None
     params: dict[str, str] = field(default_factory=dict)
 
@@ -43,7 +45,7 @@ class DistillsimSweeper(BasicSweeper):
 
     def sweep(self, arguments: list[str]) -> Any:
         if self.max_batch_size is None:
-            self.max_batch_size = 4 * (os.cpu_count() or 1)
+            self.max_batch_size = 16 * (os.cpu_count() or 1)
         parser = OverridesParser.create(config_loader=self.hydra_context.config_loader)
         overrides = parser.parse_overrides([*self._parse_config(), *arguments])
         self.overrides = self.split_arguments(overrides, self.max_batch_size)
