@@ -173,12 +173,18 @@ def aggregate(folder: Path, rows: list[dict[str, Any]], sweep_config=None) -> Pa
         tree.pop("hydra", None)
         # The grid lives in Hydra's sweeper settings: hash it with the base config, so two
         # sweeps share a hash only if they ran the same points.
+        from sim.sweeps import expand
+
         params = sweep_config.hydra.sweeper.get("params") or {}
-        tree["grid"] = {str(k): str(v) for k, v in params.items()}
-        tree["grid_overrides"] = [
-            str(o) for o in sweep_config.hydra.overrides.task if not str(o).startswith("output.")
-        ]
-        meta["grid"], meta["grid_overrides"] = tree["grid"], tree["grid_overrides"]
+        task = [str(o) for o in sweep_config.hydra.overrides.task]
+        task = [o for o in task if not o.startswith(("output.", "sweep="))]
+        grid = expand(task, {str(k): str(v) for k, v in params.items()})
+        bare = {k.lstrip("+~") for k in grid}
+        tree["grid"] = {k: [str(v) for v in vals] for k, vals in grid.items()}
+        tree["settings"] = [o for o in task if o.split("=", 1)[0].lstrip("+~") not in bare]
+        choices = sweep_config.hydra.runtime.get("choices") or {}
+        meta["scenario"] = str(choices.get("scenario", ""))
+        meta["grid"], meta["settings"] = tree["grid"], tree["settings"]
         meta.update(
             name=str(sweep_config.sweep.name),
             kind=str(sweep_config.sweep.kind),
@@ -603,6 +609,10 @@ def report(folder: Path) -> Path:
         f"{len(df)} runs ({meta.get('errors', 0)} failed), swept: "
         f"{', '.join(meta.get('swept_keys', []))}.",
         "",
+        f"Scenario `{meta.get('scenario') or 'n/a'}`; set for every run: "
+        + (", ".join(f"`{o}`" for o in meta.get("settings", [])) or "nothing beyond it")
+        + ".",
+        "",
     ]
     if ok.empty or B not in ok:
         lines.append("No run succeeded; nothing to aggregate.")
@@ -669,10 +679,14 @@ def _kind_tables(kind: str, df, curve, groups, be) -> list[str]:
         out += [
             "## Policies at matched budgets",
             "",
-            "Attacker spend vs baseline: the attackers' cash at the same budget relative to the "
-            "baseline (below 1 when a policy ends campaigns early, as a sanctions blacklist "
-            "does). P(attribution): mean over operators at the end; it costs the attacker only "
-            "where sanctions put a penalty on it.",
+            "Brackets: 95% interval of the mean over replicates (Student t; wide with 2-3 "
+            "replicates), clipped to the possible range. Attacker spend vs baseline: the "
+            "attackers' cash at the same budget relative to the baseline (below 1 when a policy "
+            "ends campaigns early, as a sanctions blacklist does). P(attribution): mean over "
+            "operators at the end; it costs the attacker only where sanctions put a penalty on "
+            "it. A policy that leaves every figure at the baseline does not bind in this world "
+            "(e.g. a rate limit above the attackers' cadence, watermarks once attribution is "
+            "certain anyway).",
             "",
         ]
         ok = df[df["error"].isna()]
@@ -706,7 +720,14 @@ def _kind_tables(kind: str, df, curve, groups, be) -> list[str]:
                 )
             out += [_md_table(pd.DataFrame(rows)), ""]
     if kind == "detector_mix" and "mix" in groups:
-        out += ["## Best detector mix per budget (lowest mean capability leaked)", ""]
+        out += [
+            "## Best detector mix per budget (lowest mean capability leaked)",
+            "",
+            "Brackets: 95% intervals over replicates. The paired gap compares the best mix with "
+            "the runner-up replicate by replicate (they share random streams); a gap can be "
+            "clear and still too small to matter, and the cost column is not part of the rank.",
+            "",
+        ]
         rows = []
         others = [k for k in groups if k != "mix"]  # e.g. the attacker strategy: compare within
         for key, g in curve.groupby([*others, B], sort=True):

@@ -8,14 +8,14 @@ from typing import Any
 def _money(x: float | None) -> str:
     if x is None:
         return "n/a"
-    a = abs(x)
+    a, sign = abs(x), "-" if x < 0 else ""
     if a >= 1e9:
-        return f"${x / 1e9:,.2f}B"
+        return f"{sign}${a / 1e9:,.2f}B"
     if a >= 1e6:
-        return f"${x / 1e6:,.2f}M"
+        return f"{sign}${a / 1e6:,.2f}M"
     if a >= 1e3:
-        return f"${x / 1e3:,.1f}k"
-    return f"${x:,.2f}"
+        return f"{sign}${a / 1e3:,.1f}k"
+    return f"{sign}${a:,.2f}"
 
 
 def _num(x: float | None, nd: int = 0) -> str:
@@ -55,7 +55,8 @@ def format_summary(s: dict[str, Any]) -> str:
         ("detectors running", _detectors(s)),
         (
             "capability extracted",
-            f"{s['capability_extracted']:.3f} of the gap (headline: {s['headline_operator']})",
+            f"{s['capability_extracted']:.3f} of the gap (largest operator: "
+            f"{s['headline_operator']})",
         ),
         ("  by domain", ", ".join(f"{k} {v:.2f}" for k, v in s["capability_by_domain"].items())),
         (
@@ -76,7 +77,12 @@ def format_summary(s: dict[str, Any]) -> str:
             f"{_when(s['first_flag_hours'])} / {_when(s['first_detection_hours'])}",
         ),
         ("mean banned-account lifetime", _duration(s["mean_account_lifetime_hours"])),
-        ("accounts alive at the end", f"{100 * (s['accounts_alive_at_end_share'] or 0):.1f}%"),
+        (
+            "accounts alive at the end",
+            "n/a"
+            if s["accounts_alive_at_end_share"] is None
+            else f"{100 * s['accounts_alive_at_end_share']:.1f}%",
+        ),
         (
             "attacker spend (net value)",
             f"{_money(s['attacker_spend_usd'])} ({_money(s['attacker_net_value_usd'])})",
@@ -89,11 +95,11 @@ def format_summary(s: dict[str, Any]) -> str:
             f"{_num(s['legit_accounts_acted_on'])}, {_money(s['false_positive_cost_usd'])}",
         ),
         (
-            "reseller customers cut off, cost",
+            "reseller customers cut off (median-customer equivalents), cost",
             f"{_num(s['reseller_customers_hit'])}, {_money(s['reseller_collateral_usd'])}",
         ),
         (
-            "FPR per window / per account over horizon",
+            "legitimate flag rate per window / per account over horizon",
             f"{_num((s['fpr_per_window'] or 0) * 100, 4)}% / "
             f"{_num((s['fpr_per_account_horizon'] or 0) * 100, 3)}%",
         ),

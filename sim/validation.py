@@ -298,7 +298,16 @@ def _cross_checks(cfg: Config, tree: DictConfig) -> None:
         if not math.isclose(total, 1.0, abs_tol=1e-6):
             raise ConfigError(f"{key}.targets", f"targeting weights must sum to 1 (got {total:g})")
         if op.end_hour is not None and op.end_hour <= op.start_hour:
-            raise ConfigError(f"{key}.end_hour", f"must be after start_hour ({op.start_hour})")
+            raise ConfigError(
+                f"{key}.end_hour",
+                f"must be after start_hour ({op.start_hour:g}) (got {op.end_hour:g})",
+            )
+        horizon = cfg.world.days * 24
+        if op.start_hour >= horizon:
+            raise ConfigError(
+                f"{key}.start_hour",
+                f"must be before the horizon, world.days x 24 = {horizon} (got {op.start_hour:g})",
+            )
     # Attacker accounts at most as fast as they can be bought, plus the simulated legitimate ones.
     sizes = {
         f"operators.{name}.creation_per_day": op.creation_per_day * cfg.world.days

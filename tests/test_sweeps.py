@@ -253,7 +253,11 @@ def test_joblib_launcher_gives_the_same_figures(basic_sweep, tmp_path):
     # Same points, other launcher: the same config hash; the grid is part of it.
     meta_b, meta_j = (json.loads((f / "sweep.json").read_text()) for f in (basic, folder))
     assert meta_b["config_hash"] == meta_j["config_hash"]
-    assert "detection.budget_usd_per_day=0,20000,400000" in meta_j["grid_overrides"]
+    # What ran, not the preset: the command line's budgets and replicates, and its settings.
+    assert meta_j["grid"]["detection.budget_usd_per_day"] == ["0", "20000", "400000"]
+    assert meta_j["grid"]["replicate"] == ["0", "1"]
+    assert "world.days=5" in meta_j["settings"]
+    assert "`world.days=5`" in (folder / "summary.md").read_text()
 
 
 def test_a_failing_point_is_recorded_and_the_rest_aggregate(tmp_path, monkeypatch):

@@ -20,6 +20,7 @@ CASES = [
     ("detectors=[volume,bogus]", "detectors", ["content", "linkage", "volume"]),
     ("detection.budget_usd_per_day=1e12", "detection.budget_usd_per_day", ["<= 100000000"]),
     ("scenario=", "scenario", ["missing value", "alibaba_2026"]),
+    ("operators.qwen.start_hour=2000", "operators.qwen.start_hour", ["horizon", "1080"]),
     ("operators.qwne.cluster_size=10", "operators.qwne", ["existing: qwen"]),
     ("policies.sanctions.enabled=maybe", "policies.sanctions.enabled", ["true, false"]),
     ("hydra.run.dir=/tmp/x", "hydra.run.dir", ["output.results_dir"]),
