@@ -320,6 +320,20 @@ def _budget_axis(ax, budgets: np.ndarray, zero_at: float) -> None:
     )
 
 
+def _note_zoomed_y(ax) -> None:
+    """Say so when the y axis is zoomed in: small differences then look large."""
+    if ax.get_ylim()[0] > 0:
+        ax.annotate(
+            "y axis does not start at 0",
+            (0.99, 0.01),
+            xycoords="axes fraction",
+            ha="right",
+            va="bottom",
+            fontsize=7,
+            color="grey",
+        )
+
+
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
 STYLES = ["-", "--", "-.", ":"]
 
@@ -370,16 +384,7 @@ def plot_curve(curve: pd.DataFrame, groups: list[str], path: Path) -> None:
     a1.set_ylabel("capability extracted (share of the gap closed)")
     a1.set_title("capability extracted vs detection spend (mean, 95% band)")
     for ax in (a1, a2):
-        if ax.get_ylim()[0] > 0:
-            ax.annotate(
-                "y axis does not start at 0",
-                (0.99, 0.01),
-                xycoords="axes fraction",
-                ha="right",
-                va="bottom",
-                fontsize=7,
-                color="grey",
-            )
+        _note_zoomed_y(ax)
     a2.set_ylabel("days to 50% of final capability")
     a2.set_title("time to 50% capability")
     a1.legend(fontsize=8)
@@ -477,8 +482,13 @@ def plot_frontier(front: pd.DataFrame, groups: list[str], path: Path) -> None:
         lab = "Pareto-efficient" + (f" ({_label(worlds, key)})" if worlds else "")
         ax.plot(x, y, color="black", ls=styles[j % len(styles)], lw=0.8, label=lab, zorder=2)
         ax.scatter(x, y, s=120, facecolors="none", edgecolors="black", lw=0.6, zorder=2)
+        placed: list[tuple[float, float, str]] = []
         for xi, yi, b in zip(x, y, p[B], strict=True):  # the budget of each efficient point
             label = "B=0" if b == 0 else _money(b)
+            px, py = ax.transData.transform((xi, yi))
+            if any(t == label and abs(px - qx) + abs(py - qy) < 25 for qx, qy, t in placed):
+                continue  # a neighbour already says it
+            placed.append((px, py, label))
             ax.annotate(label, (xi, yi), xytext=(5, 4), textcoords="offset points", fontsize=6)
     cost = front["defender_total_cost_usd"].to_numpy(float)
     if (cost > 0).all() and cost.max() > 20 * cost.min():  # spans decades: spread the cheap end
@@ -488,6 +498,7 @@ def plot_frontier(front: pd.DataFrame, groups: list[str], path: Path) -> None:
         ax.set_xlabel("defender total cost over the horizon (US$ millions)")
     ax.set_ylabel("capability leaked (share of the gap closed)")
     ax.set_title("defender cost frontier (each point: mean over replicates)")
+    _note_zoomed_y(ax)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
