@@ -88,4 +88,11 @@ class DistillsimSweeper(BasicSweeper):
         from sim.analysis import aggregate
 
         aggregate(sweep_dir, rows, sweep_config=self.config)
+        cached = sum(bool(r.get("cached")) for r in rows)
+        failed = sum(r.get("error") is not None for r in rows)
+        print(
+            f"[sweep] {len(rows)} points: {cached} from the cache, {failed} failed",
+            file=sys.stderr,
+            flush=True,
+        )
         return returns
