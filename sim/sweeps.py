@@ -94,7 +94,7 @@ def run_point(cfg: DictConfig) -> dict[str, Any]:
         "error": None,
     }
     try:
-        c = validate(cfg)
+        c = validate(cfg, checked=True)  # every swept value was validated up front
         c.output.plots = False
         c.output.progress = "off"
         row["swept"] = _swept_values(overrides, c)
