@@ -173,15 +173,14 @@ def aggregate(folder: Path, rows: list[dict[str, Any]], sweep_config=None) -> Pa
         tree.pop("hydra", None)
         # The grid lives in Hydra's sweeper settings: hash it with the base config, so two
         # sweeps share a hash only if they ran the same points.
-        from sim.sweeps import expand
+        from sim.sweeps import split_overrides
 
         params = sweep_config.hydra.sweeper.get("params") or {}
         task = [str(o) for o in sweep_config.hydra.overrides.task]
         task = [o for o in task if not o.startswith(("output.", "sweep="))]
-        grid = expand(task, {str(k): str(v) for k, v in params.items()})
-        bare = {k.lstrip("+~") for k in grid}
+        grid, settings = split_overrides(task, {str(k): str(v) for k, v in params.items()})
         tree["grid"] = {k: [str(v) for v in vals] for k, vals in grid.items()}
-        tree["settings"] = [o for o in task if o.split("=", 1)[0].lstrip("+~") not in bare]
+        tree["settings"] = settings
         choices = sweep_config.hydra.runtime.get("choices") or {}
         meta["scenario"] = str(choices.get("scenario", ""))
         meta["grid"], meta["settings"] = tree["grid"], tree["settings"]

@@ -307,12 +307,11 @@ class DistillationModel(mesa.Model):
                 # The in-run evidence was last checked against the draw at the horizon and fell
                 # short, so it adds nothing now (counting it again would count it twice); only
                 # evidence that arrives after the fact can still attribute the campaign.
-                p_wm = 0.0
+                p = 0.0
                 if wm is not None:
                     # Only what was harvested once watermarking was in force carries the mark.
                     since = int(math.ceil(wm.params.effective_hour))
-                    p_wm = wm.attribution_evidence(float(self.harvested_h[k, since:].sum()))
-                p = p_wm
+                    p = wm.attribution_evidence(float(self.harvested_h[k, since:].sum()))
             self.final_attribution[k] = p
             penalty = p * sanctions.penalty(self.horizon) if sanctions else 0.0
             self.expected_penalty[k] = penalty

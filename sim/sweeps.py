@@ -143,6 +143,15 @@ def expand(overrides: list[str], params: dict[str, str]) -> dict[str, list[str]]
     return swept
 
 
+def split_overrides(
+    overrides: list[str], params: dict[str, str]
+) -> tuple[dict[str, list[str]], list[str]]:
+    """The swept keys with their values, and the overrides that set one value for every run."""
+    swept = expand(overrides, params)
+    bare = {k.lstrip("+~") for k in swept}
+    return swept, [o for o in overrides if o.split("=", 1)[0].lstrip("+~") not in bare]
+
+
 def prevalidate(name: str, overrides: list[str]) -> tuple[dict[str, list[str]], list[str]]:
     """Compose and validate every swept value before anything is written."""
     from sim.configuration import compose_tree, group_options, load
@@ -154,9 +163,7 @@ def prevalidate(name: str, overrides: list[str]) -> tuple[dict[str, list[str]], 
         )
     params_tree = compose_tree([f"sweep={name}"], return_hydra_config=True)
     params = {str(k): str(v) for k, v in (params_tree.hydra.sweeper.params or {}).items()}
-    swept = expand(overrides, params)
-    bare = {k.lstrip("+~") for k in swept}
-    plain = [o for o in overrides if o.split("=", 1)[0].lstrip("+~") not in bare]
+    swept, plain = split_overrides(overrides, params)
     for key, values in swept.items():
         if not values:
             raise ConfigError(key, "the swept range is empty")
@@ -167,14 +174,13 @@ def prevalidate(name: str, overrides: list[str]) -> tuple[dict[str, list[str]], 
     # with end_hour=500 fails here rather than as one failed point in the middle of the sweep.
     linked = {k: v for k, v in swept.items() if k not in INDEPENDENT_KEYS and len(v) > 1}
     n_combos = math.prod(len(v) for v in linked.values()) if len(linked) > 1 else 0
-    combos = itertools.product(*linked.values()) if n_combos else iter(())
+    check_combos = 0 < n_combos <= MAX_CHECKED_COMBINATIONS
     if n_combos > MAX_CHECKED_COMBINATIONS:
         print(
             f"[sweep] {n_combos} combinations of {', '.join(linked)}: each value is checked, "
             "combinations are not (a bad pair fails as one point)",
             file=sys.stderr,
         )
-        combos = iter(())
 
     try:
         load([*base, *first], command_line=False)
@@ -183,11 +189,11 @@ def prevalidate(name: str, overrides: list[str]) -> tuple[dict[str, list[str]], 
             for v in values[1:]:
                 load([*base, *others, f"{key}={v}"])
         fixed = [f for f in first if f.split("=", 1)[0] not in linked]
-        if 0 < n_combos <= MAX_CHECKED_COMBINATIONS:
+        if check_combos:
             print(
                 f"[sweep] checking {n_combos} combinations of {', '.join(linked)}", file=sys.stderr
             )
-        for combo in combos:
+        for combo in itertools.product(*linked.values()) if check_combos else ():
             pairs = [f"{k}={v}" for k, v in zip(linked, combo, strict=True)]
             try:
                 load([*base, *fixed, *pairs])
