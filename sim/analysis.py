@@ -30,14 +30,22 @@ B = "detection_budget_usd_per_day"
 BUDGET_KEY = "detection.budget_usd_per_day"
 CURVE_METRICS = [
     "capability_extracted",
-    "days_to_50pct_capability",
+    "delay_days_50pct_vs_undefended",
+    "delay_days_80pct_vs_undefended",
+    "days_to_50pct_of_undefended",
+    "days_to_50pct_of_final_capability",
     "capability_days",
     "defender_total_cost_usd",
+    "detection_spend_usd",
+    "detection_unspent_usd",
+    "attacker_traffic_net_usd",
+    "defender_cost_with_leak_usd",
     "attacker_net_value_usd",
     "attacker_spend_usd",
     "legit_accounts_banned",
     "legit_accounts_acted_on",
     "false_positive_cost_usd",
+    "legit_user_cost_usd",
     "exchanges_harvested",
     "attribution_hours",
     "attribution_probability",
@@ -46,7 +54,31 @@ CURVE_METRICS = [
 
 #: Times to an event that may never happen in a run (None there): their means are over the runs
 #: that reached it, so the tables carry the share of runs that did (``<metric>_reached``).
-EVENT_METRICS = ["days_to_50pct_capability", "attribution_hours", "first_detection_hours"]
+EVENT_METRICS = [
+    "delay_days_50pct_vs_undefended",
+    "delay_days_80pct_vs_undefended",
+    "days_to_50pct_of_undefended",
+    "days_to_50pct_of_final_capability",
+    "attribution_hours",
+    "first_detection_hours",
+]
+
+#: What the headline capability is, by ``analysis.headline`` (an operator's name otherwise).
+HEADLINE_LABELS = {"max": "largest operator's", "total": "summed over operators"}
+
+
+def headline_label(df: pd.DataFrame) -> str:
+    """How the tables and figures name the headline capability of these runs."""
+    if "headline" not in df or df["headline"].dropna().empty:
+        return ""
+    modes = sorted({str(v) for v in df["headline"].dropna()})
+    ops = {
+        c.split(".")[1] for c in df if c.startswith("op.") and c.endswith(".capability_extracted")
+    }
+    if len(ops) <= 1 and modes == ["max"]:
+        return ""  # one operator: nothing to choose
+    return ", ".join(HEADLINE_LABELS.get(m, f"operator {m}") for m in modes)
+
 
 #: First parts of swept keys that set the world rather than the defender's choices.
 WORLD_PREFIXES = frozenset(
@@ -216,8 +248,11 @@ def _label(keys: list[str], values) -> str:
 
 def curve_table(df: pd.DataFrame, groups: list[str]) -> pd.DataFrame:
     ok = df[df["error"].isna()]
-    metrics = [m for m in CURVE_METRICS if m in ok] + sorted(
-        c for c in ok if c.startswith("capability_") and c not in CURVE_METRICS
+    per_op = sorted(c for c in ok if c.startswith("op.") and c.endswith(".capability_extracted"))
+    metrics = (
+        [m for m in CURVE_METRICS if m in ok]
+        + sorted(c for c in ok if c.startswith("capability_") and c not in CURVE_METRICS)
+        + (per_op if len(per_op) > 1 else [])
     )
     out = []
     for key, g in ok.groupby([*groups, B], dropna=False, sort=True):
@@ -229,12 +264,12 @@ def curve_table(df: pd.DataFrame, groups: list[str]) -> pd.DataFrame:
             mean, lo, hi, n = mean_ci(vals)
             if np.nanmin(vals, initial=np.inf) >= 0:
                 lo = max(lo, 0.0)  # a non-negative quantity: no interval below zero
-            if (
+            if np.nanmax(vals, initial=-np.inf) <= 1 and (
                 m.startswith("capability_")
                 and m != "capability_days"
-                or m == "capability_extracted"
+                or m.endswith("capability_extracted")
             ):
-                hi = min(hi, 1.0)
+                hi = min(hi, 1.0)  # a share of the gap (a sum over operators may exceed 1)
             rec[m] = mean
             rec[f"{m}_lo"], rec[f"{m}_hi"] = lo, hi
             if m in EVENT_METRICS:
@@ -337,8 +372,12 @@ MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
 STYLES = ["-", "--", "-.", ":"]
 
 
-def plot_curve(curve: pd.DataFrame, groups: list[str], path: Path) -> None:
+DELAY = "delay_days_50pct_vs_undefended"
+
+
+def plot_curve(curve: pd.DataFrame, groups: list[str], path: Path, headline: str = "") -> None:
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 4.6))
+    timing = DELAY if DELAY in curve and curve[DELAY].notna().any() else None
     has_zero = bool((curve[B] == 0).any())
     _, zero_at = _x_positions(curve[B].to_numpy(float))
     parts = list(curve.groupby(groups, sort=True)) if groups else [((), curve)]
@@ -350,7 +389,9 @@ def plot_curve(curve: pd.DataFrame, groups: list[str], path: Path) -> None:
         lab = _label(groups, key)
         # Distinct markers and dashes: lines of policies without effect lie on top of each other.
         style = dict(marker=MARKERS[i % len(MARKERS)], ls=STYLES[(i // 2) % len(STYLES)], ms=4)
-        for ax, m in ((a1, "capability_extracted"), (a2, "days_to_50pct_capability")):
+        for ax, m in ((a1, "capability_extracted"), (a2, timing)):
+            if m is None:
+                continue
             pos = g[B].to_numpy() > 0
             ax.plot(x[pos], g[m].to_numpy()[pos], color=c, label=lab, **style)
             ax.fill_between(
@@ -380,12 +421,15 @@ def plot_curve(curve: pd.DataFrame, groups: list[str], path: Path) -> None:
         ax.set_xlabel(f"detection budget B (US$ per day, log scale{note})")
         ax.grid(alpha=0.3, which="both")
         _budget_axis(ax, curve[B].to_numpy(float), zero_at)
-    a1.set_ylabel("capability extracted (share of the gap closed)")
+    which = f", {headline}" if headline else ""
+    a1.set_ylabel(f"capability extracted (share of the gap closed{which})")
     a1.set_title("capability extracted vs detection spend (mean, 95% band)")
     for ax in (a1, a2):
         _note_zoomed_y(ax)
-    a2.set_ylabel("days to 50% of final capability")
-    a2.set_title("time to 50% capability")
+    a2.set_ylabel("delay to 50% of the undefended capability (days)")
+    a2.set_title("delay versus B = 0 (same world and seed; mean, 95% band)")
+    if timing is None:
+        a2.annotate("no undefended reference in these runs", (0.5, 0.5), ha="center")
     a1.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -587,6 +631,11 @@ def plot_breakeven(bv: pd.DataFrame, path: Path) -> None:
     plt.close(fig)
 
 
+def _m(x: float) -> str:
+    """Dollars in millions."""
+    return f"${x / 1e6:,.2f}M"
+
+
 def _md_table(df: pd.DataFrame) -> str:
     cols = list(df.columns)
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
@@ -629,7 +678,8 @@ def report(folder: Path) -> Path:
     else:
         curve = curve_table(df, groups)
         curve.to_csv(folder / "curve.csv", index=False)
-        plot_curve(curve, groups, folder / "curve.png")
+        headline = headline_label(ok)
+        plot_curve(curve, groups, folder / "curve.png", headline)
         plot_domains(curve, groups, folder / "curve_domains.png")
         front = frontier_table(curve, groups)
         front.to_csv(folder / "frontier.csv", index=False)
@@ -714,7 +764,7 @@ def _kind_tables(kind: str, df, curve, groups, be) -> list[str]:
                         "policy": r["policy"]
                         + (f" ({_label(others, tuple(r[k] for k in others))})" if others else ""),
                         "capability leaked": _ci(r, "capability_extracted"),
-                        "days to 50%": _ci(r, "days_to_50pct_capability", "{:.1f}"),
+                        "delay vs B = 0 (days)": _ci(r, DELAY, "{:.1f}"),
                         "defender total cost": f"${r['defender_total_cost_usd'] / 1e6:,.2f}M",
                         "legit accounts wrongly acted on": f"{_acted(r):,.0f} "
                         f"(${r['false_positive_cost_usd'] / 1e3:,.0f}k)",
@@ -777,14 +827,36 @@ def _kind_tables(kind: str, df, curve, groups, be) -> list[str]:
             )
         out += [_md_table(pd.DataFrame(rows)), ""]
     if kind in ("spend_curve", "custom"):
-        out += ["## Capability extracted by budget (mean [95% interval])", ""]
+        out += [
+            "## Capability extracted by budget (mean [95% interval])",
+            "",
+            "Delay: days later than the undefended world (same config and seed, B = 0) reaches "
+            "half of its final capability; 'never' counts runs that never reach it. Detection "
+            "spent is what the budget bought (fixed costs, inspection, quality up to d∞, "
+            "analysts); the rest of B × days is unspent. Net on attacker traffic: fees the "
+            "defender received less the cost of serving those exchanges (negative: served at "
+            "a loss).",
+            "",
+        ]
         rows = []
         for _, r in curve.iterrows():
             rec = {k: r[k] for k in groups}
             rec["B ($/day)"] = f"{r[B]:,.0f}"
             rec["capability"] = _ci(r, "capability_extracted")
-            rec["days to 50%"] = _ci(r, "days_to_50pct_capability", "{:.1f}")
+            for c in sorted(k for k in r.index if k.startswith("op.") and k.endswith("extracted")):
+                rec[f"{c.split('.')[1]} capability"] = f"{r[c]:.3f}"
+            rec["delay vs B = 0 (days)"] = _ci(r, DELAY, "{:.2f}")
+            rec["detection spent (unspent)"] = (
+                f"{_m(r['detection_spend_usd'])} ({_m(r['detection_unspent_usd'])})"
+                if "detection_unspent_usd" in r
+                else "n/a"
+            )
             rec["defender total cost"] = f"${r['defender_total_cost_usd'] / 1e6:,.2f}M"
+            rec["net on attacker traffic"] = (
+                f"${r['attacker_traffic_net_usd'] / 1e6:,.2f}M"
+                if "attacker_traffic_net_usd" in r
+                else "n/a"
+            )
             rec["attacker net value"] = f"${r['attacker_net_value_usd'] / 1e6:,.1f}M"
             rows.append(rec)
         out += [_md_table(pd.DataFrame(rows)), ""]

@@ -51,7 +51,13 @@ def cached_summary(cfg: Config, scenario: str) -> tuple[dict[str, Any], bool]:
         except (OSError, json.JSONDecodeError):
             pass  # a damaged entry is recomputed
     summary = evaluate(
-        cfg, scenario, replicate=cfg.replicate, progress=False, summary_only=True
+        cfg,
+        scenario,
+        replicate=cfg.replicate,
+        progress=False,
+        summary_only=True,
+        # The undefended twin is a point of its own (often one of the sweep's): cached too.
+        reference=lambda twin: cached_summary(twin, scenario)[0],
     ).summary
     from sim.outputs import _clean
 

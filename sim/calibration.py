@@ -32,7 +32,7 @@ UNFITTED = [
     "accounts_created",
     "accounts_banned",
     "capability_extracted",
-    "days_to_50pct_capability",
+    "days_to_50pct_of_final_capability",
     "first_detection_hours",
     "mean_account_lifetime_hours",
     "attacker_spend_usd",

@@ -1,12 +1,16 @@
 """The defender agent: splits the detection budget, triages flags, reviews, enforces, attributes.
 
 Budget (MODEL §4): detector k gets ``share_k × B``; the review share pays analysts
-(``floor(S_review / (shift_hours × $/h))`` of them). Flags from one window become cases (one per
-account, one per flagged pool, one per thinned legitimate account); after each detector's latency
-they join the review queue. A confirmed attacker account is enforced against after a delay, and its
-cluster is found with probability ``1 − Π(1 − p_signal)``; a found cluster is attributed in full and
-a sweep takes down ``sweep_share`` of its live accounts. A campaign is attributed in-run when its
-evidence crosses the operator's (uniform) attribution draw.
+(``floor(S_review / (shift_hours × $/h))`` of them); what neither spends is reported unspent.
+Flags from one window become cases (one per account, one per flagged pool, one per flagged
+legitimate account); after each detector's latency they join the review queue. In a thinned world
+a flagged legitimate account stands for ``w`` real ones: it is one case that decides its fate,
+and the review work of the ``w − 1`` others arrives as load (:meth:`Defender._thinned_load`), so
+the queue sees the arrivals of the whole population. A confirmed attacker account is enforced
+against after a delay, and its cluster is found with probability ``1 − Π(1 − p_signal)``; a found
+cluster is attributed in full and a sweep takes down ``sweep_share`` of its live accounts. Each
+confirmation decision is one piece of evidence; a campaign is attributed in-run when its evidence
+(:mod:`sim.attribution`) crosses the operator's (uniform) attribution draw.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
+from sim.attribution import attribution_probability
 from sim.detectors.base import Flags, ScanContext
 from sim.fleet import ACT_DEGRADE, ACT_THROTTLE, BY_BLACKLIST, BY_SWEEP, END_BANNED
 from sim.ledger import DEFENDER
@@ -46,7 +51,9 @@ class Defender(mesa.Agent):
         )
         self.verdicts = BlockDraws(model.streams("review_decisions"))
         n_ops = len(cfg.operators)
+        #: Attacker accounts confirmed, and confirmation decisions (the evidence), per operator.
         self.confirmed_by_op = np.zeros(n_ops)
+        self.decisions_by_op = np.zeros(n_ops)
         self.attributed_at = np.full(n_ops, math.inf)
         self.attribution_draw = self.stream.random(n_ops)
         # Probability an investigation exposes a confirmed account's cluster: 1 − Π(1 − p_signal).
@@ -59,8 +66,14 @@ class Defender(mesa.Agent):
         self.legit_false_bans = 0.0
         #: Weighted legitimate accounts wrongly banned, throttled or degraded.
         self.legit_false_actions = 0.0
-        self.legit_fp_cost = 0.0
         self.reseller_customers_hit = 0.0
+        self.rng_load = model.streams("review_load")
+        dets = model.detector_list
+        #: Whether anything can confirm an attacker account (a public fact an operator can know:
+        #: the provider detects, and someone or something decides).
+        self.can_confirm = any(d.on for d in dets) and (
+            self.n_analysts > 0 or any(d.on and d.params.auto_ban_score is not None for d in dets)
+        )
         self.auto_bans = 0
         self.sweeps = 0
 
@@ -90,7 +103,7 @@ class Defender(mesa.Agent):
                     continue
                 self._flagged(members, t)
                 if auto is not None and score > auto:
-                    self.auto_ban(members, t + delay, f.index)
+                    self.auto_ban(members, t + delay, f.index, decisions=1)
                     continue
                 acc.in_review[members] = True
                 op = int(acc.op[members[0]])
@@ -103,7 +116,7 @@ class Defender(mesa.Agent):
             if auto is not None:
                 hit = sc > auto
                 if hit.any():
-                    self.auto_ban(idx[hit], t + delay, f.index)
+                    self.auto_ban(idx[hit], t + delay, f.index, decisions=int(hit.sum()))
                 idx, sc = idx[~hit], sc[~hit]
             acc.in_review[idx] = True
             matched = intel.matched(idx, t) if intel else np.zeros(idx.size, dtype=bool)
@@ -130,8 +143,17 @@ class Defender(mesa.Agent):
                 lidx = lidx[~hit]
             legit.in_review[lidx] = True
             nan = math.nan
-            for k, w in enumerate(legit.weight[lidx].tolist()):
-                cases.append(Case(name, False, lidx[k : k + 1], nan, t, weight=w))
+            legit_cases = [Case(name, False, lidx[k : k + 1], nan, t) for k in range(lidx.size)]
+            load = int(self.rng_load.poisson(f.legit_load)) if f.legit_load > 0 else 0
+            if load:
+                legit_cases += [
+                    Case(name, False, _NONE, nan, t, decides=False) for _ in range(load)
+                ]
+                # The thinned accounts' own cases sit at random places among the load, as they
+                # would among the other flags of the whole population.
+                order = self.rng_load.permutation(len(legit_cases))
+                legit_cases = [legit_cases[i] for i in order]
+            cases += legit_cases
             self.queue.submit(cases, delay)
             if fast:
                 self.queue.submit(fast, delay * intel.params.latency_factor)
@@ -142,38 +164,52 @@ class Defender(mesa.Agent):
             acc.first_flag_at[idx] = np.minimum(acc.first_flag_at[idx], t)
             self.first_flag_at = min(self.first_flag_at, t)
 
-    def auto_ban(self, idx: np.ndarray, t: float, by: int) -> None:
-        """Enforce without review (score above the detector's auto-ban score)."""
+    def auto_ban(self, idx: np.ndarray, t: float, by: int, decisions: int) -> None:
+        """Enforce without review (score above the detector's auto-ban score); each scored unit
+        (an account, or a pool) over the score is one decision."""
         self.auto_bans += int(idx.size)
-        self.enforce(idx, t, by, confirmed=True)
+        self.enforce(idx, t, by, confirmed=True, decisions=decisions)
         self.first_detection_at = min(self.first_detection_at, t)
         acc = self.model.fleet.accounts
         for cl in np.unique(acc.cluster[idx]).tolist():
             self.investigate(cl, t)
 
     def _false_action(self, idx: np.ndarray, t: float) -> None:
-        """Enforce on legitimate accounts by mistake (the configured action) and book the cost."""
-        legit = self.model.legit
+        """Enforce on legitimate accounts by mistake (the configured action) and book the loss:
+        the defender's (lost margin, support) and the users' own (MODEL §7)."""
+        m = self.model
+        legit = m.legit
         en = self.cfg.enforcement
         new = idx[~legit.banned[idx] & ~legit.acted[idx]]
         self.legit_false_actions += float(legit.weight[new].sum())
         if en.action == "ban":
             self.legit_false_bans += float(legit.weight[new].sum())
-        cost = legit.act(idx, t, en.action, en.throttle_factor, en.legit_churn_share_if_not_banned)
-        self.legit_fp_cost += cost
-        self.model.ledger.book(t, DEFENDER, "legitimate_users", "false_positives", cost)
+        loss = legit.act(
+            idx,
+            t,
+            en.action,
+            en.throttle_factor,
+            en.legit_churn_share_if_not_banned,
+            en.degrade_quality,
+        )
+        led = m.ledger
+        led.book(t, DEFENDER, "legitimate_users", "false_positives", m.margin * loss.revenue_usd)
+        led.book(t, DEFENDER, "support_staff", "support", loss.support_usd)
+        led.book(t, "legitimate_users", "lost_service", "user_false_actions", loss.revenue_usd)
 
     # ------------------------------------------------------------------ review outcome
     def decide(self, case: Case, now: float) -> None:
         """Called by an analyst when a review ends."""
         m = self.model
+        if not case.decides:
+            return  # review work of thinned-out accounts: it took an analyst's time, nothing more
         if case.attacker:
             acc = m.fleet.accounts
             acc.in_review[case.accounts] = False
             if self.verdicts.uniform() < self.cfg.review.confirm_attacker_prob:
                 by = m.detector_index[case.detector]
                 delay = m.latency.enforcement_hours(1)[0]
-                self.enforce(case.accounts, now + delay, by, confirmed=True)
+                self.enforce(case.accounts, now + delay, by, confirmed=True, decisions=1)
                 self.first_detection_at = min(self.first_detection_at, now)
                 if case.pooled:
                     self.investigate(case.cluster, now)
@@ -190,8 +226,12 @@ class Defender(mesa.Agent):
             else:
                 legit.cooldown_until[j] = now + self.cfg.review.cooldown_hours
 
-    def enforce(self, idx: np.ndarray, t: float, by: int, confirmed: bool) -> None:
-        """Ban (or throttle/degrade) attacker accounts from hour ``t``."""
+    def enforce(
+        self, idx: np.ndarray, t: float, by: int, confirmed: bool, decisions: int = 0
+    ) -> None:
+        """Ban (or throttle/degrade) attacker accounts from hour ``t``; a confirmation adds its
+        ``decisions`` to the evidence against the accounts' operator (one per review decision,
+        however many accounts it covers)."""
         m = self.model
         acc = m.fleet.accounts
         if confirmed:
@@ -199,6 +239,8 @@ class Defender(mesa.Agent):
             acc.confirmed[new] = True
             acc.attributed[idx] = True
             self.confirmed_by_op += np.bincount(acc.op[new], minlength=self.confirmed_by_op.size)
+            if decisions and idx.size:
+                self.decisions_by_op[int(acc.op[idx[0]])] += decisions
         action = self.cfg.enforcement.action
         if action == "ban":
             self._collateral(m.fleet.end(idx, t, END_BANNED, by), t)
@@ -218,8 +260,7 @@ class Defender(mesa.Agent):
             if mix <= 0 or n == 0:
                 continue
             # Customers' own traffic per account, in units of a median legitimate customer.
-            own = op.cadence * mix / (1.0 - mix)
-            customers = n * own / max(m.legit.median_rate, 1e-9)
+            customers = n * op.cadence * mix / max(m.legit.median_rate, 1e-9)
             cost = customers * self.cfg.enforcement.reseller_customer_usd
             self.reseller_customers_hit += customers
             m.ledger.book(t, DEFENDER, "reseller_customers", "reseller_collateral", cost)
@@ -246,14 +287,16 @@ class Defender(mesa.Agent):
                 self.enforce(hit, t, BY_SWEEP, confirmed=False)
 
     # ------------------------------------------------------------------ attribution
-    def attribution_probability(self, k: int, t: float) -> float:
-        """In-run P(attribution) of operator k from confirmations and shared intelligence."""
-        m = self.model
-        scale = self.cfg.enforcement.attribution.confirmed_scale
-        p_conf = 1.0 - math.exp(-self.confirmed_by_op[k] / scale)
-        intel = m.policy("intel_sharing")
-        p_intel = intel.attribution_evidence(t) if intel and self.confirmed_by_op[k] > 0 else 0.0
-        return 1.0 - (1.0 - p_conf) * (1.0 - p_intel)
+    def attribution_probability(self, k: int, t: float, watermark: float = 0.0) -> float:
+        """P(attribution) of operator k from the evidence held at ``t`` (:mod:`sim.attribution`):
+        confirmation decisions, shared intelligence and, after the fact, watermark evidence."""
+        intel = self.model.policy("intel_sharing")
+        return attribution_probability(
+            self.decisions_by_op[k],
+            self.cfg.enforcement.attribution.confirmed_scale,
+            intel.attribution_evidence(t) if intel else 0.0,
+            watermark,
+        )
 
     def attribute(self, t: float) -> None:
         """Attribute campaigns whose evidence crossed their draw; blacklist if sanctioned."""
@@ -294,16 +337,21 @@ class Defender(mesa.Agent):
                 m.fleet.accounts.attributed[m.fleet.cluster_members(c)] = True
 
     # ------------------------------------------------------------------ money
-    def pay(self, t0: float, t1: float) -> float:
-        """Book the window's detector costs and review staff; returns the detection spend."""
+    def pay(self, t0: float, t1: float, traffic: float) -> float:
+        """Book the window's detector costs (fixed, inspection of ``traffic`` exchanges,
+        quality) and review staff; returns the detection spend."""
         m = self.model
         hours = t1 - t0
         total = 0.0
         for det in m.detector_list:
-            c = det.window_cost(hours)
-            det.cost_usd += c
-            total += c
-            m.ledger.book(t0, DEFENDER, f"detector:{det.name}", "detection", c)
+            payee = f"detector:{det.name}"
+            for part, usd in det.window_cost(hours, traffic).items():
+                m.ledger.book(t0, DEFENDER, payee, f"detection_{part}", usd)
+                total += usd
         staff = self.queue.staff_usd_per_day * hours / 24.0
         m.ledger.book(t0, DEFENDER, "analysts", "review_staff", staff)
         return total + staff
+
+
+#: Accounts of a load-only review case (thinned-out legitimate accounts).
+_NONE = np.empty(0, dtype=np.int64)

@@ -6,8 +6,10 @@ processes. The model, and its imports, are loaded lazily so validation stays fas
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +37,17 @@ def _progress_enabled(cfg: Config) -> bool:
     return mode == "on" or (mode == "auto" and sys.stderr.isatty())
 
 
+def undefended(cfg: Config) -> Config:
+    """The same world and seed with B = 0: the reference for times relative to no defence."""
+    return dataclasses.replace(
+        cfg, detection=dataclasses.replace(cfg.detection, budget_usd_per_day=0.0)
+    )
+
+
+def needs_reference(cfg: Config) -> bool:
+    return bool(cfg.analysis.undefended_reference) and cfg.detection.budget_usd_per_day > 0
+
+
 def evaluate(
     cfg: Config,
     scenario: str | None = None,
@@ -42,12 +55,25 @@ def evaluate(
     keep_model: bool = False,
     progress: bool | None = None,
     summary_only: bool = False,
+    reference: Callable[[Config], dict[str, Any]] | None = None,
 ) -> RunResult:
-    """Simulate ``cfg`` and compute its outcomes (only the summary with ``summary_only``)."""
+    """Simulate ``cfg`` and compute its outcomes (only the summary with ``summary_only``).
+
+    With ``analysis.undefended_reference`` and B > 0, the undefended twin (:func:`undefended`)
+    is simulated first — or taken from ``reference`` (a sweep's cache) — for the times relative
+    to the undefended capability. At B = 0 a run is its own twin.
+    """
     from sim.model import DistillationModel
     from sim.outcomes import summarize, timeseries
 
     t0 = time.perf_counter()
+    ref: dict[str, Any] | None = None
+    if needs_reference(cfg):
+        twin = undefended(cfg)
+        if reference is not None:
+            ref = reference(twin)
+        else:
+            ref = evaluate(twin, scenario, replicate, progress=False, summary_only=True).summary
     streams = Streams(root_sequence(cfg.seed, replicate))
     show = _progress_enabled(cfg) if progress is None else progress
     bar = None
@@ -67,7 +93,9 @@ def evaluate(
     if bar is not None:
         bar.close()
     name = scenario or cfg.scenario.name
-    summary = summarize(model, name)
+    if ref is None and cfg.analysis.undefended_reference:
+        ref = "self"  # B = 0: its own twin
+    summary = summarize(model, name, reference=ref)
     if replicate is not None:
         summary["replicate"] = int(replicate)
     if summary_only:

@@ -1,7 +1,8 @@
 """Attacker accounts and clusters as growable numpy columns (no object per account).
 
 Lifecycle (MODEL §2): requested -> set-up -> active -> (flagged -> in review) -> banned, cleared,
-throttled or degraded; an operator that stops abandons its accounts. Times are hours; ``inf``
+throttled or degraded; a throttled or degraded account is retired once its operator notices; an
+operator that stops abandons its accounts. Times are hours; ``inf``
 means "not (yet)".
 """
 
@@ -9,8 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-#: Why an account ended.
-END_NONE, END_BANNED, END_ABANDONED = 0, 1, 2
+#: Why an account ended: banned, abandoned when its campaign stopped, or retired by its operator
+#: once it noticed the account was throttled or degraded.
+END_NONE, END_BANNED, END_ABANDONED, END_RETIRED = 0, 1, 2, 3
 #: Enforcement actions other than a ban.
 ACT_NONE, ACT_THROTTLE, ACT_DEGRADE = 0, 1, 2
 #: ``banned_by`` codes below 0 (detectors use their index >= 0).
@@ -73,6 +75,7 @@ class Fleet:
                 "u": (f32, 0.0, (max(n_detectors, 1),)),
                 "u_select": (f32, 0.0, ()),
                 "intel_u": (f32, 1.0, ()),
+                "notice_u": (f32, 1.0, ()),
                 "in_review": (b, False, ()),
                 "cooldown_until": (f64, 0.0, ()),
                 "confirmed": (b, False, ()),
@@ -132,14 +135,16 @@ class Fleet:
             rows = self._op_rows[op] = np.flatnonzero(self.accounts.view("op") == op)
         return rows
 
-    def end(self, idx: np.ndarray, t: float | np.ndarray, kind: int, by: int) -> np.ndarray:
+    def end(
+        self, idx: np.ndarray, t: float | np.ndarray, kind: int, by: int | np.ndarray
+    ) -> np.ndarray:
         """End accounts ``idx`` at ``t`` unless they end earlier; returns those actually changed."""
         a = self.accounts
         later = a.ended_at[idx] > t
         idx = idx[later]
         a.ended_at[idx] = t if np.ndim(t) == 0 else np.asarray(t)[later]
         a.end_kind[idx] = kind
-        a.banned_by[idx] = by
+        a.banned_by[idx] = by if np.ndim(by) == 0 else np.asarray(by)[later]
         return idx
 
     def act(self, idx: np.ndarray, t: float | np.ndarray, action: int, by: int) -> np.ndarray:

@@ -1,7 +1,8 @@
 """One ledger in dollars for both sides (MODEL §7).
 
-Every row is one transfer: hour, payer, payee, category, dollars, and whether it is cash (the
-attacker's expected penalty is a risk line, not cash). Rows are appended in columnar batches; the
+Every row is one transfer or loss: hour, payer, payee, category, dollars, and whether it is cash
+(the attacker's expected penalty, the defender's forgone margin and legitimate users' losses are
+not). Rows are appended in columnar batches; the
 frame is built once at the end.
 """
 
@@ -12,26 +13,56 @@ import pandas as pd
 
 DEFENDER = "defender"
 
-#: Category -> who pays whom, for documentation and tests.
+#: Category -> who pays whom, for documentation and tests. ``cash`` is False for the attacker's
+#: risk line, the defender's forgone margin and what legitimate users lose (none is a payment).
 CATEGORIES = {
     "accounts": "attacker -> account_vendors: usable accounts (blocked attempts included)",
     "infrastructure": "attacker -> proxy_vendors: proxies/payment/phone per account-day",
     "api_fees": "attacker -> defender (share paid in real money) or resellers: per exchange",
     "traffic_mixing": "attacker -> resellers: cost of mixing traffic with customers'",
-    "expected_penalty": "attacker -> sanctions: P(attribution) × penalty (risk, not cash)",
-    "serving_cost": "defender -> compute: cost of serving the attacker traffic it was paid for",
-    "detection": "defender -> detector (payee): realised detector costs",
+    "expected_penalty": "attacker -> sanctions: P(attribution) × P(enforcement) × penalty (risk)",
+    "serving_cost": "defender -> compute: (1 − gross margin) × list price of every attacker "
+    "exchange served, whoever paid for it",
+    "detection_fixed": "defender -> detector:<name>: a running detector's fixed cost",
+    "detection_inspection": "defender -> detector:<name>: inspecting its coverage of the traffic",
+    "detection_quality": "defender -> detector:<name>: quality (d′) bought with the rest",
     "review_staff": "defender -> analysts: review team pay",
     "kyc_checks": "defender -> identity_vendor: identity checks at sign-up",
-    "kyc_friction": "defender -> prospective_users: sign-ups lost to friction (a loss)",
+    "kyc_friction": "defender -> prospective_users: margin on the lifetime revenue of sign-ups "
+    "lost to friction (forgone)",
     "intel_sharing": "defender -> partners: analyst time spent on intelligence sharing",
-    "false_positives": "defender -> legitimate_users: churned revenue and support of false bans",
+    "false_positives": "defender -> legitimate_users: margin on the revenue lost to wrongly "
+    "banned, throttled or degraded customers (forgone)",
+    "support": "defender -> support_staff: support for each customer wrongly acted on",
     "reseller_collateral": "defender -> reseller_customers: customers cut off with a mixed account",
-    "utility_loss": "defender -> legitimate_users: value lost on wrongly poisoned outputs",
-    "rate_limit_loss": "defender -> legitimate_users: revenue of requests refused by rate limits",
+    "utility_loss": "defender -> legitimate_users: margin on the value of wrongly poisoned "
+    "outputs (forgone)",
+    "rate_limit_loss": "defender -> legitimate_users: margin on requests refused by rate limits "
+    "(forgone)",
     "poisoning_compute": "defender -> compute: antidistillation sampling overhead",
     "watermarking": "defender -> compute: watermarking overhead",
+    "user_false_actions": "legitimate_users -> lost_service: revenue-equivalent service lost to "
+    "false bans, throttles and degradation (not the defender's)",
+    "user_kyc_friction": "prospective_users -> lost_service: lifetime revenue of sign-ups lost to "
+    "friction (not the defender's)",
+    "user_rate_limits": "legitimate_users -> lost_service: refused requests at revenue",
+    "user_poisoned_output": "legitimate_users -> lost_service: value of wrongly poisoned outputs",
 }
+
+#: Categories that are not payments (see ``cash``).
+NON_CASH = frozenset(
+    {
+        "expected_penalty",
+        "kyc_friction",
+        "false_positives",
+        "utility_loss",
+        "rate_limit_loss",
+        "user_false_actions",
+        "user_kyc_friction",
+        "user_rate_limits",
+        "user_poisoned_output",
+    }
+)
 
 
 def attacker(name: str) -> str:
@@ -46,9 +77,10 @@ class Ledger:
         self._parts: list[tuple] = []
         self._frame: pd.DataFrame | None = None
 
-    def book(self, hour, payer: str, payee: str, category: str, usd, cash: bool = True) -> None:
+    def book(self, hour, payer: str, payee: str, category: str, usd) -> None:
         if category not in CATEGORIES:
             raise KeyError(f"unknown ledger category {category!r}")
+        cash = category not in NON_CASH
         if np.ndim(usd) == 0 and np.ndim(hour) == 0:
             if usd != 0:
                 self._parts.append((float(hour), payer, payee, category, float(usd), cash))

@@ -3,11 +3,16 @@
 Per-account state is a handful of numpy arrays; nothing is a Python object. Each simulated account
 stands for ``weight`` real ones when the population is thinned (``world.legit_sample_share`` < 1,
 used by fast tests): counts and dollars are scaled by the weight, so they stay unbiased.
+
+Losses are measured here at revenue — the service a customer loses, valued at what it pays for it
+(:class:`LegitLoss`): that is what the users themselves lose (a lower bound on what the service is
+worth to them). The defender loses the gross margin on it, plus the support cost (MODEL §7).
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import brentq
@@ -18,24 +23,51 @@ from sim.parameters import LegitConfig, TierConfig, WorldConfig
 DAYS_PER_MONTH = 30.44
 
 
-def false_ban_cost(tier: TierConfig, monthly_revenue: np.ndarray) -> np.ndarray:
-    """Cost of wrongly banning an account: churn × discounted remaining revenue + support."""
+def annuity_months(tier: TierConfig) -> float:
+    """Discounted months of revenue of a new customer: Σ over its lifetime of (1 + r)^−t."""
     r, n = tier.monthly_discount_rate, tier.lifetime_months
-    annuity = n if r == 0 else (1.0 - (1.0 + r) ** (-n)) / r
-    return tier.churn_on_false_ban * monthly_revenue * annuity + tier.support_cost_usd
+    return n if r == 0 else (1.0 - (1.0 + r) ** (-n)) / r
+
+
+def remaining_annuity_months(tier: TierConfig) -> float:
+    """Expected discounted months of revenue left to a customer taken at a uniformly random point
+    of its fixed n-month life (the steady state of a tier with constant sign-ups):
+    (1/n)∫₀ⁿ a(x) dx with a(x) = (1 − (1+r)^−x)/r, i.e. (n + ((1+r)^−n − 1)/ln(1+r)) / (r·n);
+    n/2 when r = 0."""
+    r, n = tier.monthly_discount_rate, tier.lifetime_months
+    if n <= 0:
+        return 0.0
+    if r == 0:
+        return n / 2.0
+    ln = math.log1p(r)
+    return (n + math.expm1(-n * ln) / ln) / (r * n)
 
 
 def lifetime_value(tier: TierConfig, monthly_revenue: float) -> float:
     """Discounted lifetime revenue of a new customer of ``tier``."""
-    r, n = tier.monthly_discount_rate, tier.lifetime_months
-    annuity = n if r == 0 else (1.0 - (1.0 + r) ** (-n)) / r
-    return monthly_revenue * annuity
+    return monthly_revenue * annuity_months(tier)
+
+
+@dataclass
+class LegitLoss:
+    """What wrongly acting on legitimate accounts loses (weighted dollars)."""
+
+    #: Revenue-equivalent service the customers lose (the users' loss; the defender's is the
+    #: gross margin on it).
+    revenue_usd: float = 0.0
+    #: Support cost the defender pays.
+    support_usd: float = 0.0
+
+    def to_defender(self, margin: float) -> float:
+        """The defender's loss: lost margin plus support."""
+        return margin * self.revenue_usd + self.support_usd
 
 
 class LegitPopulation:
     """Legitimate accounts: usage rates, tiers, weights, false-ban costs and review state."""
 
     def __init__(self, cfg: LegitConfig, world: WorldConfig, rng: np.random.Generator) -> None:
+        self.horizon = float(world.days * 24)
         self.tier_names = list(cfg.tiers)
         self.tiers = [cfg.tiers[t] for t in self.tier_names]
         share = world.legit_sample_share
@@ -61,16 +93,15 @@ class LegitPopulation:
         self.revenue_per_exchange = per_tier([t.revenue_per_exchange_usd for t in self.tiers])
         self.content_lookalike = per_tier([t.content_lookalike for t in self.tiers])
         self.linkage_lookalike = per_tier([t.linkage_lookalike for t in self.tiers])
-        # A false ban costs a * rate + b per account (linear in usage within a tier).
-        one = np.ones(1)
-        self._fp_slope = np.array(
+        # Revenue left in a customer's life per unit of usage rate (exchanges/day), per tier.
+        self._remaining_per_rate = np.array(
             [
-                false_ban_cost(t, one * DAYS_PER_MONTH * t.revenue_per_exchange_usd)[0]
-                - t.support_cost_usd
+                DAYS_PER_MONTH * t.revenue_per_exchange_usd * remaining_annuity_months(t)
                 for t in self.tiers
             ]
         )
-        self._fp_const = np.array([t.support_cost_usd for t in self.tiers])
+        self._churn = np.array([t.churn_on_false_ban for t in self.tiers])
+        self._support = np.array([t.support_cost_usd for t in self.tiers])
         self.banned = np.zeros(self.n, dtype=bool)
         self.banned_at = np.full(self.n, np.inf)
         #: Wrongly throttled or degraded (still a customer, no longer flagged).
@@ -118,23 +149,32 @@ class LegitPopulation:
             & (self.cooldown_until[idx] <= t)
         )
 
-    def ban(self, idx: np.ndarray, t: float) -> float:
-        """Wrongly ban ``idx`` at hour ``t``; returns the false-positive cost in dollars."""
+    def ban(self, idx: np.ndarray, t: float) -> LegitLoss:
+        """Wrongly ban ``idx`` at hour ``t``: a share ``churn_on_false_ban`` of them leave for
+        good (their remaining discounted revenue is lost), and each costs support."""
         idx = idx[~self.banned[idx]]
         self.banned[idx] = True
         self.banned_at[idx] = t
-        self._live_rate -= float((self.weight[idx] * self.rate[idx]).sum())
-        return float((self.weight[idx] * self.fp_cost(idx)).sum())
+        w, rate, k = self.weight[idx], self.rate[idx], self.tier[idx]
+        self._live_rate -= float((w * rate).sum())
+        revenue = float((w * self._churn[k] * self._remaining_per_rate[k] * rate).sum())
+        return LegitLoss(revenue, float((w * self._support[k]).sum()))
 
     def act(
-        self, idx: np.ndarray, t: float, action: str, throttle_factor: float, churn_share: float
-    ) -> float:
-        """Wrongly ban, throttle or degrade ``idx`` at hour ``t``; returns the cost in dollars.
+        self,
+        idx: np.ndarray,
+        t: float,
+        action: str,
+        throttle_factor: float,
+        churn_share: float,
+        degrade_quality: float = 1.0,
+    ) -> LegitLoss:
+        """Wrongly ban, throttle or degrade ``idx`` at hour ``t``.
 
-        A throttled or degraded customer stays (its traffic cut to ``throttle_factor`` if
-        throttled) and churns with ``churn_share`` of the probability a banned one does; its
-        support cost is the same. Revenue lost on the requests a throttled customer who stays no
-        longer gets answered is not counted.
+        A throttled or degraded customer churns with ``churn_share`` of the probability a banned
+        one does (losing its remaining revenue); one who stays loses, until the horizon, the
+        refused share of its requests (throttled) or the lost share of its outputs' quality
+        (degraded), at revenue. Each costs support.
         """
         if action == "ban":
             return self.ban(idx, t)
@@ -144,12 +184,23 @@ class LegitPopulation:
         if action == "throttle":
             self._live_rate -= (1.0 - throttle_factor) * float((w * rate).sum())
             self.served_share[idx] = throttle_factor
-        return float((w * (churn_share * self._fp_slope[k] * rate + self._fp_const[k])).sum())
+            lost_share = 1.0 - throttle_factor
+        else:
+            lost_share = 1.0 - degrade_quality
+        p_churn = churn_share * self._churn[k]
+        days_left = max(self.horizon - t, 0.0) / 24.0
+        stay = lost_share * rate * days_left * self.revenue_per_exchange[idx]
+        leave = self._remaining_per_rate[k] * rate
+        revenue = float((w * (p_churn * leave + (1.0 - p_churn) * stay)).sum())
+        return LegitLoss(revenue, float((w * self._support[k]).sum()))
 
-    def fp_cost(self, idx: np.ndarray) -> np.ndarray:
-        """Cost of wrongly banning accounts ``idx`` (churned discounted revenue + support)."""
-        k = self.tier[idx]
-        return self._fp_slope[k] * self.rate[idx] + self._fp_const[k]
+    def mean_false_ban_cost(self, margin: float) -> float:
+        """The defender's mean loss from wrongly banning one legitimate account (weighted)."""
+        if self.n == 0:
+            return 0.0
+        k = self.tier
+        per = margin * self._churn[k] * self._remaining_per_rate[k] * self.rate + self._support[k]
+        return float((self.weight * per).sum() / self.weight.sum())
 
     def hourly_traffic(
         self, hours: np.ndarray, world: WorldConfig, rng: np.random.Generator
@@ -159,17 +210,20 @@ class LegitPopulation:
         profile = 1.0 + world.diurnal_amplitude * np.cos(phase)
         return rng.poisson(self._live_rate / 24.0 * profile).astype(float)
 
-    def tier_table(self) -> dict[str, dict[str, float]]:
+    def tier_table(self, margin: float) -> dict[str, dict[str, float]]:
         """Per-tier figures implied by the config, mutually consistent by construction."""
         out = {}
         for t_name, t in zip(self.tier_names, self.tiers, strict=True):
             mean_day = t.median_exchanges_per_day * math.exp(t.sigma**2 / 2)
             monthly = mean_day * DAYS_PER_MONTH * t.revenue_per_exchange_usd
+            lost = t.churn_on_false_ban * monthly * remaining_annuity_months(t)
             out[t_name] = {
                 "accounts": t.accounts,
                 "mean_exchanges_per_day": mean_day,
                 "revenue_per_exchange_usd": t.revenue_per_exchange_usd,
                 "mean_revenue_per_month_usd": monthly,
-                "mean_false_ban_cost_usd": float(false_ban_cost(t, np.array([monthly]))[0]),
+                "remaining_lifetime_months_discounted": remaining_annuity_months(t),
+                "mean_false_ban_cost_usd": margin * lost + t.support_cost_usd,
+                "mean_false_ban_user_loss_usd": lost,
             }
         return out

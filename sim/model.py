@@ -55,6 +55,8 @@ class DistillationModel(mesa.Model):
         self.horizon = float(cfg.world.days * 24)
         self.n_windows = int(math.ceil(self.horizon / self.window))
         self.time_h = 0.0
+        #: The defender's gross margin on served traffic: lost revenue costs it this share.
+        self.margin = cfg.teacher.gross_margin
         self.env = simpy.Environment()
         self.ledger = Ledger()
         self.latency = LatencyModel(cfg.latency, streams("latency"))
@@ -84,9 +86,10 @@ class DistillationModel(mesa.Model):
         for p in self.policies.values():
             p.setup()
 
+        forecast = self.traffic_forecast_per_day()
         for det in self.detector_list:
+            det.plan(forecast, cfg.detection.dprime_tolerance)
             det.prepare(self.legit, streams(f"legit:{det.name}"))
-            det.set_coverage(self.legit.live_rate)
         self.domains = CapabilityCurve(cfg.capability).domains
         n_ops, n_dom, H = len(self.operator_list), len(self.domains), int(self.horizon)
         self.capability_stock = np.zeros((n_ops, n_dom))
@@ -103,7 +106,6 @@ class DistillationModel(mesa.Model):
         self.datacollector = mesa.DataCollector(
             model_reporters={
                 "hour": lambda m: m.time_h,
-                "review_backlog": lambda m: m.defender.queue.backlog,
                 "legit_false_bans": lambda m: m.defender.legit_false_bans,
                 "legit_false_actions": lambda m: m.defender.legit_false_actions,
             },
@@ -122,6 +124,12 @@ class DistillationModel(mesa.Model):
         self.running = True
 
     # ------------------------------------------------------------------ lookups
+    def traffic_forecast_per_day(self) -> float:
+        """The defender's forecast of the exchanges it serves a day: its legitimate traffic and
+        every campaign's at its planned demand, mixed-in customers' traffic included."""
+        attack = sum(op.cfg.demand_per_day / op.own_share for op in self.operator_list)
+        return self.legit.live_rate + attack
+
     def policy(self, name: str) -> Policy | None:
         """The policy ``name`` if it is enabled (from any hour), else None."""
         p = self.policies.get(name)
@@ -149,8 +157,13 @@ class DistillationModel(mesa.Model):
     def _close_window(self, t0: float, t1: float, h, legit_h: np.ndarray) -> None:
         """What follows the window's traffic: detection, policies, payment, adaptation."""
         self.legit_h[int(t0) : int(t1)] = legit_h
-        traffic = float(legit_h.sum() + h.sent.sum())
-        # Detectors score the window; flags go to review after each detector's latency.
+        # All the traffic served: legitimate, attackers' and the reseller customers' mixed in.
+        own = np.array([op.own_share for op in self.operator_list])
+        traffic = float(legit_h.sum() + (h.sent_h.sum(axis=1) / own).sum())
+        # Detectors inspect what their money covers of it, score the window, and flag; flags go
+        # to review after each detector's latency.
+        for det in self.detector_list:
+            det.set_coverage(traffic * 24.0 / (t1 - t0))
         ctx = self._scan_context(t0, t1, h, traffic)
         flags = [det.scan(ctx) for det in self.detector_list]
         self.scan_windows += any(det.due(t1) for det in self.detector_list)
@@ -162,10 +175,8 @@ class DistillationModel(mesa.Model):
             pois.book_attacker_compute(t0, poisoned)
         for p in self.policies.values():
             p.end_of_window(t0, t1, ctx)
-        # The defender pays for detection and sizes next window's coverage.
-        self.defender.pay(t0, t1)
-        for det in self.detector_list:
-            det.set_coverage(traffic * 24.0 / (t1 - t0))
+        # The defender pays for detection.
+        self.defender.pay(t0, t1, traffic)
         # Operators read the bans they noticed and adapt; campaigns may be attributed.
         for op in self.operator_list:
             op.adapt(t0, t1)
@@ -293,28 +304,25 @@ class DistillationModel(mesa.Model):
             vars(obj).clear()
 
     def finish(self) -> None:
-        """Final P(attribution) per operator (watermark evidence arrives after the fact) and the
-        attacker's expected penalty, booked as a risk line (not cash)."""
+        """P(attribution) per operator from the evidence held at the horizon, watermark evidence
+        included (it arrives after the fact), and the attacker's expected penalty,
+        P × P(enforcement) × penalty, booked as a risk line (MODEL §8)."""
         self.defender.retrospective()
         wm = self.policy("watermarking")
         sanctions = self.policy("sanctions")
-        self.final_attribution = np.zeros(len(self.operator_list))
-        self.expected_penalty = np.zeros(len(self.operator_list))
+        n_ops = len(self.operator_list)
+        self.final_attribution = np.zeros(n_ops)
+        self.expected_penalty = np.zeros(n_ops)
         for k, op in enumerate(self.operator_list):
-            if self.defender.attributed_at[k] < math.inf:
-                p = 1.0
-            else:
-                # The in-run evidence was last checked against the draw at the horizon and fell
-                # short, so it adds nothing now (counting it again would count it twice); only
-                # evidence that arrives after the fact can still attribute the campaign.
-                p = 0.0
-                if wm is not None:
-                    # Only what was harvested once watermarking was in force carries the mark.
-                    since = int(math.ceil(wm.params.effective_hour))
-                    p = wm.attribution_evidence(float(self.harvested_h[k, since:].sum()))
+            marked = 0.0
+            if wm is not None:
+                # Only what was harvested once watermarking was in force carries the mark.
+                since = int(math.ceil(wm.params.effective_hour))
+                marked = wm.attribution_evidence(float(self.harvested_h[k, since:].sum()))
+            p = self.defender.attribution_probability(k, self.horizon, watermark=marked)
             self.final_attribution[k] = p
-            penalty = p * sanctions.penalty(self.horizon) if sanctions else 0.0
-            self.expected_penalty[k] = penalty
-            self.ledger.book(
-                self.horizon, op.party, "sanctions", "expected_penalty", penalty, cash=False
+            penalty = (
+                p * sanctions.expected_penalty_if_attributed(self.horizon) if sanctions else 0.0
             )
+            self.expected_penalty[k] = penalty
+            self.ledger.book(self.horizon, op.party, "sanctions", "expected_penalty", penalty)

@@ -1,8 +1,12 @@
 """Outcomes: the summary figures and hourly time series of a finished run (MODEL §6, §7, §10).
 
-One definition per figure, used by every output: ``defender_total_cost_usd`` = detection spend +
-KYC + intelligence-sharing time + false-positive losses + countermeasure costs − margin collected
-from attacker traffic. Ratios with a zero denominator are null, never inf or NaN.
+One definition per figure, used by every output (each described in :data:`FIELDS`, listed in
+docs/OUTPUTS.md). ``defender_total_cost_usd`` is on one basis, the defender's profit: detection as
+spent + identity checks + intelligence-sharing time + margin forgone on legitimate customers and
+sign-ups lost (false actions, KYC friction, rate limits, poisoned outputs) + support + reseller
+collateral + countermeasure compute + the cost of serving attacker traffic − the fees it received.
+What legitimate users themselves lose is reported apart (``legit_user_cost_usd``), never added
+to it. Ratios with a zero denominator are null, never inf or NaN.
 """
 
 from __future__ import annotations
@@ -13,24 +17,38 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from sim.fleet import END_BANNED
+from sim.fleet import END_BANNED, END_RETIRED
 
 if TYPE_CHECKING:
     from sim.model import DistillationModel
 
-DEFENDER_COST_CATEGORIES = (
-    "detection",
+DETECTION_CATEGORIES = (
+    "detection_fixed",
+    "detection_inspection",
+    "detection_quality",
     "review_staff",
+)
+DEFENDER_COST_CATEGORIES = (
+    *DETECTION_CATEGORIES,
     "kyc_checks",
     "kyc_friction",
     "intel_sharing",
     "false_positives",
+    "support",
     "reseller_collateral",
     "utility_loss",
     "rate_limit_loss",
     "poisoning_compute",
     "watermarking",
+    "serving_cost",
 )
+#: What legitimate users lose, by category (reported apart from the defender's cost).
+USER_COST_CATEGORIES = {
+    "false_actions": "user_false_actions",
+    "kyc_friction": "user_kyc_friction",
+    "rate_limits": "user_rate_limits",
+    "poisoned_output": "user_poisoned_output",
+}
 ATTACKER_CASH_CATEGORIES = ("accounts", "infrastructure", "api_fees", "traffic_mixing")
 
 
@@ -64,26 +82,62 @@ def capability_series(model: DistillationModel) -> np.ndarray:
 
 
 def defender_costs(ledger: pd.DataFrame) -> dict[str, float]:
+    """Every defender cost line, fees received from attackers, and the totals built from them."""
     d = ledger[ledger["payer"] == "defender"].groupby("category", observed=True)["usd"].sum()
-    costs = {c: float(d.get(c, 0.0)) for c in (*DEFENDER_COST_CATEGORIES, "serving_cost")}
+    costs = {c: float(d.get(c, 0.0)) for c in DEFENDER_COST_CATEGORIES}
     received = ledger[(ledger["payee"] == "defender") & (ledger["category"] == "api_fees")]
     costs["api_fees_received"] = float(received["usd"].sum())
-    costs["margin_collected"] = costs["api_fees_received"] - costs["serving_cost"]
-    costs["detection_spend"] = costs["detection"] + costs["review_staff"]
-    costs["total"] = sum(costs[c] for c in DEFENDER_COST_CATEGORIES) - costs["margin_collected"]
+    costs["detection_spend"] = sum(costs[c] for c in DETECTION_CATEGORIES)
+    costs["total"] = sum(costs[c] for c in DEFENDER_COST_CATEGORIES) - costs["api_fees_received"]
+    users = ledger[ledger["category"].isin(list(USER_COST_CATEGORIES.values()))]
+    u = users.groupby("category", observed=True)["usd"].sum()
+    for name, c in USER_COST_CATEGORIES.items():
+        costs[f"user_{name}"] = float(u.get(c, 0.0))
     return costs
 
 
-def _days_to(curve: np.ndarray, share: float) -> float | None:
-    final = curve[-1] if curve.size else 0.0
-    if final <= 0:
+def days_to(curve: np.ndarray, level: float) -> float | None:
+    """Days until the hourly ``curve`` first reaches ``level`` (end of that hour); None if never
+    (or if the level is not positive)."""
+    if level <= 0 or curve.size == 0:
         return None
-    hit = np.flatnonzero(curve >= share * final)
+    hit = np.flatnonzero(curve >= level * (1.0 - 1e-12))
     return float((hit[0] + 1) / 24.0) if hit.size else None
 
 
-def summarize(model: DistillationModel, scenario: str) -> dict[str, Any]:
-    """The run's summary (what summary.json holds)."""
+def _relative(curve: np.ndarray, share: float) -> float | None:
+    return days_to(curve, share * curve[-1]) if curve.size else None
+
+
+def level_key(level: float) -> str:
+    """Summary key of the time to an absolute capability level (0.1 -> 10 capability points)."""
+    return f"days_to_capability_{round(level * 100):d}pts"
+
+
+def _sub(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None else float(a - b)
+
+
+def headline_index(model: DistillationModel, caps: np.ndarray) -> int | None:
+    """Operator whose figures are the headline: the named one, the largest (``max``), or None
+    (``total``: the sum over operators)."""
+    mode = model.cfg.analysis.headline
+    names = [op.name for op in model.operator_list]
+    if mode == "total" or not names:
+        return None
+    if mode == "max":
+        return int(np.argmax(caps))
+    return names.index(mode)
+
+
+def summarize(
+    model: DistillationModel, scenario: str, reference: dict[str, Any] | str | None = None
+) -> dict[str, Any]:
+    """The run's summary (what summary.json holds).
+
+    ``reference``: the summary of the same world and seed with B = 0 (the undefended twin), for
+    the times and delays relative to the undefended capability; ``"self"`` for a run at B = 0.
+    """
     cfg = model.cfg
     led = model.ledger.frame()
     acc = model.fleet.accounts
@@ -93,25 +147,29 @@ def summarize(model: DistillationModel, scenario: str) -> dict[str, Any]:
     ops = model.operator_list
     costs = defender_costs(led)
     d = model.defender
+    levels = list(cfg.analysis.capability_levels)
 
-    # A ban counts if it took effect by the horizon; later ones leave the account alive at the end.
-    banned_by_horizon = (acc.end_kind[:n] == END_BANNED) & (acc.ended_at[:n] < H)
+    # A ban counts if it took effect before the horizon (an account banned at the horizon served
+    # to the end): the same rule as the time series' cumulative counts.
+    ended_before = acc.ended_at[:n] < H
+    banned_by_horizon = (acc.end_kind[:n] == END_BANNED) & ended_before
+    retired_by_horizon = (acc.end_kind[:n] == END_RETIRED) & ended_before
     per_op: dict[str, dict[str, Any]] = {}
     caps = np.zeros(len(ops))
-    curves = []
-    gains_final = []
+    curves, gains_final, cash = [], [], np.zeros(len(ops))
     for k, op in enumerate(ops):
         g_hours = op.curve.gains(stock[k])
         overall = op.curve.overall(g_hours)
         curves.append(overall)
         gains_final.append(g_hours[-1] if g_hours.size else np.zeros(len(model.domains)))
         caps[k] = overall[-1] if overall.size else 0.0
+        cash[k] = float(led[(led["payer"] == op.party) & led["cash"]]["usd"].sum())
+    for k, op in enumerate(ops):
         mine = acc.op[:n] == k
-        banned_k = mine & banned_by_horizon
-        cash = float(led[(led["payer"] == op.party) & led["cash"]]["usd"].sum())
+        overall = curves[k]
         p_final = model.final_attribution[k]
         penalty = model.expected_penalty[k]
-        per_op[op.name] = {
+        rec = {
             "label": op.cfg.label or op.name,
             "exchanges_sent": float(acc.sent[:n][mine].sum()),
             "exchanges_harvested": float(acc.harvested[:n][mine].sum()),
@@ -119,71 +177,97 @@ def summarize(model: DistillationModel, scenario: str) -> dict[str, Any]:
             "effective_exchanges": float(stock[k, -1].sum()) if stock.shape[1] else 0.0,
             "accounts_created": int(mine.sum()),
             "accounts_attributed": int((mine & acc.attributed[:n]).sum()),
-            "accounts_banned": int(banned_k.sum()),
-            "accounts_alive_at_end": int((mine & (acc.ended_at[:n] >= H)).sum()),
+            "accounts_banned": int((mine & banned_by_horizon).sum()),
+            "accounts_retired": int((mine & retired_by_horizon).sum()),
+            "accounts_alive_at_end": int((mine & ~ended_before).sum()),
             "capability_extracted": float(caps[k]),
             "capability_by_domain": {
-                dm: float(v) for dm, v in zip(model.domains, gains_final[-1], strict=True)
+                dm: float(v) for dm, v in zip(model.domains, gains_final[k], strict=True)
             },
-            "days_to_50pct_capability": _days_to(overall, 0.5),
+            "days_to_50pct_of_final_capability": _relative(overall, 0.5),
+            **{level_key(lv): days_to(overall, lv) for lv in levels},
             "capability_days": float(overall.sum() / 24.0),
             "value_usd": float(op.value_usd),
-            "attacker_spend_usd": cash,
-            "attacker_cost_per_capability_point_usd": ratio(cash, caps[k] * 100.0),
+            "attacker_spend_usd": float(cash[k]),
+            "attacker_cost_per_capability_point_usd": ratio(cash[k], caps[k] * 100.0),
             "expected_penalty_usd": float(penalty),
             "attribution_probability": float(p_final),
+            "confirmation_decisions": float(d.decisions_by_op[k]),
+            "attributed_in_run": bool(d.attributed_at[k] < math.inf),
             "attributed_at_hours": finite_or_none(d.attributed_at[k]),
-            "net_value_usd": float(op.value_usd * caps[k] - cash - penalty),
+            "net_value_usd": float(op.value_usd * caps[k] - cash[k] - penalty),
             "went": bool(op.go),
             "stopped_at_hours": finite_or_none(op.stopped_at),
             "stop_reason": op.stop_reason or None,
             "cadence_per_day_final": float(op.cadence),
+            "harvest_cadence_per_day_final": float(op.harvest_cadence),
             "obfuscation_final": float(op.obfuscation),
             "cluster_size_final": int(op.cluster_size),
         }
-    # The headline figures are those of the operator whose student gained most.
-    head = int(np.argmax(caps)) if len(ops) else 0
-    curve = curves[head] if curves else np.zeros(0)
-    cap = float(caps[head]) if len(ops) else 0.0
-    head_op = per_op[ops[head].name] if ops else {}
+        per_op[op.name] = rec
 
-    created = n
+    # The headline: one operator's figures (named, or the largest leak), or the sum over them.
+    head = headline_index(model, caps)
+    if head is not None:
+        curve = curves[head]
+        by_domain = per_op[ops[head].name]["capability_by_domain"]
+        money_ops = [head] if cfg.analysis.headline not in ("max", "total") else range(len(ops))
+    else:
+        curve = np.sum(curves, axis=0) if curves else np.zeros(int(H))
+        by_domain = {
+            dm: float(sum(g[i] for g in gains_final)) for i, dm in enumerate(model.domains)
+        }
+        money_ops = range(len(ops))
+    money_ops = list(money_ops)
+    names = [ops[k].name for k in money_ops]
+    cap = float(curve[-1]) if curve.size else 0.0
+    net = sum(per_op[nm]["net_value_usd"] for nm in names)
+    head_cash = float(sum(cash[k] for k in money_ops))
+    attribution_ops = [head] if head is not None else list(range(len(ops)))
+
     ended = acc.ended_at[:n]
     active = acc.active_at[:n]
-    banned = banned_by_horizon
     # Usable life of banned accounts; one banned while still in set-up (a cluster sweep) never
     # served and is left out rather than counted as a zero-hour life.
-    lived = banned & (ended > active)
+    lived = banned_by_horizon & (ended > active)
     lifetimes = ended[lived] - active[lived]
     alive_end = int((ended >= H).sum())
-    attacker_cash = float(
-        led[led["payer"].astype(str).str.startswith("attacker:") & led["cash"]]["usd"].sum()
-    )
+    attacker_cash = float(cash.sum())
     legit = model.legit
     legit_total = float(legit.weight.sum())
-    cases = model.defender.queue.cases
+    cases = d.queue.cases
     waits = [c.started_at - c.arrived_at for c in cases if c.started_at == c.started_at]
     unreviewed = sum(1 for c in cases if c.started_at != c.started_at)
+    days = H / 24.0
+    budget = float(cfg.detection.budget_usd_per_day)
+    leak_value = cfg.defender.value_usd_per_capability_point * 100.0 * float(caps.sum())
+    user_cost = sum(costs[f"user_{k}"] for k in USER_COST_CATEGORIES)
     summary: dict[str, Any] = {
         "scenario": scenario,
         "seed": int(cfg.seed),
         "attacker_mode": cfg.attacker.mode,
         "days": cfg.world.days,
+        "headline": cfg.analysis.headline,
+        "headline_operator": ops[head].name if head is not None else None,
+        "headline_money": ", ".join(names) if len(names) == 1 else "all operators",
         "capability_extracted": cap,
-        "capability_by_domain": head_op.get("capability_by_domain", {}),
-        "headline_operator": ops[head].name if ops else None,
-        "days_to_50pct_capability": _days_to(curve, 0.5),
-        "days_to_80pct_capability": _days_to(curve, 0.8),
+        "capability_by_domain": by_domain,
+        "capability_by_day": [float(x) for x in curve[23::24]],
+        "days_to_50pct_of_final_capability": _relative(curve, 0.5),
+        "days_to_80pct_of_final_capability": _relative(curve, 0.8),
+        **{level_key(lv): days_to(curve, lv) for lv in levels},
         "capability_days": float(curve.sum() / 24.0),
         "exchanges_sent": float(acc.sent[:n].sum()),
         "exchanges_harvested": float(acc.harvested[:n].sum()),
         "exchanges_attributed": float(acc.harvested[:n][acc.attributed[:n]].sum()),
-        "accounts_created": int(created),
+        "accounts_created": int(n),
         "accounts_attributed": int(acc.attributed[:n].sum()),
-        "accounts_banned": int(banned.sum()),
+        "accounts_banned": int(banned_by_horizon.sum()),
+        "accounts_retired": int(retired_by_horizon.sum()),
         "accounts_confirmed": int(acc.confirmed[:n].sum()),
+        "confirmation_decisions": float(d.decisions_by_op.sum()),
         "legit_accounts": int(legit.accounts_total),
-        "attacker_account_share": ratio(created, created + legit.accounts_total),
+        "attacker_account_share": ratio(n, n + legit.accounts_total),
         "legit_accounts_banned": float(d.legit_false_bans),
         "legit_accounts_acted_on": float(d.legit_false_actions),
         "reseller_customers_hit": float(d.reseller_customers_hit),
@@ -192,14 +276,25 @@ def summarize(model: DistillationModel, scenario: str) -> dict[str, Any]:
             float((legit.weight * legit.ever_flagged).sum()), legit_total
         ),
         "attacker_spend_usd": attacker_cash,
-        "attacker_net_value_usd": float(sum(v["net_value_usd"] for v in per_op.values())),
+        "attacker_net_value_usd": float(net),
         "expected_penalty_usd": float(sum(model.expected_penalty)),
-        "attribution_probability": float(np.mean(model.final_attribution)) if ops else 0.0,
-        "attribution_hours": finite_or_none(float(np.min(d.attributed_at)) if ops else math.inf),
+        "attribution_probability": float(np.mean(model.final_attribution[attribution_ops]))
+        if ops
+        else 0.0,
+        "attributed_in_run": bool(np.any(d.attributed_at[attribution_ops] < math.inf))
+        if ops
+        else False,
+        "attribution_hours": finite_or_none(
+            float(np.min(d.attributed_at[attribution_ops])) if ops else math.inf
+        ),
+        "detection_budget_usd": budget * days,
         "detection_spend_usd": costs["detection_spend"],
+        "detection_unspent_usd": budget * days - costs["detection_spend"],
         "defender_total_cost_usd": costs["total"],
-        "false_positive_cost_usd": costs["false_positives"],
+        "false_positive_cost_usd": costs["false_positives"] + costs["support"],
         "reseller_collateral_usd": costs["reseller_collateral"],
+        "kyc_checks_usd": costs["kyc_checks"],
+        "kyc_friction_usd": costs["kyc_friction"],
         "kyc_cost_usd": costs["kyc_checks"] + costs["kyc_friction"],
         "intel_sharing_cost_usd": costs["intel_sharing"],
         "countermeasure_cost_usd": (
@@ -208,26 +303,38 @@ def summarize(model: DistillationModel, scenario: str) -> dict[str, Any]:
             + costs["poisoning_compute"]
             + costs["watermarking"]
         ),
-        "margin_collected_usd": costs["margin_collected"],
+        "attacker_fees_received_usd": costs["api_fees_received"],
+        "attacker_serving_cost_usd": costs["serving_cost"],
+        "attacker_traffic_net_usd": costs["api_fees_received"] - costs["serving_cost"],
+        "legit_user_cost_usd": user_cost,
+        **{f"legit_user_cost_{k}_usd": costs[f"user_{k}"] for k in USER_COST_CATEGORIES},
+        "defender_value_of_leak_usd": leak_value,
+        "defender_cost_with_leak_usd": costs["total"] + leak_value,
         "first_detection_hours": finite_or_none(d.first_detection_at),
         "first_flag_hours": finite_or_none(d.first_flag_at),
         "mean_account_lifetime_hours": float(lifetimes.mean()) if lifetimes.size else None,
-        "accounts_alive_at_end_share": ratio(alive_end, created),
-        "attacker_cost_per_capability_point_usd": head_op.get(
-            "attacker_cost_per_capability_point_usd"
-        ),
-        "detection_budget_usd_per_day": float(cfg.detection.budget_usd_per_day),
+        "accounts_alive_at_end_share": ratio(alive_end, n),
+        "attacker_cost_per_capability_point_usd": ratio(head_cash, cap * 100.0)
+        if head is not None
+        else ratio(attacker_cash, cap * 100.0),
+        "detection_budget_usd_per_day": budget,
         "analysts": int(d.n_analysts),
         "review_cases": len(cases),
         "review_mean_wait_hours": float(np.mean(waits)) if waits else None,
+        "review_mean_backlog": float(review_waiting(cases, int(H)).mean()) if cases else 0.0,
         "review_backlog_at_end": int(unreviewed),
         "detectors": {
             det.name: {
                 "running": bool(det.on),
-                "spend_usd_per_day": det.spend,
+                "allocated_usd_per_day": det.spend,
+                "fixed_usd_per_day": det.paid["fixed"] / days,
+                "inspection_usd_per_day": det.paid["inspection"] / days,
+                "quality_usd_per_day": det.paid["quality"] / days,
+                "unspent_usd_per_day": det.spend - sum(det.paid.values()) / days,
                 "dprime": det.dprime,
                 "threshold": finite_or_none(det.tau),
-                "coverage": det.coverage,
+                "coverage_target": float(det.params.coverage),
+                "coverage": det.mean_coverage,
                 "scans": det.scans,
             }
             for det in model.detector_list
@@ -235,9 +342,48 @@ def summarize(model: DistillationModel, scenario: str) -> dict[str, Any]:
         "auto_bans": int(d.auto_bans),
         "sweeps": int(d.sweeps),
         "operators": per_op,
-        "legit_tiers": legit.tier_table(),
+        "legit_tiers": legit.tier_table(model.margin),
     }
+    summary.update(relative_to_undefended(curve, summary if reference == "self" else reference))
     return summary
+
+
+def relative_to_undefended(
+    curve: np.ndarray, reference: dict[str, Any] | None
+) -> dict[str, float | None]:
+    """Times to 50%/80% of the undefended twin's final capability, and the delay against the
+    twin's own times (None without a twin, or for a level the run never reaches)."""
+    out: dict[str, float | None] = {}
+    c0 = reference["capability_extracted"] if reference else None
+    out["undefended_capability_extracted"] = c0
+    for pct in (50, 80):
+        mine = days_to(curve, pct / 100 * c0) if c0 else None
+        out[f"days_to_{pct}pct_of_undefended"] = mine
+        theirs = reference.get(f"days_to_{pct}pct_of_final_capability") if reference else None
+        out[f"delay_days_{pct}pct_vs_undefended"] = _sub(mine, theirs)
+    return out
+
+
+def review_waiting(cases, H: int) -> np.ndarray:
+    """Mean number of cases waiting for an analyst during each hour (a time average).
+
+    Its mean over the run is therefore Σ waiting time / H = arrival rate × mean wait (Little's
+    law); a case not started by the horizon waits until the horizon.
+    """
+    arr = np.array([c.arrived_at for c in cases], dtype=float)
+    sta = np.array([c.started_at for c in cases], dtype=float)
+    sta = np.where(np.isfinite(sta), sta, float(H))
+    bounds = np.arange(H + 1, dtype=float)
+
+    def integral(x: np.ndarray) -> np.ndarray:
+        """Σ_i min(x_i, T) at each hour boundary T."""
+        x = np.sort(np.clip(x, 0.0, float(H)))
+        below = np.searchsorted(x, bounds, side="right")
+        csum = np.concatenate([[0.0], np.cumsum(x)])
+        return csum[below] + bounds * (x.size - below)
+
+    waiting_time = integral(sta) - integral(arr)  # ∫₀ᵀ (number waiting) dt
+    return np.diff(waiting_time)
 
 
 def timeseries(model: DistillationModel) -> pd.DataFrame:
@@ -254,16 +400,18 @@ def timeseries(model: DistillationModel) -> pd.DataFrame:
     def cum_by_hour(mask: np.ndarray) -> np.ndarray:
         return np.cumsum(np.bincount(led_h[mask], weights=led["usd"].to_numpy()[mask], minlength=H))
 
-    def count_le(times: np.ndarray) -> np.ndarray:
+    def count_before(times: np.ndarray) -> np.ndarray:
+        """Events that happened before the end of each hour: at time x, from row floor(x) (an
+        event at exactly the horizon has not happened within it)."""
         t = times[np.isfinite(times)]
-        idx = np.ceil(t).astype(np.int64) - 1  # an event at time x counts from the hour ending >= x
+        idx = np.floor(t).astype(np.int64)
         idx = idx[idx < H].clip(0)
         return np.cumsum(np.bincount(idx, minlength=H))
 
     cases = model.defender.queue.cases
     arr = np.array([c.arrived_at for c in cases], dtype=float)
     sta = np.array([c.started_at for c in cases], dtype=float)
-    backlog = count_le(arr) - count_le(sta) if cases else np.zeros(H)
+    backlog = review_waiting(cases, H) if cases else np.zeros(H)
     wait = np.full(H, np.nan)
     if cases:
         ok = np.isfinite(sta)
@@ -275,25 +423,26 @@ def timeseries(model: DistillationModel) -> pd.DataFrame:
     payer = led["payer"].astype(str).to_numpy()
     cat = led["category"].astype(str).to_numpy()
     cash = led["cash"].to_numpy()
-    det_mask = (payer == "defender") & np.isin(cat, ["detection", "review_staff"])
+    det_mask = (payer == "defender") & np.isin(cat, list(DETECTION_CATEGORIES))
     cost_mask = (payer == "defender") & np.isin(cat, list(DEFENDER_COST_CATEGORIES))
-    margin = cum_by_hour(
+    received = cum_by_hour(
         (led["payee"].astype(str).to_numpy() == "defender") & (cat == "api_fees")
-    ) - cum_by_hour((payer == "defender") & (cat == "serving_cost"))
+    )
     world = {
         "legit_exchanges": model.legit_h,
+        # Time average over the hour (its mean over the run is arrivals × mean wait).
         "review_backlog": backlog.astype(float),
         "review_wait_hours": wait,
         "detection_spend_cum_usd": cum_by_hour(det_mask),
-        "defender_total_cost_cum_usd": cum_by_hour(cost_mask) - margin,
+        "defender_total_cost_cum_usd": cum_by_hour(cost_mask) - received,
     }
     frames = []
     for k, op in enumerate(model.operator_list):
         mine = acc.op[:n] == k
         req, act, end = acc.requested_at[:n][mine], acc.active_at[:n][mine], acc.ended_at[:n][mine]
         kind = acc.end_kind[:n][mine]
-        started = count_le(np.where(act < end, act, np.inf))
-        stopped = count_le(np.where(act < end, end, np.inf))
+        started = count_before(np.where(act < end, act, np.inf))
+        stopped = count_before(np.where(act < end, end, np.inf))
         g = op.curve.gains(stock[k])
         cols: dict[str, Any] = {
             "hour": hours,
@@ -307,9 +456,11 @@ def timeseries(model: DistillationModel) -> pd.DataFrame:
         for i, dm in enumerate(model.domains):
             cols[f"capability_{dm}"] = g[:, i]
         cols.update(
-            accounts_created_cum=count_le(req).astype(float),
+            accounts_created_cum=count_before(req).astype(float),
             accounts_active=(started - stopped).astype(float),
-            accounts_banned_cum=count_le(np.where(kind == END_BANNED, end, np.inf)).astype(float),
+            accounts_banned_cum=count_before(np.where(kind == END_BANNED, end, np.inf)).astype(
+                float
+            ),
             attacker_spend_cum_usd=cum_by_hour((payer == op.party) & cash),
         )
         cols.update(world)

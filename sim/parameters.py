@@ -134,7 +134,8 @@ class OperatorConfig:
     value_usd: float = P(1.0e8, ge=0.0)
     #: Exchanges per day the operator wants (fitted in calibrated scenarios).
     demand_per_day: float = P(5.0e5, ge=0.0)
-    #: Per-account cadence the operator believes the volume detector tolerates (evasion policy).
+    #: Per-account cadence the operator believes the volume detector tolerates (evasion policy):
+    #: the account's total traffic, reseller customers' mixed-in exchanges included.
     tolerated_cadence_per_day: float = P(30.0, gt=0.0)
     #: Targeting weights over capability domains (must sum to 1).
     targets: dict[str, float] = P(factory=dict)
@@ -142,14 +143,16 @@ class OperatorConfig:
     cot_share: float = share(0.8)
     obfuscation: float = share(0.1)
     duplication_share: float = share(0.1)
-    #: Share of a cluster's traffic that is reseller customers' own (traffic mixing).
+    #: Share of an account's traffic that is reseller customers' own (traffic mixing): the
+    #: operator's own harvest per account is (1 − traffic_mixing) × its cadence.
     traffic_mixing: float = P(0.0, ge=0.0, lt=1.0)
     mixing_cost_per_exchange_usd: float = P(0.002, ge=0.0)
     tokens_in: float = P(8000.0, gt=0.0)
     tokens_out: float = P(2000.0, gt=0.0)
     #: Price paid per exchange = list price × price_factor (resellers, farmed credits).
     price_factor: float = P(0.3, gt=0.0, le=1.0)
-    #: Share of API fees paid to the defender in real money (the rest goes to resellers).
+    #: Share of the operator's API fees that reaches the defender as real money; the rest goes to
+    #: resellers whose access cost the defender nothing (farmed credits, stolen cards).
     paid_to_defender_share: float = share(0.5)
     account_base_price_usd: float = P(20.0, ge=0.0)
     #: Cap on accounts the operator can bring up per day.
@@ -163,23 +166,25 @@ class OperatorConfig:
     #: Share of traffic moved to a new teacher release, and how fast (MiniMax: ~half in ~24 h).
     retarget_share: float = share(0.0)
     retarget_lag_hours: float = P(24.0, ge=0.0)
+    #: Probability the operator notices that an account's outputs are degraded (it sees a
+    #: throttle at once: requests fail) [E].
+    degraded_notice_prob: float = share(0.5)
 
 
 # --------------------------------------------------------------------------- detection
 @dataclass
 class ThresholdConfig:
-    """How every detector sets its threshold (MODEL §4)."""
+    """How every detector sets its threshold (MODEL §4).
+
+    ``bayes`` derives its prior, its costs and the attacker's mean score from the model itself
+    (:func:`sim.thresholds.bayes_terms`): nothing to set here.
+    """
 
     method: str = P("fpr", choices=["fpr", "bayes"])
     #: τ = Φ⁻¹(1 − FPR) for a typical legitimate account (``typical``, MODEL §4), or τ such that
     #: the whole benign population's mean FPR is the target (``population``: benign-calibrated).
     target_fpr_per_window: float = P(1e-4, gt=0.0, lt=1.0)
     calibrate_on: str = P("typical", choices=["typical", "population"])
-    #: Cost-sensitive Bayes: flag when P(attacker | s) > C_FP / (C_FP + C_FN).
-    cost_false_positive_usd: float = P(50.0, gt=0.0)
-    cost_false_negative_usd: float = P(10.0, gt=0.0)
-    #: The defender's prior base rate of attacker accounts (Bayes method) [E].
-    prior_attacker_share: float = P(0.02, gt=0.0, lt=1.0)
 
 
 @dataclass
@@ -194,6 +199,32 @@ class DetectionConfig:
     #: Weight of the persistent per-account score term (0 = independent windows).
     rho: float = share(0.5)
     threshold: ThresholdConfig = P(factory=ThresholdConfig)
+    #: A detector buys quality until its d′ is within this of its ceiling d∞; what its share
+    #: leaves beyond that is reported unspent [E] (0.01 d′ is below what a validation can tell).
+    dprime_tolerance: float = P(0.01, gt=0.0, le=1.0)
+
+
+@dataclass
+class DefenderConfig:
+    """What the defender puts on the capability it leaks (MODEL §7)."""
+
+    #: Value to the defender of one capability point (0.01 of the teacher-student gap) leaked to
+    #: one student [E]: the Alibaba operator's $300M for the whole gap gives $3M a point.
+    value_usd_per_capability_point: float = P(3.0e6, ge=0.0)
+
+
+@dataclass
+class AnalysisConfig:
+    """How a run's headline figures are defined (MODEL §10)."""
+
+    #: Headline capability of a world with several operators: ``max`` (the operator whose student
+    #: gained most, per run), ``total`` (capability summed over operators) or an operator's name.
+    headline: str = "max"
+    #: Absolute capability levels (share of the gap) whose time to reach is reported.
+    capability_levels: list[float] = P(factory=lambda: [0.1, 0.2, 0.3])
+    #: Run a twin with B = 0 (same seed) to report times and delays relative to the undefended
+    #: capability; sweeps pair with their own B = 0 points instead when the grid has them.
+    undefended_reference: bool = True
 
 
 @dataclass
@@ -357,6 +388,8 @@ class Config:
     #: Attacker strategy parameters; ``mode`` picks the class (sim.attackers).
     attacker: dict[str, Any] = P(factory=lambda: {"mode": "fixed"})
     detection: DetectionConfig = P(factory=DetectionConfig)
+    defender: DefenderConfig = P(factory=DefenderConfig)
+    analysis: AnalysisConfig = P(factory=AnalysisConfig)
     #: Detector name -> parameters; ``kind`` picks the class (sim.detectors).
     detectors: dict[str, Any] = P(factory=dict)
     review: ReviewConfig = P(factory=ReviewConfig)

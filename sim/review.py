@@ -4,9 +4,10 @@ A multi-server queue on the SimPy clock. Each analyst works one shift a day (``s
 staggered over ``shifts_per_day``) and is paid for it. Cases wait in arrival order (or highest
 score first); an analyst on shift takes the next case, reviews it for a lognormal time and hands it
 to the defender's decision; a review running past the end of a shift is finished first. A pooled
-case of n accounts takes n^scaling reviews; a case standing for w thinned legitimate accounts takes
-w reviews, so analyst load is preserved when the legitimate population is thinned. When flags
-outrun analysts the queue grows and attacker accounts keep harvesting while they wait.
+case of n accounts takes n^scaling reviews. In a thinned world the review work of thinned-out
+legitimate accounts arrives as cases of their own that decide nothing (``decides=False``), so
+the queue's arrivals, waits and backlog are those of the whole population. When flags outrun
+analysts the queue grows and attacker accounts keep harvesting while they wait.
 
 Every service is one SimPy timeout whose callback ends the review and starts the next one, and
 each shift change is one timeout per crew, so the queue costs O(1) events per case.
@@ -30,14 +31,15 @@ from sim.rng import BlockDraws
 
 @dataclass(eq=False, slots=True)
 class Case:
-    """A unit of review work: one flagged account, a flagged pool, or a thinned legit account."""
+    """A unit of review work: one flagged account or a flagged pool."""
 
     detector: str
     attacker: bool
     accounts: np.ndarray
     score: float
     flagged_at: float
-    weight: float = 1.0
+    #: False for the review work of a thinned-out legitimate account (load only, no decision).
+    decides: bool = True
     op: int = -1
     cluster: int = -1
     pooled: bool = False
@@ -97,7 +99,8 @@ class ReviewQueue:
         return self.n_analysts * min(self.cfg.shift_hours, 24.0) * self.cfg.analyst_usd_per_hour
 
     @property
-    def backlog(self) -> int:
+    def waiting(self) -> int:
+        """Cases waiting for an analyst now."""
         return len(self._heap) if self.by_score else len(self._fifo)
 
     def submit(self, cases: list[Case], delay: float) -> None:
@@ -147,7 +150,7 @@ class ReviewQueue:
         return self._fifo.popleft() if self._fifo else None
 
     def _dispatch(self) -> None:
-        while self._idle and self.backlog:
+        while self._idle and self.waiting:
             a = self._idle.popleft()
             self._in_idle[a] = False
             if not self._on[a]:
@@ -158,7 +161,7 @@ class ReviewQueue:
         now = self.env.now
         case.done_at = now
         self.decide(case, now)
-        if self._on[a] and self.backlog:
+        if self._on[a] and self.waiting:
             self._start(a, self._next_case())  # straight on to the next case
             return
         self._busy[a] = False
@@ -177,7 +180,7 @@ class ReviewQueue:
         c = self.cfg
         minutes = c.review_minutes_median * math.exp(c.review_minutes_sigma * self.draws.normal())
         n = case.accounts.size if case.pooled else 1
-        return minutes / 60.0 * n**c.pooled_case_scaling * case.weight
+        return minutes / 60.0 * n**c.pooled_case_scaling
 
 
 def _call(fn: Callable, args: tuple, _event) -> None:

@@ -10,74 +10,25 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.optimize import brentq
-from scipy.special import ndtr, ndtri
-
-from sim.parameters import ThresholdConfig
+from scipy.special import ndtr
 
 
 def d_prime(spend: float, d0: float, d_inf: float, s_half: float) -> float:
-    """Separation bought by ``spend`` $/day: d0 + (d∞ − d0)·(1 − 2^(−S/S_half))."""
+    """Separation bought by a quality spend of ``spend`` $/day: d0 + (d∞ − d0)·(1 − 2^(−Q/S½))."""
     if s_half <= 0:
         return d_inf
     return d0 + (d_inf - d0) * (1.0 - 2.0 ** (-spend / s_half))
 
 
-def threshold(
-    cfg: ThresholdConfig,
-    dprime: float,
-    benign_means: np.ndarray | None = None,
-    benign_weights: np.ndarray | None = None,
-) -> float:
-    """Score threshold τ: a target per-window FPR, or cost-sensitive Bayes.
+def quality_cap(d0: float, d_inf: float, s_half: float, tolerance: float) -> float:
+    """Quality spend ($/day) at which d′ comes within ``tolerance`` of d∞: S½·log2((d∞−d0)/tol).
 
-    ``fpr`` on ``typical`` (default): τ = Φ⁻¹(1 − FPR) for a typical account (μ = 0; MODEL §4),
-    so legitimate look-alikes (power users) are flagged more as the detector sharpens.
-    ``fpr`` on ``population``: τ is calibrated on the benign population's signal means μ_i and
-    test weights, as a detector calibrated on benign traffic is (Liu/Guo/Dong 2026): the weighted
-    mean of P(s > τ) = 1 − Φ(τ − μ_i) over tested benign accounts equals the target.
-    ``bayes``: flag when P(attacker | s) > C_FP / (C_FP + C_FN) with prior π; for N(d′,1) against
-    N(0,1) that is s > ln(c(1−π)/((1−c)π)) / d′ + d′/2 (Elkan 2001). With d′ = 0 nothing is flagged.
+    Zero when d∞ − d0 is already within the tolerance (or d∞ ≤ d0): nothing is worth buying.
     """
-    if cfg.method == "fpr":
-        fpr = cfg.target_fpr_per_window
-        if (
-            cfg.calibrate_on == "typical"
-            or benign_means is None
-            or benign_means.size == 0
-            or dprime <= 0
-        ):
-            return float(ndtri(1.0 - fpr))
-        return calibrated_threshold(benign_means, benign_weights, fpr)
-    if dprime <= 0:
-        return math.inf
-    c = cfg.cost_false_positive_usd / (cfg.cost_false_positive_usd + cfg.cost_false_negative_usd)
-    pi = cfg.prior_attacker_share
-    return math.log(c * (1 - pi) / ((1 - c) * pi)) / dprime + dprime / 2.0
-
-
-def calibrated_threshold(means: np.ndarray, weights: np.ndarray | None, fpr: float) -> float:
-    """τ with weighted mean of 1 − Φ(τ − μ_i) equal to ``fpr``.
-
-    The means are binned into 4,096 bins (bin width ≪ 0.01 score units) so the root search costs
-    O(bins) per evaluation instead of O(accounts).
-    """
-    w = np.ones_like(means) if weights is None else weights
-    if w.sum() <= 0:
-        return float(ndtri(1.0 - fpr))
-    lo, hi = float(means.min()), float(means.max())
-    if hi - lo < 1e-12:
-        return lo + float(ndtri(1.0 - fpr))
-    hist, edges = np.histogram(means, bins=4096, range=(lo, hi), weights=w)
-    mid = 0.5 * (edges[:-1] + edges[1:])
-    keep = hist > 0
-    mid, hist = mid[keep], hist[keep] / hist.sum()
-
-    def excess(tau: float) -> float:
-        return float((hist * ndtr(mid - tau)).sum()) - fpr
-
-    a, b = lo + float(ndtri(1.0 - fpr)) - 1.0, hi + float(ndtri(1.0 - fpr)) + 1.0
-    return float(brentq(excess, a, b, xtol=1e-6))
+    gap = d_inf - d0
+    if gap <= tolerance:
+        return 0.0
+    return s_half * math.log2(gap / tolerance)
 
 
 def flag_probability(tau: float, persistent_mean: np.ndarray, rho: float) -> np.ndarray:

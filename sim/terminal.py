@@ -46,31 +46,56 @@ def _detectors(s: dict[str, Any]) -> str:
     return text
 
 
+def _headline(s: dict[str, Any]) -> str:
+    if len(s["operators"]) <= 1:
+        return ""
+    if s["headline"] == "total":
+        return " (summed over operators)"
+    if s["headline"] == "max":
+        return f" (largest operator's: {s['headline_operator']})"
+    return f" (operator {s['headline_operator']})"
+
+
+def _delay(s: dict[str, Any], pct: int) -> str:
+    d = s.get(f"delay_days_{pct}pct_vs_undefended")
+    if s.get("undefended_capability_extracted") is None:
+        return "n/a"
+    return "never reached" if d is None else f"{d:+,.2f} days"
+
+
 def format_summary(s: dict[str, Any]) -> str:
     """A two-column table of the headline figures, then one line per operator."""
     wait = s["review_mean_wait_hours"]
+    levels = [k for k in s if k.startswith("days_to_capability_") and k.endswith("pts")]
+    undef = s.get("undefended_capability_extracted")
     rows = [
         ("scenario / seed / attacker", f"{s['scenario']} / {s['seed']} / {s['attacker_mode']}"),
         ("detection budget", f"{_money(s['detection_budget_usd_per_day'])}/day"),
         ("detectors running", _detectors(s)),
         (
             "capability extracted",
-            f"{s['capability_extracted']:.3f} of the gap (largest operator: "
-            f"{s['headline_operator']})",
+            f"{s['capability_extracted']:.3f} of the gap{_headline(s)}"
+            + ("" if undef is None else f"; undefended (B = 0, same seed) {undef:.3f}"),
         ),
         ("  by domain", ", ".join(f"{k} {v:.2f}" for k, v in s["capability_by_domain"].items())),
         (
-            "days to 50% / 80% of final",
-            f"{_num(s['days_to_50pct_capability'], 1)} / {_num(s['days_to_80pct_capability'], 1)}",
+            "delay to 50% / 80% of undefended",
+            f"{_delay(s, 50)} / {_delay(s, 80)}",
+        ),
+        (
+            "days to "
+            + ", ".join(f"{k.split('_')[-1][:-3]}" for k in levels)
+            + " capability points",
+            " / ".join(_num(s[k], 1) if s[k] is not None else "never" for k in levels),
         ),
         (
             "exchanges harvested (attributed)",
             f"{_num(s['exchanges_harvested'])} ({_num(s['exchanges_attributed'])})",
         ),
         (
-            "accounts created (attributed, banned)",
-            f"{_num(s['accounts_created'])} "
-            f"({_num(s['accounts_attributed'])}, {_num(s['accounts_banned'])})",
+            "accounts created (attributed, banned, retired)",
+            f"{_num(s['accounts_created'])} ({_num(s['accounts_attributed'])}, "
+            f"{_num(s['accounts_banned'])}, {_num(s['accounts_retired'])})",
         ),
         (
             "first flag / first detection",
@@ -85,28 +110,55 @@ def format_summary(s: dict[str, Any]) -> str:
         ),
         (
             "attacker spend (net value)",
-            f"{_money(s['attacker_spend_usd'])} ({_money(s['attacker_net_value_usd'])})",
+            f"{_money(s['attacker_spend_usd'])} ({_money(s['attacker_net_value_usd'])}"
+            + (
+                ""
+                if s["headline_money"] == "all operators" or len(s["operators"]) <= 1
+                else f", {s['headline_money']}"
+            )
+            + ")",
         ),
         ("attacker cost per capability point", _money(s["attacker_cost_per_capability_point_usd"])),
-        ("defender detection spend", _money(s["detection_spend_usd"])),
+        (
+            "P(attribution) at the end (attributed in-run?)",
+            f"{s['attribution_probability']:.2f} ({'yes' if s['attributed_in_run'] else 'no'})",
+        ),
+        (
+            "detection spent (unspent)",
+            f"{_money(s['detection_spend_usd'])} ({_money(s['detection_unspent_usd'])})",
+        ),
+        (
+            "net on attacker traffic (fees − serving)",
+            f"{_money(s['attacker_traffic_net_usd'])} ({_money(s['attacker_fees_received_usd'])}"
+            f" − {_money(s['attacker_serving_cost_usd'])})",
+        ),
         ("defender total cost", _money(s["defender_total_cost_usd"])),
         (
-            "legitimate accounts wrongly banned (or throttled/degraded), cost",
+            "legit accounts wrongly acted on, defender's cost",
             f"{_num(s['legit_accounts_acted_on'])}, {_money(s['false_positive_cost_usd'])}",
         ),
         (
-            "reseller customers cut off (median-customer equivalents), cost",
+            "legitimate users' own loss",
+            f"{_money(s['legit_user_cost_usd'])}: false actions "
+            f"{_money(s['legit_user_cost_false_actions_usd'])}, KYC friction "
+            f"{_money(s['legit_user_cost_kyc_friction_usd'])}, rate limits "
+            f"{_money(s['legit_user_cost_rate_limits_usd'])}, poisoned output "
+            f"{_money(s['legit_user_cost_poisoned_output_usd'])}",
+        ),
+        (
+            "reseller customers cut off, cost",
             f"{_num(s['reseller_customers_hit'])}, {_money(s['reseller_collateral_usd'])}",
         ),
         (
-            "legitimate flag rate per window / per account over horizon",
+            "legit flag rate per window / horizon",
             f"{_num((s['fpr_per_window'] or 0) * 100, 4)}% / "
             f"{_num((s['fpr_per_account_horizon'] or 0) * 100, 3)}%",
         ),
         (
-            "review: analysts, cases, mean wait, unreviewed",
+            "review: analysts, cases, wait, backlog, left",
             f"{s['analysts']}, {s['review_cases']:,}, "
-            f"{'n/a' if wait is None else f'{wait:,.1f} h'}, {s['review_backlog_at_end']:,}",
+            f"{'n/a' if wait is None else f'{wait:,.1f} h'}, {s['review_mean_backlog']:,.1f}, "
+            f"{s['review_backlog_at_end']:,}",
         ),
     ]
     for name, o in s["operators"].items():

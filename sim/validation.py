@@ -341,6 +341,14 @@ def _cross_checks(cfg: Config, tree: DictConfig) -> None:
             f"up to {sum(sizes.values()):,.0f} simulated accounts in all ({sizes[key]:,.0f} "
             f"from this); at most {MAX_SIMULATED_ACCOUNTS:,} ({hint})",
         )
+    head = cfg.analysis.headline
+    if head not in ("max", "total") and head not in cfg.operators:
+        raise ConfigError(
+            "analysis.headline",
+            f"must be max, total or an operator ({', '.join(cfg.operators)}) (got {head!r})",
+        )
+    for i, lv in enumerate(cfg.analysis.capability_levels):
+        _check_value(f"analysis.capability_levels[{i}]", lv, {"gt": 0.0, "le": 1.0})
     allowed = list(cfg.detectors) + ["review"]
     shares = cfg.detection.shares
     for k, v in shares.items():

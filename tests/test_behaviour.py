@@ -85,14 +85,14 @@ def test_adaptive_go_no_go_and_stop_rule():
     # The fixed operator runs regardless.
     s = run_small("attacker=fixed", "operators.qwen.value_usd=1000").summary
     assert s["exchanges_harvested"] > 0
-    # Worth a little: it starts, then stops when the marginal exchange is not worth its cost.
+    # Worth a little: it starts, then stops when no continuation of the campaign pays.
     s = run_small(
         "attacker=adaptive",
         "attacker.go_no_go=false",
         "operators.qwen.value_usd=2e5",
         "world.days=20",
     ).summary
-    assert s["operators"]["qwen"]["stop_reason"] == "marginal value below marginal cost"
+    assert s["operators"]["qwen"]["stop_reason"] == "no continuation worth its cost"
 
 
 def test_adaptive_operator_without_bans_runs_like_the_fixed_one():

@@ -12,35 +12,8 @@ import pandas as pd
 import pytest
 from conftest import SMALL
 
-SUMMARY_KEYS = [
-    "scenario",
-    "seed",
-    "attacker_mode",
-    "capability_extracted",
-    "capability_by_domain",
-    "days_to_50pct_capability",
-    "capability_days",
-    "exchanges_harvested",
-    "exchanges_attributed",
-    "accounts_created",
-    "accounts_attributed",
-    "accounts_banned",
-    "legit_accounts_banned",
-    "fpr_per_window",
-    "fpr_per_account_horizon",
-    "attacker_spend_usd",
-    "attacker_net_value_usd",
-    "detection_spend_usd",
-    "defender_total_cost_usd",
-    "false_positive_cost_usd",
-    "first_detection_hours",
-    "first_flag_hours",
-    "mean_account_lifetime_hours",
-    "accounts_alive_at_end_share",
-    "attacker_cost_per_capability_point_usd",
-    "detection_budget_usd_per_day",
-    "operators",
-]
+from sim.fields import SUMMARY, expand, markdown
+
 OPERATOR_KEYS = [
     "exchanges_harvested",
     "exchanges_attributed",
@@ -93,8 +66,9 @@ def test_folder_contents(run_folder):
     ):
         assert (f / name).is_file() and (f / name).stat().st_size > 0, name
     s = json.loads((f / "summary.json").read_text())
-    for k in SUMMARY_KEYS:
-        assert k in s, k
+    # Exactly the documented figures (sim/fields.py, docs/OUTPUTS.md), nothing undocumented.
+    expected = expand(list(SUMMARY), [0.1, 0.2, 0.3]) - {"replicate"}
+    assert set(s) == expected, set(s) ^ expected
     for k in OPERATOR_KEYS:
         assert k in s["operators"]["qwen"], k
     assert s["seed"] == 3 and s["scenario"] == "alibaba_2026" and s["attacker_mode"] == "fixed"
@@ -136,3 +110,8 @@ def test_version(capsys):
 
     assert main(["--version"]) == 0
     assert capsys.readouterr().out.strip() == f"distillsim {version('distillsim')}"
+
+
+def test_outputs_page_is_up_to_date():
+    page = Path(__file__).resolve().parents[1] / "docs" / "OUTPUTS.md"
+    assert page.read_text() == markdown(), "regenerate: python -m sim.fields > docs/OUTPUTS.md"

@@ -6,8 +6,13 @@ import numpy as np
 import pytest
 from conftest import run_small
 
-from sim.ledger import CATEGORIES, Ledger
-from sim.outcomes import ATTACKER_CASH_CATEGORIES, DEFENDER_COST_CATEGORIES
+from sim.ledger import CATEGORIES, NON_CASH, Ledger
+from sim.outcomes import (
+    ATTACKER_CASH_CATEGORIES,
+    DEFENDER_COST_CATEGORIES,
+    DETECTION_CATEGORIES,
+    USER_COST_CATEGORIES,
+)
 
 
 @pytest.fixture(scope="module")
@@ -29,8 +34,9 @@ def test_rows_are_well_formed(run):
     assert (led["usd"] > 0).all()
     assert (led["payer"].astype(str) != led["payee"].astype(str)).all()
     assert led["hour"].between(0, run.model.horizon).all()
-    # Only the expected penalty is a non-cash (risk) line.
-    assert set(led.loc[~led["cash"], "category"].astype(str)) <= {"expected_penalty"}
+    # Non-cash lines: the attacker's risk, the defender's forgone margin, the users' losses.
+    assert set(led.loc[~led["cash"], "category"].astype(str)) <= NON_CASH
+    assert "expected_penalty" in NON_CASH and "detection_fixed" not in NON_CASH
 
 
 def test_each_transfer_is_booked_once(run):
@@ -49,13 +55,19 @@ def test_each_transfer_is_booked_once(run):
     assert by_cat.sum() == pytest.approx(s["attacker_spend_usd"])
     # Defender categories sum to the summary's totals (one definition of total cost).
     d = led[payer == "defender"].groupby("category", observed=True)["usd"].sum()
-    detection = d.get("detection", 0) + d.get("review_staff", 0)
+    detection = sum(d.get(c, 0) for c in DETECTION_CATEGORIES)
     assert detection == pytest.approx(s["detection_spend_usd"])
-    margin = received["usd"].sum() - d.get("serving_cost", 0)
-    total = sum(d.get(c, 0.0) for c in DEFENDER_COST_CATEGORIES) - margin
+    net = received["usd"].sum() - d.get("serving_cost", 0)
+    total = sum(d.get(c, 0.0) for c in DEFENDER_COST_CATEGORIES) - received["usd"].sum()
     assert total == pytest.approx(s["defender_total_cost_usd"])
-    assert s["margin_collected_usd"] == pytest.approx(margin)
-    assert d.get("false_positives", 0.0) == pytest.approx(s["false_positive_cost_usd"])
+    assert s["attacker_traffic_net_usd"] == pytest.approx(net)
+    fp = d.get("false_positives", 0.0) + d.get("support", 0.0)
+    assert fp == pytest.approx(s["false_positive_cost_usd"])
+    # What users lose is booked by them, never by the defender, and not in its total.
+    users = led[payer.isin(["legitimate_users", "prospective_users"])]
+    assert set(users["category"].astype(str)) <= set(USER_COST_CATEGORIES.values())
+    assert users["usd"].sum() == pytest.approx(s["legit_user_cost_usd"])
+    assert not set(USER_COST_CATEGORIES.values()) & set(DEFENDER_COST_CATEGORIES)
 
 
 def test_harvested_never_exceeds_sent(run):
@@ -87,7 +99,7 @@ def test_no_spend_after_the_budget_is_gone():
 def test_detector_costs_never_exceed_their_budget_share(run):
     m = run.model
     led = run.ledger
-    det = led[led["category"].astype(str) == "detection"]
+    det = led[led["category"].astype(str).str.startswith("detection_")]
     days = m.horizon / 24.0
     for d in m.detector_list:
         paid = det[det["payee"].astype(str) == f"detector:{d.name}"]["usd"].sum()
@@ -100,7 +112,7 @@ def test_ledger_rejects_unknown_category_and_zero_rows():
     led = Ledger()
     with pytest.raises(KeyError):
         led.book(0, "a", "b", "not_a_category", 1.0)
-    led.book(0, "defender", "x", "detection", 0.0)
-    led.book(np.arange(3), "defender", "x", "detection", np.array([1.0, 0.0, 2.0]))
+    led.book(0, "defender", "x", "detection_fixed", 0.0)
+    led.book(np.arange(3), "defender", "x", "detection_fixed", np.array([1.0, 0.0, 2.0]))
     f = led.frame()
     assert len(f) == 2 and f["usd"].sum() == 3.0

@@ -12,14 +12,8 @@ from sim.capability import CapabilityCurve
 from sim.fleet import Fleet
 from sim.harvest import OperatorWindow, harvest_window
 from sim.parameters import CapabilityConfig, DomainConfig, ThresholdConfig
-from sim.signal import (
-    ThinningSampler,
-    calibrated_threshold,
-    d_prime,
-    flag_probability,
-    scores,
-    threshold,
-)
+from sim.signal import ThinningSampler, d_prime, flag_probability, quality_cap, scores
+from sim.thresholds import BayesTerms, calibrated_threshold, threshold
 
 
 def curve(spill: float = 0.0, **dom) -> CapabilityCurve:
@@ -83,19 +77,26 @@ def test_fpr_threshold_and_tpr():
     assert (attack > tau).mean() == pytest.approx(ndtr(3.0 - tau), rel=0.02)
 
 
-def test_bayes_threshold_is_the_posterior_cut():
-    cfg = ThresholdConfig(
-        method="bayes",
-        cost_false_positive_usd=100,
-        cost_false_negative_usd=900,
-        prior_attacker_share=0.05,
+def test_bayes_threshold_is_the_posterior_cut_at_the_attackers_mean_score():
+    cfg = ThresholdConfig(method="bayes")
+    terms = BayesTerms(
+        prior=0.05, cost_false_positive_usd=100, cost_false_negative_usd=900, attacker_signal=0.4
     )
     d = 2.0
-    tau = threshold(cfg, d)
-    lr = math.exp(d * tau - d * d / 2)
+    tau = threshold(cfg, d, bayes=terms)
+    mu = d * 0.4  # attacker accounts score N(d′·g, 1), not N(d′, 1)
+    lr = math.exp(mu * tau - mu * mu / 2)
     post = 0.05 * lr / (0.05 * lr + 0.95)
     assert post == pytest.approx(100 / (100 + 900), rel=1e-9)
-    assert threshold(cfg, 0.0) == math.inf
+    assert threshold(cfg, 0.0, bayes=terms) == math.inf
+    assert threshold(cfg, d) == math.inf  # no terms derived: nothing flagged
+
+
+def test_quality_is_bought_up_to_the_tolerance_only():
+    cap = quality_cap(0.5, 2.5, 3000.0, 0.01)
+    assert d_prime(cap, 0.5, 2.5, 3000.0) == pytest.approx(2.5 - 0.01)
+    assert cap == pytest.approx(3000.0 * math.log2(2.0 / 0.01))
+    assert quality_cap(1.0, 1.005, 3000.0, 0.01) == 0.0
 
 
 def test_population_calibrated_threshold_meets_target_fpr():

@@ -92,24 +92,6 @@ def test_watermarking_raises_attribution_not_poisoning():
     assert q_on["attribution_probability"] > q_off["attribution_probability"] + 0.3
 
 
-def test_final_attribution_is_unbiased_given_the_evidence():
-    # Attribution is a draw U against the in-run evidence p(t); at the end, an operator never
-    # attributed is known to have U above every check. Over seeds, the reported probability
-    # must average the end-of-run evidence p(H), not add it again on top of realised ones.
-    fin, p_end = [], []
-    for s in range(40):
-        cfg = small_cfg(
-            "policies.watermarking.enabled=false", "policies.sanctions.enabled=false", f"seed={s}"
-        )
-        m = DistillationModel(cfg).run()
-        fin.append(m.final_attribution[0])
-        p_end.append(m.defender.attribution_probability(0, m.horizon))
-        m.release()
-    d = np.array(fin) - np.array(p_end)
-    assert 0.2 < np.mean(p_end) < 0.8  # attribution is uncertain in this world
-    assert abs(d.mean()) < 3 * d.std(ddof=1) / math.sqrt(d.size)
-
-
 def test_intelligence_sharing_shortens_time_to_first_detection():
     intel = [
         "policies.intel_sharing.enabled=true",

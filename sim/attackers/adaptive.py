@@ -1,14 +1,27 @@
-"""``adaptive``: go/no-go, rule-based responses to bans, re-targeting, and a marginal stop rule.
+"""``adaptive``: go/no-go and a stop rule on one belief model, rule-based responses, re-targeting.
 
-(1) Before starting, the operator runs the campaign only if its expected net value under its
-beliefs (ban hazard, attribution, penalty) is positive. (2) When bans it notices in a window exceed
-``response_threshold`` of its fleet, it answers the kind of ban it saw most, after a lag: volume ->
-spread thinner (lower cadence, more accounts); content -> more obfuscation (lower quality);
-linkage or sweeps -> smaller clusters (dearer infrastructure). (3) It re-targets a new teacher
-release. (4) It stops when the marginal value of the next exchange, value × dG/dN × q, falls below
-its marginal cost: price + account price amortised over the expected lifetime + infrastructure +
-the expected penalty it adds (MODEL §2). It sees the kind of each ban it suffers (a simplification:
-real operators infer it).
+The operator acts only on what it can know (MODEL §2): whether the provider enforces at all (a
+provider that bans distillation accounts says so, and any probe shows it), the policies in force
+(sanctions, watermarking, intelligence sharing are public), the losses it notices on its own
+accounts and how long they were exposed. It does not know the detection budget, the detectors'
+strength or how much evidence the defender holds.
+
+Beliefs (:class:`BanBelief`): the per-account daily ban hazard is Gamma-distributed, prior mean
+``belief_ban_hazard_per_day`` worth ``belief_prior_account_days`` of exposure, updated by every
+loss it notices (bans, throttled or degraded accounts) over its accounts' active days; zero when
+the provider does not enforce. Each noticed loss by a detector counts as a confirmation, and the
+attribution it fears follows :func:`sim.attribution.attribution_probability`.
+
+(1) Go/no-go and (2) the stop rule are one comparison (:meth:`AdaptiveOperator.outlook`): the best
+expected net value of harvesting T more days, over every T up to the end of the campaign — value
+of the capability gained, minus fees, replacement accounts and infrastructure (within the money
+left: the harvest ends when the budget does), minus the expected penalty the added evidence
+brings. It goes if some T pays (counting the first fleet's price), and stops when none does
+(accounts already bought are sunk). (3) When noticed losses in a window exceed
+``response_threshold`` of its fleet, it answers the kind of loss it saw most, after a lag: volume
+-> spread thinner (lower cadence, more accounts); content -> more obfuscation (lower quality);
+linkage or sweeps -> smaller clusters (dearer infrastructure). It sees the detector behind each
+loss (a simplification: real operators infer it). (4) It re-targets a new teacher release.
 """
 
 from __future__ import annotations
@@ -19,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.attackers.base import Operator, StrategyParams
+from sim.attribution import attribution_probability
 from sim.fleet import BY_BLACKLIST, BY_SWEEP
 from sim.parameters import P, share
 from sim.registry import attackers
@@ -29,12 +43,11 @@ class AdaptiveParams(StrategyParams):
     mode: str = "adaptive"
     go_no_go: bool = True
     stop_rule: bool = True
-    #: Prior beliefs: per-account ban hazard per day, and P(attribution) of the campaign [E].
+    #: Prior belief: mean per-account daily ban hazard where the provider enforces [E], and how
+    #: many account-days of exposure the prior is worth.
     belief_ban_hazard_per_day: float = P(0.01, ge=0.0)
-    belief_attribution: float = share(0.2)
-    #: Weight of the latest window in the operator's running estimate of the hazard.
-    belief_smoothing: float = share(0.3)
-    #: Share of the fleet banned in a window that triggers a response.
+    belief_prior_account_days: float = P(1000.0, gt=0.0)
+    #: Share of the fleet lost in a window that triggers a response.
     response_threshold: float = share(0.01)
     cadence_step: float = share(0.25)
     min_cadence_per_day: float = P(2.0, gt=0.0)
@@ -46,81 +59,181 @@ class AdaptiveParams(StrategyParams):
     retarget_share: float = share(1.0)
 
 
+@dataclass
+class BanBelief:
+    """Gamma(α, β) belief about the per-account daily ban hazard (conjugate to Poisson losses)."""
+
+    alpha: float
+    beta: float
+
+    @property
+    def mean(self) -> float:
+        return self.alpha / self.beta
+
+    def update(self, losses: float, account_days: float) -> None:
+        self.alpha += losses
+        self.beta += account_days
+
+
+@dataclass
+class Outlook:
+    """The operator's best continuation: how many more days, and what it expects them to net."""
+
+    days: float
+    net_value_usd: float
+
+
 @attackers.register("adaptive")
 class AdaptiveOperator(Operator):
-    """Best-responds with simple rules to the bans it observes."""
+    """Acts on its beliefs: go/no-go, a stop rule, and simple responses to the losses it sees."""
 
     Params = AdaptiveParams
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.hazard = self.strategy.belief_ban_hazard_per_day
+        s = self.strategy
+        self.belief = BanBelief(
+            s.belief_ban_hazard_per_day * s.belief_prior_account_days, s.belief_prior_account_days
+        )
+        #: Losses to a detector it has noticed: the confirmations it believes the defender holds.
+        self.confirmations_seen = 0
         self.pending: list[tuple[float, str]] = []
         self.responses: list[tuple[float, str]] = []
+        self.plan_net_value: float | None = None
 
     @property
     def retarget_share(self) -> float:
         return max(float(self.cfg.retarget_share), self.strategy.retarget_share)
 
-    def expected_penalty(self, t: float) -> float:
-        s = self.model.policy("sanctions")
-        return s.penalty(t) if s else 0.0
+    @property
+    def hazard(self) -> float:
+        """Believed per-account daily ban hazard: zero where the provider does not enforce."""
+        return self.belief.mean if self.model.defender.can_confirm else 0.0
 
+    # ------------------------------------------------------------------ beliefs -> decisions
+    def outlook(self, t: float, upfront: bool) -> Outlook:
+        """The best expected net value of harvesting ``T`` more days from ``t``, over ``T`` in
+        whole windows up to the end of the campaign (``upfront``: the first fleet is still to buy).
+
+        Net value of T days: value × [G(N + r·T′) − G(N)] − c·T′ − upfront − penalty ×
+        [P(C + k·T′, H + d·T′) − P(C, H)], with T′ = min(T, the days the money left lasts),
+        r the effective exchanges a day, c the cash a day (fees, replacements at the believed
+        hazard, infrastructure), k the confirmations a day (hazard × fleet) and P the
+        attribution the operator fears (MODEL §8).
+        """
+        m = self.model
+        days_left = (min(self.end, m.horizon) - t) / 24.0
+        if days_left <= 0 or self.demand <= 0:
+            return Outlook(0.0, 0.0)
+        step = m.window / 24.0
+        grid = np.minimum(np.arange(1, math.ceil(days_left / step - 1e-9) + 1) * step, days_left)
+        fleet = self.fleet_size
+        hazard = self.hazard
+        price = self.account_price
+        cash_per_day = (
+            self.demand * self.fee_per_exchange
+            + hazard * fleet * price
+            + fleet * self.infra_per_account_day
+        )
+        first = fleet * price if upfront else 0.0
+        room = self.budget_left - first
+        if room <= 0:
+            return Outlook(0.0, -first)
+        affordable = room / cash_per_day if cash_per_day > 0 else math.inf
+        span = np.minimum(grid, affordable)
+        n_now = m.capability_stock[self.index]
+        eff_per_day = self.demand * self.quality * self.mix
+        g_now = float(self.curve.overall(self.curve.gains(n_now)))
+        g = self.curve.overall(self.curve.gains(n_now + span[:, None] * eff_per_day))
+        harvested = float(m.harvested_h[self.index].sum())
+        risk = np.array(
+            [
+                self.feared_attribution(
+                    self.confirmations_seen + hazard * fleet * d, harvested + self.demand * d
+                )
+                for d in span
+            ]
+        ) - self.feared_attribution(self.confirmations_seen, harvested)
+        net = self.value_usd * (g - g_now) - cash_per_day * span - first - self.penalty_usd * risk
+        best = int(np.argmax(net))
+        return Outlook(float(span[best]), float(net[best]))
+
+    def feared_attribution(self, confirmations: float, harvested: float) -> float:
+        """P(attribution) the operator expects from this much evidence (the defender's formula)."""
+        m = self.model
+        intel = m.policy("intel_sharing")
+        wm = m.policy("watermarking")
+        return attribution_probability(
+            confirmations,
+            m.cfg.enforcement.attribution.confirmed_scale,
+            intel.params.attribution_boost if intel is not None else 0.0,
+            wm.attribution_evidence(harvested) if wm is not None else 0.0,
+        )
+
+    @property
+    def penalty_usd(self) -> float:
+        """Expected penalty if attributed: penalty × P(enforcement) (0 without sanctions)."""
+        s = self.model.policy("sanctions")
+        return s.expected_penalty_if_attributed(self.start) if s else 0.0
+
+    @property
+    def account_price(self) -> float:
+        """Expected price of a usable account, identity checks included."""
+        kyc = self.model.policy("kyc")
+        mult = 1.0
+        if kyc is not None and kyc.active(self.start):
+            mult = kyc.params.price_multiplier / (1.0 - kyc.params.block_share)
+        return self.cfg.account_base_price_usd * mult
+
+    # ------------------------------------------------------------------ strategy hooks
     def plan(self) -> None:
-        """Go/no-go on the expected net value of the whole campaign under prior beliefs."""
+        """Go/no-go on the best expected net value of the campaign under prior beliefs."""
         limits = self.model.policy("rate_limits")
         if limits is not None:
             # A known rate limit: spread thinner rather than have requests refused.
             self.cadence = min(self.cadence, limits.params.exchanges_per_account_day)
         if not self.strategy.go_no_go:
             return
-        days = max(min(self.end, self.model.horizon) - self.start, 0.0) / 24.0
-        n_eff = self.demand * days * self.quality * self.mix
-        gain = float(self.curve.overall(self.curve.gains(n_eff)))
-        fleet = math.ceil(self.demand / self.cadence) if self.demand > 0 else 0
-        accounts = fleet * (1.0 + self.hazard * days)
-        cost = (
-            self.demand * days * self.fee_per_exchange
-            + accounts * self.cfg.account_base_price_usd * self._price_multiplier()
-            + fleet * days * self.infra_per_account_day
-        )
-        value = self.value_usd * gain
-        risk = self.strategy.belief_attribution * self.expected_penalty(self.start)
-        self.plan_net_value = value - min(cost, self.cfg.budget_usd) - risk
-        if self.plan_net_value <= 0:
+        best = self.outlook(self.start, upfront=True)
+        self.plan_net_value = best.net_value_usd
+        if best.net_value_usd <= 0:
             self.go = False
             self.stop_reason = "no-go"
-
-    def _price_multiplier(self) -> float:
-        kyc = self.model.policy("kyc")
-        if kyc is None or not kyc.active(self.start):
-            return 1.0
-        return kyc.params.price_multiplier / (1.0 - kyc.params.block_share)
 
     def adapt(self, t0: float, t1: float) -> None:
         if not self.go or t1 >= self.end:
             return
         self._apply_pending(t1)
-        seen = self.noticed_bans(t0, t1)
+        seen = self.noticed_losses(t0, t1)
+        kinds = self._loss_kinds(seen)
+        self.confirmations_seen += sum(n for k, n in kinds.items() if k in self._detector_kinds)
+        self.belief.update(seen.size, self._active_days(t0, t1))
         live = max(self.believed_open(t1), 1)
-        days = (t1 - t0) / 24.0
         s = self.strategy
-        self.hazard = (1 - s.belief_smoothing) * self.hazard + s.belief_smoothing * (
-            seen.size / live / days
-        )
         if seen.size and seen.size / live >= s.response_threshold:
-            kinds = self._ban_kinds(seen)
             kind = max(kinds, key=kinds.get)
             self.pending.append((t1 + self.model.latency.reaction_hours, kind))
-        if s.stop_rule and self._marginal_value() < self._marginal_cost(t1):
-            self.stop(t1, "marginal value below marginal cost")
+        if s.stop_rule and self.outlook(t1, upfront=False).net_value_usd <= 0:
+            self.stop(t1, "no continuation worth its cost")
 
-    def _ban_kinds(self, idx: np.ndarray) -> dict[str, int]:
+    @property
+    def _detector_kinds(self) -> set[str]:
+        return {d.kind for d in self.model.detector_list}
+
+    def _active_days(self, t0: float, t1: float) -> float:
+        """Account-days the operator's accounts were active (exposed to detection) in the window."""
+        acc = self.model.fleet.accounts
+        rows = self.mine()
+        a = np.maximum(acc.active_at[rows], t0)
+        b = np.minimum(acc.ended_at[rows], t1)
+        return float(np.clip(b - a, 0.0, None).sum() / 24.0)
+
+    def _loss_kinds(self, idx: np.ndarray) -> dict[str, int]:
         by = self.model.fleet.accounts.banned_by[idx]
         out: dict[str, int] = {}
         for code, n in zip(*np.unique(by, return_counts=True), strict=True):
             if code == BY_SWEEP:
-                k = "linkage"
+                k = "sweep"
             elif code == BY_BLACKLIST:
                 k = "blacklist"
             elif code >= 0:
@@ -137,7 +250,7 @@ class AdaptiveOperator(Operator):
         for when, kind in due:
             if kind == "content":
                 self.obfuscation = min(s.max_obfuscation, self.obfuscation + s.obfuscation_step)
-            elif kind == "linkage":
+            elif kind in ("linkage", "sweep"):
                 self.cluster_size = max(
                     s.min_cluster_size, int(round(self.cluster_size * (1 - s.cluster_step)))
                 )
@@ -146,21 +259,3 @@ class AdaptiveOperator(Operator):
             else:
                 self.cadence = max(s.min_cadence_per_day, self.cadence * (1 - s.cadence_step))
             self.responses.append((when, kind))
-
-    def _marginal_value(self) -> float:
-        n_eff = self.model.capability_stock[self.index]
-        dg = self.curve.marginal_per_exchange(n_eff, self.mix)
-        return self.value_usd * dg * self.quality
-
-    def _marginal_cost(self, t: float) -> float:
-        # Accounts already bought are sunk: an exchange costs the replacements it wears out, an
-        # account price per expected lifetime (1 / hazard days) of cadence exchanges a day.
-        # (Spreading the price over the days left instead would make the last days look dear
-        # and stop a campaign that still pays.)
-        per_account = self.cfg.account_base_price_usd * self._price_multiplier()
-        amortised = per_account * self.hazard / self.cadence
-        infra = self.infra_per_account_day / self.cadence
-        conf = self.model.defender.confirmed_by_op[self.index]
-        scale = self.model.cfg.enforcement.attribution.confirmed_scale
-        d_attr = math.exp(-conf / scale) / scale * self.hazard / self.cadence
-        return self.fee_per_exchange + amortised + infra + self.expected_penalty(t) * d_attr

@@ -2,8 +2,14 @@
 
 The base class holds what every strategy shares: buying accounts (price, KYC, creation throughput,
 set-up latency, clusters), topping the fleet up to the size its demand and cadence imply, paying
-for traffic and infrastructure within its budget, and noticing bans. Strategies (``fixed``,
-``adaptive``) subclass it and override :meth:`plan` and :meth:`adapt`.
+for traffic and infrastructure within its budget, and noticing lost accounts — bans after a notice
+delay, throttles (requests fail) after the same delay, degraded outputs with a probability — which
+it retires and replaces. Strategies (``fixed``, ``adaptive``) subclass it and override
+:meth:`plan` and :meth:`adapt`.
+
+Cadence: ``cadence`` is an account's whole traffic a day, the level the operator keeps under what
+it believes the volume detector tolerates; with traffic mixing, a share of it is reseller
+customers' own, so the operator harvests ``harvest_cadence = (1 − traffic_mixing) × cadence``.
 """
 
 from __future__ import annotations
@@ -16,7 +22,15 @@ import mesa
 import numpy as np
 
 from sim.capability import CapabilityCurve, exchange_quality, target_mix
-from sim.fleet import BY_NONE, END_ABANDONED, END_BANNED
+from sim.fleet import (
+    ACT_DEGRADE,
+    ACT_NONE,
+    ACT_THROTTLE,
+    BY_NONE,
+    END_ABANDONED,
+    END_BANNED,
+    END_RETIRED,
+)
 from sim.harvest import OperatorWindow
 from sim.ledger import DEFENDER, attacker
 from sim.parameters import OperatorConfig
@@ -96,6 +110,42 @@ class Operator(mesa.Agent):
         return self.list_price * self.cfg.price_factor + mix
 
     @property
+    def own_share(self) -> float:
+        """Share of an account's traffic that is the operator's own (1 − traffic mixing)."""
+        return 1.0 - float(self.cfg.traffic_mixing)
+
+    @property
+    def harvest_cadence(self) -> float:
+        """The operator's own exchanges per account and day."""
+        return self.cadence * self.own_share
+
+    @property
+    def planned_fleet(self) -> int:
+        """Accounts the campaign's configured demand and cadence call for."""
+        own = self.cfg.tolerated_cadence_per_day * self.own_share
+        return int(math.ceil(self.cfg.demand_per_day / own)) if self.cfg.demand_per_day > 0 else 0
+
+    @property
+    def serving_loss_per_exchange(self) -> float:
+        """What serving one of its exchanges costs the defender, less the fees it receives."""
+        margin = self.model.cfg.teacher.gross_margin
+        received = self.list_price * self.cfg.price_factor * self.cfg.paid_to_defender_share
+        return self.list_price * (1.0 - margin) - received
+
+    @property
+    def campaign_days(self) -> float:
+        """Planned length of the campaign within the horizon."""
+        planned = self.cfg.end_hour if self.cfg.end_hour is not None else math.inf
+        return max(min(planned, self.model.horizon) - self.start, 0.0) / 24.0
+
+    def planned_capability_per_effective_exchange(self) -> float:
+        """Capability gained per effective exchange over the planned campaign (its average)."""
+        n = self.cfg.demand_per_day * self.campaign_days * self.quality
+        if n <= 0:
+            return 0.0
+        return float(self.curve.overall(self.curve.gains(n * self.mix))) / n
+
+    @property
     def infra_per_account_day(self) -> float:
         return self.cfg.infra_usd_per_account_day * self.cluster_size ** (
             -self.cfg.infra_scale_exponent
@@ -108,7 +158,12 @@ class Operator(mesa.Agent):
     def target_fleet(self, t: float) -> int:
         if not self.go or t >= self.end or t < self.start:
             return 0
-        return int(math.ceil(self.demand / self.cadence)) if self.demand > 0 else 0
+        return self.fleet_size
+
+    @property
+    def fleet_size(self) -> int:
+        """Accounts the current demand and cadence call for."""
+        return int(math.ceil(self.demand / self.harvest_cadence)) if self.demand > 0 else 0
 
     @property
     def budget_left(self) -> float:
@@ -141,7 +196,8 @@ class Operator(mesa.Agent):
         return self.model.fleet.operator_rows(self.index)
 
     def _noticed_at(self, rows: np.ndarray) -> np.ndarray:
-        """When the operator learns each account ended (bans after a notice delay)."""
+        """When the operator learns each account ended (bans after a notice delay; accounts it
+        retired or abandoned itself at once)."""
         acc = self.model.fleet.accounts
         ended = acc.ended_at[rows]
         banned = acc.end_kind[rows] == END_BANNED
@@ -151,12 +207,34 @@ class Operator(mesa.Agent):
         """Accounts the operator believes alive at ``t`` (a ban counts once it is noticed)."""
         return int((self._noticed_at(self.mine()) > t).sum())
 
-    def noticed_bans(self, t0: float, t1: float) -> np.ndarray:
-        """Own accounts whose ban the operator noticed in ``(t0, t1]``."""
+    def noticed_losses(self, t0: float, t1: float) -> np.ndarray:
+        """Own accounts banned, or retired as throttled or degraded, that the operator noticed
+        in ``[t0, t1)``."""
         rows = self.mine()
         acc = self.model.fleet.accounts
         seen = self._noticed_at(rows)
-        return rows[(acc.end_kind[rows] == END_BANNED) & (seen > t0) & (seen <= t1)]
+        lost = (acc.end_kind[rows] == END_BANNED) | (acc.end_kind[rows] == END_RETIRED)
+        return rows[lost & (seen >= t0) & (seen < t1)]
+
+    def retire_noticed(self, t1: float) -> None:
+        """Retire accounts noticed as throttled (requests fail: seen after the notice delay) or
+        degraded (outputs worse: seen with ``degraded_notice_prob``, after the same delay) by
+        ``t1``; they are replaced like bans (:meth:`top_up`)."""
+        rows = self.mine()
+        acc = self.model.fleet.accounts
+        action = acc.action[rows]
+        acted = rows[action != ACT_NONE]
+        if acted.size == 0:
+            return
+        act = acc.action[acted]
+        seen = (act == ACT_THROTTLE) | (
+            (act == ACT_DEGRADE) & (acc.notice_u[acted] < self.cfg.degraded_notice_prob)
+        )
+        when = acc.action_at[acted] + self.model.latency.notice_hours
+        due = seen & (when < t1) & (acc.ended_at[acted] > when)
+        if due.any():
+            fl = self.model.fleet
+            fl.end(acted[due], when[due], END_RETIRED, acc.banned_by[acted[due]])
 
     def begin_window(self, t0: float, t1: float) -> None:
         """End the campaign at its planned hour if that falls in this window."""
@@ -207,6 +285,7 @@ class Operator(mesa.Agent):
             u=self.stream.standard_normal((k, nd)).astype(np.float32),
             u_select=self.stream.standard_normal(k).astype(np.float32),
             intel_u=self.stream.random(k).astype(np.float32),
+            notice_u=self.stream.random(k).astype(np.float32),
             price_usd=cost,
             attempts=attempts,
         )
@@ -241,15 +320,16 @@ class Operator(mesa.Agent):
 
     def top_up(self, t0: float, t1: float) -> None:
         """Order accounts: up to the target when the window (or the campaign) starts, then one
-        replacement per ban as the operator notices it."""
+        replacement per lost account as the operator notices it."""
         if not self.go:
             return
+        self.retire_noticed(t1)
         t = max(t0, self.start)
         if t < min(t1, self.end):
             deficit = self.target_fleet(t) - self.believed_open(t)
             if deficit > 0:
                 self.order(np.full(deficit, t))
-        seen = self.noticed_bans(t0, t1)
+        seen = self.noticed_losses(t0, t1)
         if seen.size:
             acc = self.model.fleet.accounts
             # Burned infrastructure is not reused: new accounts go to a fresh cluster.
@@ -263,11 +343,12 @@ class Operator(mesa.Agent):
     def window_inputs(self, t0: float, t1: float, staleness: np.ndarray) -> OperatorWindow:
         limits = self.model.policy("rate_limits")
         return OperatorWindow(
-            cadence_per_day=self.cadence,
+            cadence_per_day=self.harvest_cadence,
             end_hour=self.end,
             quality=self.quality,
             mix=self.mix,
             staleness=staleness,
+            # A rate limit counts the account's requests: its whole traffic.
             accept_share=limits.accept_share(self.cadence, t0) if limits else 1.0,
         )
 
@@ -292,7 +373,13 @@ class Operator(mesa.Agent):
         return t0 + (end - t0) * max(room, 0.0) / spend
 
     def pay_window(self, t0: float, hours_harvested: np.ndarray, end: float, t1: float) -> None:
-        """Book the window's API fees (hourly), mixing and infrastructure."""
+        """Book the window's API fees (hourly), mixing and infrastructure, and what serving the
+        exchanges costs the defender (MODEL §7).
+
+        Serving an exchange costs the defender (1 − gross margin) × list price whoever pays for
+        it; it receives only the share of the fees paid to it in real money, so traffic resold
+        cheaply or paid with farmed credits is served at a loss.
+        """
         led = self.model.ledger
         hrs = t0 + np.arange(hours_harvested.size)
         api = hours_harvested * self.list_price * self.cfg.price_factor
@@ -300,7 +387,8 @@ class Operator(mesa.Agent):
         led.book(hrs, self.party, DEFENDER, "api_fees", to_def)
         led.book(hrs, self.party, "resellers", "api_fees", api - to_def)
         margin = self.model.cfg.teacher.gross_margin
-        led.book(hrs, DEFENDER, "compute", "serving_cost", to_def * (1.0 - margin))
+        served = hours_harvested * self.list_price * (1.0 - margin)
+        led.book(hrs, DEFENDER, "compute", "serving_cost", served)
         if self.cfg.traffic_mixing > 0:
             led.book(
                 hrs,

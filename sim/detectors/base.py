@@ -1,11 +1,15 @@
-"""The detector agent: spend -> separation, coverage and threshold; a scan -> flags.
+"""The detector agent: what its share of the budget buys, and a scan -> flags.
 
-A detector with share ``s`` of the budget B gets ``S = s·B`` $/day. Below its fixed cost it does
-not run and costs nothing. Otherwise it spends all of S: the fixed cost and the inspection of a
-share of the traffic (its coverage: what S allows at its per-exchange price on the traffic of the
-last window, capped at ``max_coverage``), and the rest on its quality, so that its separation is
-``d′(S)`` (MODEL §4). Every ``cadence_hours`` it scores the traffic since its last scan.
-Legitimate accounts are scored in distribution (:class:`sim.signal.ThinningSampler`).
+A detector with share ``s`` of the budget B is allocated ``S = s·B`` $/day (MODEL §4). Below its
+fixed cost it does not run and costs nothing. Otherwise its money buys, in this order: the fixed
+cost; the inspection of its target ``coverage`` of the traffic at its price per exchange; and,
+with what is left, quality, ``d′ = d′(Q)`` from the quality spend Q alone, up to the spend that
+brings d′ within ``detection.dprime_tolerance`` of d∞. What is left after that is not spent
+(reported, not moved to other detectors). The quality spend is set once, on the defender's
+traffic forecast; each window's coverage is what the inspection money buys on that window's
+traffic (the target, or less when traffic outgrows the plan or the share cannot pay for it).
+Every ``cadence_hours`` it scores the traffic since its last scan. Legitimate accounts are scored
+in distribution (:class:`sim.signal.ThinningSampler`).
 """
 
 from __future__ import annotations
@@ -19,9 +23,11 @@ import numpy as np
 from scipy.special import ndtr, ndtri
 
 from sim.parameters import P, share
-from sim.signal import PersistentMeanSampler, ThinningSampler, d_prime, scores, threshold
+from sim.signal import PersistentMeanSampler, ThinningSampler, d_prime, quality_cap, scores
+from sim.thresholds import BayesTerms, bayes_terms, threshold
 
 if TYPE_CHECKING:
+    from sim.attackers.base import Operator
     from sim.fleet import Fleet
     from sim.harvest import WindowHarvest
     from sim.legit import LegitPopulation
@@ -38,7 +44,8 @@ class DetectorParams:
     s_half_usd_per_day: float = P(5000.0, gt=0.0)
     fixed_usd_per_day: float = P(500.0, ge=0.0)
     usd_per_exchange: float = P(1e-5, ge=0.0)
-    max_coverage: float = share(1.0)
+    #: Target share of the traffic inspected; its cost is paid before any quality is bought.
+    coverage: float = share(1.0)
     #: Scores the traffic of the last ``cadence_hours`` (a multiple of world.window_hours).
     cadence_hours: int = P(24, gt=0)
     #: Scores above this bypass review and go straight to enforcement (null: never).
@@ -85,6 +92,9 @@ class Flags:
     legit: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     #: Scores of the flagged legitimate accounts (NaN unless an auto-ban score needs them).
     legit_scores: np.ndarray = field(default_factory=lambda: np.empty(0))
+    #: Expected flags of the thinned-out legitimate accounts the flagged ones stand for
+    #: (review load in a thinned world; 0 when every account is simulated).
+    legit_load: float = 0.0
     #: Number of attacker units tested (for reporting).
     tested: int = 0
 
@@ -102,16 +112,23 @@ class Detector(mesa.Agent):
         self.name = name
         self.params = params
         self.index = index
+        #: Allocation S ($/day) and what it buys: quality Q ($/day, set by :meth:`plan`).
         self.spend = float(spend)
         self.on = spend > 0 and spend >= params.fixed_usd_per_day
-        self.dprime = (
-            d_prime(spend, params.d0, params.d_inf, params.s_half_usd_per_day) if self.on else 0.0
-        )
+        self.quality_usd = 0.0
+        self.dprime = 0.0
         self.tau = threshold(model.cfg.detection.threshold, self.dprime)
+        self.bayes: BayesTerms | None = None
         self.coverage = 0.0
+        #: Dollars booked over the run: fixed, inspection and quality; traffic it covered.
+        self.paid = {"fixed": 0.0, "inspection": 0.0, "quality": 0.0}
+        self._covered = 0.0
+        self._traffic = 0.0
         self.rho = model.cfg.detection.rho
         self.period = float(params.cadence_hours)
         self._legit_sampler: ThinningSampler | None = None
+        #: Σ (w − 1)·q over legitimate accounts (thinned worlds only; 0 otherwise).
+        self._extra_weight_q = 0.0
         self._legit_mean: np.ndarray | None = None
         self._last_cum = np.zeros(0)
         self.cost_usd = 0.0
@@ -126,6 +143,10 @@ class Detector(mesa.Agent):
         """g in [0, 1] for each legitimate account (persistent: from its usage and tier)."""
         raise NotImplementedError
 
+    def planned_attacker_signal(self, op: Operator) -> float:
+        """g of one of ``op``'s accounts at its planned behaviour (for Bayes thresholds)."""
+        raise NotImplementedError
+
     def attacker_test_factor(self, ctx: ScanContext, volume: np.ndarray) -> np.ndarray:
         """Probability an inspected live account can be tested (before coverage)."""
         return np.ones(volume.size)
@@ -134,20 +155,53 @@ class Detector(mesa.Agent):
         return np.ones(legit.n)
 
     # ------------------------------------------------------------------ budget
+    def plan(self, traffic_per_day: float, tolerance: float) -> None:
+        """Split S into fixed cost, inspection of the target coverage and quality (MODEL §4).
+
+        ``traffic_per_day``: the defender's forecast of the exchanges it serves a day. If S
+        cannot pay for the target coverage, the detector inspects what it can and buys no quality.
+        """
+        p = self.params
+        if not self.on:
+            return
+        room = self.spend - p.fixed_usd_per_day
+        inspect = p.coverage * p.usd_per_exchange * max(traffic_per_day, 0.0)
+        left = max(room - inspect, 0.0)
+        self.quality_usd = min(left, quality_cap(p.d0, p.d_inf, p.s_half_usd_per_day, tolerance))
+        self.dprime = d_prime(self.quality_usd, p.d0, p.d_inf, p.s_half_usd_per_day)
+        self.set_coverage(traffic_per_day)
+
     def set_coverage(self, traffic_per_day: float) -> None:
-        """Coverage affordable with what is left of S after the fixed cost."""
+        """The coverage the inspection money (S − fixed − Q) buys on this traffic, at most the
+        target."""
         p = self.params
         if not self.on:
             self.coverage = 0.0
         elif p.usd_per_exchange <= 0 or traffic_per_day <= 0:
-            self.coverage = p.max_coverage
+            self.coverage = p.coverage
         else:
-            room = self.spend - p.fixed_usd_per_day
-            self.coverage = min(p.max_coverage, room / (p.usd_per_exchange * traffic_per_day))
+            room = self.spend - p.fixed_usd_per_day - self.quality_usd
+            self.coverage = min(p.coverage, room / (p.usd_per_exchange * traffic_per_day))
 
-    def window_cost(self, hours: float) -> float:
-        """What the detector spends in ``hours``: its whole allocation while it runs."""
-        return self.spend * hours / 24.0 if self.on else 0.0
+    def window_cost(self, hours: float, traffic: float) -> dict[str, float]:
+        """What the detector spends in a window of ``hours`` carrying ``traffic`` exchanges."""
+        if not self.on:
+            return {"fixed": 0.0, "inspection": 0.0, "quality": 0.0}
+        cost = {
+            "fixed": self.params.fixed_usd_per_day * hours / 24.0,
+            "inspection": self.coverage * traffic * self.params.usd_per_exchange,
+            "quality": self.quality_usd * hours / 24.0,
+        }
+        for k, v in cost.items():
+            self.paid[k] += v
+        self._covered += self.coverage * traffic
+        self._traffic += traffic
+        return cost
+
+    @property
+    def mean_coverage(self) -> float:
+        """Share of the traffic inspected over the run (traffic-weighted)."""
+        return self._covered / self._traffic if self._traffic > 0 else self.coverage
 
     # ------------------------------------------------------------------ scoring
     def prepare(self, legit: LegitPopulation, rng: np.random.Generator) -> None:
@@ -158,9 +212,10 @@ class Detector(mesa.Agent):
         median_period = legit.median_rate * self.period / 24.0
         mu = self.dprime * self.legit_signal(legit, median_period)
         test = self.legit_test_factor(legit, self.period)
-        self.tau = threshold(
-            self.model.cfg.detection.threshold, self.dprime, mu, legit.weight * test
-        )
+        cfg = self.model.cfg.detection.threshold
+        if cfg.method == "bayes":
+            self.bayes = bayes_terms(self.model, self)
+        self.tau = threshold(cfg, self.dprime, mu, legit.weight * test, self.bayes)
         # float32 is ample for a persistent mean, and twice as fast.
         u = rng.standard_normal(legit.n, dtype=np.float32)
         m = mu.astype(np.float32) + np.float32(math.sqrt(self.rho)) * u
@@ -170,16 +225,43 @@ class Detector(mesa.Agent):
         self._legit_sampler = PersistentMeanSampler(
             m, self.tau, self.rho, None if constant_test else test
         )
+        extra = legit.weight - 1.0
+        if np.any(extra > 0):
+            self._extra_weight_q = float((extra * self._legit_sampler.q).sum())
+
+    def _thinned_load(self, ctx: ScanContext) -> float:
+        """Expected flags among the accounts a thinned sample stands for but does not simulate.
+
+        An eligible simulated account of weight w is flagged with probability c·q; the w − 1
+        accounts it stands for would be flagged as often, each its own review case: Σ (w−1)·c·q
+        over eligible accounts. Only accounts flagged before can be ineligible, so the sum over
+        all accounts (kept from :meth:`prepare`) less theirs is cheap.
+        """
+        if self._extra_weight_q <= 0:
+            return 0.0
+        legit = ctx.legit
+        seen = np.flatnonzero(legit.ever_flagged)
+        if seen.size:
+            gone = seen[~legit.eligible(seen, ctx.t1)]
+            extra = (legit.weight[gone] - 1.0) * self._legit_sampler.q_of(gone)
+            out = self._extra_weight_q - float(extra.sum())
+        else:
+            out = self._extra_weight_q
+        return self.coverage * max(out, 0.0)
 
     def due(self, t1: float) -> bool:
         return self.on and round(t1) % self.params.cadence_hours == 0
 
     def period_volume(self, ctx: ScanContext) -> np.ndarray:
-        """Expected exchanges of each live account since this detector's last scan."""
+        """Expected exchanges of each live account since this detector's last scan: its whole
+        traffic, the operator's own and the reseller customers' mixed in (MODEL §4: every
+        detector sees an account's total traffic; mixing dilutes only what is in it)."""
         cum = ctx.fleet.accounts.view("expected_cum")
         last = np.zeros(cum.size)
         last[: self._last_cum.size] = self._last_cum
-        return (cum - last)[ctx.harvest.idx]
+        idx = ctx.harvest.idx
+        own = (cum - last)[idx]
+        return own / (1.0 - ctx.mixing[ctx.fleet.accounts.op[idx]])
 
     def scan(self, ctx: ScanContext) -> Flags:
         """Score the traffic since the last scan and return the flags."""
@@ -221,6 +303,7 @@ class Detector(mesa.Agent):
         idx = self._legit_sampler.draw(ctx.rng, self.coverage)
         idx = idx[ctx.legit.eligible(idx, ctx.t1)]
         out.legit = idx
+        out.legit_load = self._thinned_load(ctx)
         if self._legit_mean is None or idx.size == 0:
             out.legit_scores = np.full(idx.size, np.nan)
             return

@@ -30,7 +30,13 @@ class LinkageDetector(Detector):
 
     def attacker_signal(self, ctx: ScanContext, volume: np.ndarray) -> np.ndarray:
         cl = ctx.fleet.accounts.cluster[ctx.harvest.idx]
-        k = np.maximum(ctx.cluster_live[cl], 1)
+        return self._signal(np.maximum(ctx.cluster_live[cl], 1))
+
+    def planned_attacker_signal(self, op) -> float:
+        return float(self._signal(np.array([max(op.cluster_size, 1)]))[0])
+
+    def _signal(self, k: np.ndarray) -> np.ndarray:
+        """Mixing leaves the shared infrastructure as it is: no dilution (MODEL §4)."""
         return np.clip(np.log(k) / np.log(self.params.saturation_cluster_size), 0.0, 1.0)
 
     def legit_signal(self, legit, median_period: float) -> np.ndarray:

@@ -1,8 +1,9 @@
 """Per-account volume/anomaly detector: rises with log(volume / legitimate median) (MODEL §4).
 
 The volume is the account's expected exchanges over the scoring period (its cadence × the hours it
-was live): the Poisson noise of a count is part of the fresh score noise, for attacker and
-legitimate accounts alike.
+was live), its whole traffic: a reseller account carries its customers' exchanges beside the
+operator's, and the detector counts them all. The Poisson noise of a count is part of the fresh
+score noise, for attacker and legitimate accounts alike.
 """
 
 from __future__ import annotations
@@ -40,6 +41,13 @@ class VolumeDetector(Detector):
     def attacker_signal(self, ctx: ScanContext, volume: np.ndarray) -> np.ndarray:
         median = ctx.legit_median_rate * self.period / 24.0
         return volume_signal(volume, median, self.params.saturation_multiple)
+
+    def planned_attacker_signal(self, op) -> float:
+        days = self.period / 24.0
+        median = op.model.legit.median_rate * days
+        return float(
+            volume_signal(np.array([op.cadence * days]), median, self.params.saturation_multiple)[0]
+        )
 
     def legit_signal(self, legit, median_period: float) -> np.ndarray:
         usage = legit.rate.astype(np.float32) * np.float32(self.period / 24.0)

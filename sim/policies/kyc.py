@@ -2,10 +2,11 @@
 
 Each usable account takes Geometric(1 − block_share) attempts, each paid at base × multiplier, so
 its expected price is ``base × kyc_price_multiplier / (1 − kyc_block_share)``. Every attempt is a
-check the defender pays for; legitimate sign-ups pay checks too and a share is lost to friction
-(valued at the tier's discounted lifetime revenue). Anthropic strengthened verification on the most
-abused pathways (Feb 2026); verification costs get arbitraged (Thomas et al. 2014) [multiplier,
-block share, check price and friction are estimates].
+check the defender pays for; legitimate sign-ups pay checks too and a share is lost to friction:
+the defender forgoes the margin on their discounted lifetime revenue, the prospective customers
+lose that revenue's worth of service (reported apart, MODEL §7). Anthropic strengthened
+verification on the most abused pathways (Feb 2026); verification costs get arbitraged (Thomas et
+al. 2014) [multiplier, block share, check price and friction are estimates].
 """
 
 from __future__ import annotations
@@ -65,6 +66,8 @@ class Kyc(Policy):
             ltv = lifetime_value(t, mean_day * DAYS_PER_MONTH * t.revenue_per_exchange_usd)
             checks += n * p.usd_per_check
             friction += n * p.legit_friction_share * ltv
-        led = self.model.ledger
+        m = self.model
+        led = m.ledger
         led.book(t0, DEFENDER, "identity_vendor", "kyc_checks", checks)
-        led.book(t0, DEFENDER, "prospective_users", "kyc_friction", friction)
+        led.book(t0, DEFENDER, "prospective_users", "kyc_friction", m.margin * friction)
+        led.book(t0, "prospective_users", "lost_service", "user_kyc_friction", friction)

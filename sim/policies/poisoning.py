@@ -3,9 +3,10 @@
 A selector scores accounts each window like a cheap content detector (its own separation and
 per-window FPR); traffic of the accounts it marks is served perturbed in the next window, which
 multiplies the harvest quality of those exchanges by ``quality_factor``. No ban, and the attacker
-need not notice. Falsely marked legitimate traffic loses a share of its value (utility loss), and
-perturbed sampling costs compute. All magnitudes are estimates [E]: the papers give a tunable
-teacher-utility/student-degradation frontier, not a single number.
+need not notice. Falsely marked legitimate traffic loses a share of its value: the users' loss,
+at revenue; the defender forgoes the margin on it (MODEL §7). Perturbed sampling costs compute.
+All magnitudes are estimates [E]: the papers give a tunable teacher-utility/student-degradation
+frontier, not a single number.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from sim.ledger import DEFENDER
 from sim.parameters import P, ThresholdConfig, share
 from sim.policies.base import Policy, PolicyParams
 from sim.registry import policies
-from sim.signal import ThinningSampler, flag_probability, scores, threshold
+from sim.signal import ThinningSampler, flag_probability, scores
+from sim.thresholds import threshold
 
 
 @dataclass
@@ -75,7 +77,8 @@ class OutputPoisoning(Policy):
         exch = rng.poisson(served * hours / 24.0) * legit.weight[marked]
         loss = float((exch * legit.revenue_per_exchange[marked]).sum()) * p.legit_utility_loss_share
         compute = float(exch.sum()) * p.usd_per_marked_exchange
-        m.ledger.book(t1, DEFENDER, "legitimate_users", "utility_loss", loss)
+        m.ledger.book(t1, DEFENDER, "legitimate_users", "utility_loss", m.margin * loss)
+        m.ledger.book(t1, "legitimate_users", "lost_service", "user_poisoned_output", loss)
         m.ledger.book(t1, DEFENDER, "compute", "poisoning_compute", compute)
         self.marked_legit_exchanges += float(exch.sum())
 

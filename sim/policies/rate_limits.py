@@ -1,10 +1,11 @@
 """Per-account rate limits: requests above a daily cap are refused (not charged, not harvested).
 
 An operator whose per-account cadence exceeds the cap gets only cap/cadence of its requests
-answered; an adaptive operator, knowing the limit, spreads thinner instead. Legitimate power
-users above the cap lose that service: refused exchanges × revenue per exchange × the share of it
-that is lost. Claude Code's suggested per-user limits are 0.25-7 requests a minute [S]; the cap
-itself is an estimate [E].
+answered (a cap counts an account's whole traffic, mixed-in customers' included); an adaptive
+operator, knowing the limit, spreads thinner instead. Legitimate power users above the cap lose
+that service: refused exchanges × revenue per exchange × the share of it that is lost, which is
+the users' loss; the defender forgoes the margin on it (MODEL §7). Claude Code's suggested
+per-user limits are 0.25-7 requests a minute [S]; the cap itself is an estimate [E].
 """
 
 from __future__ import annotations
@@ -48,5 +49,7 @@ class RateLimits(Policy):
 
     def end_of_window(self, t0: float, t1: float, ctx) -> None:
         if self.active(t0):
+            m = self.model
             lost = self.legit_refused_usd_per_day * (t1 - t0) / 24.0 * self.params.legit_lost_share
-            self.model.ledger.book(t0, DEFENDER, "legitimate_users", "rate_limit_loss", lost)
+            m.ledger.book(t0, DEFENDER, "legitimate_users", "rate_limit_loss", m.margin * lost)
+            m.ledger.book(t0, "legitimate_users", "lost_service", "user_rate_limits", lost)

@@ -1,0 +1,150 @@
+"""What every figure of a run's ``summary.json`` means (MODEL §7, §8, §10): one line each.
+
+docs/OUTPUTS.md is generated from these (``python -m sim.fields > docs/OUTPUTS.md``) and a test
+checks that the summary has exactly these keys and that the page is up to date.
+"""
+
+from __future__ import annotations
+
+#: Top-level summary keys. ``<N>`` stands for each level of ``analysis.capability_levels``
+#: in capability points (0.1 of the gap = 10 points).
+SUMMARY: dict[str, str] = {
+    "scenario": "scenario name",
+    "seed": "root seed of the run's random streams",
+    "replicate": "replicate index within a sweep (sweeps only)",
+    "attacker_mode": "attacker strategy (fixed, adaptive)",
+    "days": "horizon in days",
+    "headline": "analysis.headline: max (largest operator's), total (summed) or an operator",
+    "headline_operator": "the operator whose figures are the headline (null for total)",
+    "headline_money": "whose money the headline's net value and cost per point are: an operator, "
+    "or all operators",
+    "capability_extracted": "headline capability at the horizon: share of the teacher-student gap "
+    "closed, value-weighted over domains (a capability point is 0.01)",
+    "capability_by_domain": "headline gap closed per domain at the horizon",
+    "capability_by_day": "headline capability at the end of each day",
+    "days_to_50pct_of_final_capability": "days to half of this run's own final capability "
+    "(relative: a campaign cut short reaches it sooner)",
+    "days_to_80pct_of_final_capability": "days to 80% of this run's own final capability (relative)",
+    "days_to_capability_<N>pts": "days until the headline capability first reaches N points "
+    "(absolute; null if never)",
+    "capability_days": "area under the headline capability curve (capability x days)",
+    "undefended_capability_extracted": "final capability of the undefended twin: the same config "
+    "and seed with B = 0 (null without analysis.undefended_reference)",
+    "days_to_50pct_of_undefended": "days until this run reaches half of the undefended twin's "
+    "final capability (null if never)",
+    "days_to_80pct_of_undefended": "days until this run reaches 80% of the undefended twin's final "
+    "capability (null if never)",
+    "delay_days_50pct_vs_undefended": "days_to_50pct_of_undefended minus the twin's own time to "
+    "it: the delay detection buys (null if never reached)",
+    "delay_days_80pct_vs_undefended": "the same at 80% of the undefended capability",
+    "exchanges_sent": "attacker requests sent (all operators)",
+    "exchanges_harvested": "attacker exchanges answered (all operators)",
+    "exchanges_attributed": "harvested exchanges on accounts the defender attributed (the "
+    "disclosed kind of figure)",
+    "accounts_created": "attacker accounts bought",
+    "accounts_attributed": "attacker accounts the defender attributed (confirmed, swept, found "
+    "by investigation)",
+    "accounts_banned": "attacker accounts banned before the horizon",
+    "accounts_retired": "attacker accounts retired by their operator after noticing a throttle "
+    "or degraded outputs, before the horizon",
+    "accounts_confirmed": "attacker accounts confirmed by review or auto-ban",
+    "confirmation_decisions": "confirmation decisions (the attribution evidence: one per review "
+    "or auto-banned unit, however many accounts it covers)",
+    "legit_accounts": "legitimate accounts in the world",
+    "attacker_account_share": "attacker accounts / all accounts (the base rate)",
+    "legit_accounts_banned": "legitimate accounts wrongly banned",
+    "legit_accounts_acted_on": "legitimate accounts wrongly banned, throttled or degraded",
+    "reseller_customers_hit": "reseller customers cut off with banned mixed accounts (in median "
+    "legitimate customers' traffic)",
+    "fpr_per_window": "legitimate flags per account and scoring window",
+    "fpr_per_account_horizon": "share of legitimate accounts flagged at least once",
+    "attacker_spend_usd": "attackers' cash spend (all operators)",
+    "attacker_net_value_usd": "value of capability − cash − expected penalty, for headline_money",
+    "expected_penalty_usd": "P(attribution) x P(enforcement) x penalty (all operators)",
+    "attribution_probability": "P(attribution) given the evidence held at the horizon, watermark "
+    "evidence included (the headline operator's; the mean over operators for total)",
+    "attributed_in_run": "whether the in-run attribution draw came up (it triggers blacklisting)",
+    "attribution_hours": "hour of the in-run attribution (null if none)",
+    "detection_budget_usd": "B x days: the detection budget over the horizon",
+    "detection_spend_usd": "what the budget bought: detectors' fixed costs, inspection, quality, "
+    "and analysts",
+    "detection_unspent_usd": "detection_budget_usd − detection_spend_usd (not reallocated)",
+    "defender_total_cost_usd": "the defender's cost, on its profit basis: detection spend + "
+    "identity checks + intelligence sharing + forgone margin (false actions, KYC friction, rate "
+    "limits, poisoned outputs) + support + reseller collateral + countermeasure compute + serving "
+    "attacker traffic − fees received from it",
+    "false_positive_cost_usd": "margin forgone on legitimate customers wrongly acted on (their "
+    "remaining lifetime for a churned customer) + support",
+    "reseller_collateral_usd": "support and reputation per reseller customer cut off",
+    "kyc_checks_usd": "identity checks paid (attackers' and legitimate sign-ups)",
+    "kyc_friction_usd": "margin forgone on sign-ups lost to verification friction",
+    "kyc_cost_usd": "kyc_checks_usd + kyc_friction_usd",
+    "intel_sharing_cost_usd": "analyst time spent on intelligence sharing",
+    "countermeasure_cost_usd": "margin forgone on poisoned legitimate outputs and refused requests, "
+    "+ poisoning and watermarking compute",
+    "attacker_fees_received_usd": "API fees the defender received from attacker traffic",
+    "attacker_serving_cost_usd": "(1 − gross margin) x list price of every attacker exchange served",
+    "attacker_traffic_net_usd": "fees received − serving cost (negative: served at a loss)",
+    "legit_user_cost_usd": "what legitimate users themselves lose, at revenue (not in the "
+    "defender's total): the four parts below",
+    "legit_user_cost_false_actions_usd": "service lost to false bans, throttles and degradation",
+    "legit_user_cost_kyc_friction_usd": "lifetime service of sign-ups lost to friction",
+    "legit_user_cost_rate_limits_usd": "refused legitimate requests",
+    "legit_user_cost_poisoned_output_usd": "value lost on wrongly poisoned outputs",
+    "defender_value_of_leak_usd": "defender.value_usd_per_capability_point x capability points "
+    "leaked, summed over operators",
+    "defender_cost_with_leak_usd": "defender_total_cost_usd + defender_value_of_leak_usd",
+    "first_detection_hours": "hour of the first confirmed attacker account (null if none)",
+    "first_flag_hours": "hour of the first flag of an attacker account (null if none)",
+    "mean_account_lifetime_hours": "mean usable life of banned attacker accounts",
+    "accounts_alive_at_end_share": "share of attacker accounts alive at the horizon (censored)",
+    "attacker_cost_per_capability_point_usd": "cash per headline capability point, for "
+    "headline_money",
+    "detection_budget_usd_per_day": "B",
+    "analysts": "analysts hired from the review share",
+    "review_cases": "review cases (in thinned worlds, the thinned-out accounts' cases too)",
+    "review_mean_wait_hours": "mean wait from arrival to review, over cases reviewed",
+    "review_mean_backlog": "time-averaged number of cases waiting (= arrival rate x mean wait "
+    "within the horizon, Little's law)",
+    "review_backlog_at_end": "cases not reviewed by the horizon",
+    "detectors": "per detector: allocated, fixed, inspection, quality and unspent $/day, d′, "
+    "threshold, target and realised coverage, scans",
+    "auto_bans": "accounts banned without review",
+    "sweeps": "cluster sweeps",
+    "operators": "per operator: the figures above that apply to one operator, plus its final "
+    "cadence, harvest cadence, obfuscation and cluster size and its stop reason",
+    "legit_tiers": "per legitimate tier: size, usage, revenue, remaining lifetime, false-ban cost "
+    "to the defender and to the user",
+    "wall_seconds": "wall-clock seconds of the simulation (twin included)",
+}
+
+
+def expand(keys: list[str], levels: list[float]) -> set[str]:
+    """SUMMARY's keys with ``<N>`` replaced by each capability level."""
+    out = set()
+    for k in keys:
+        if "<N>" in k:
+            out |= {k.replace("<N>", str(round(lv * 100))) for lv in levels}
+        else:
+            out.add(k)
+    return out
+
+
+def markdown() -> str:
+    """docs/OUTPUTS.md."""
+    lines = [
+        "# Outputs: what every summary figure means",
+        "",
+        "Generated from `sim/fields.py` (`python -m sim.fields > docs/OUTPUTS.md`). Money is US$ "
+        "over the horizon unless a name says per day; the defender's figures are on its profit "
+        "basis and users' own losses at revenue (docs/MODEL.md §7).",
+        "",
+        "| figure | meaning |",
+        "|---|---|",
+    ]
+    lines += [f"| `{k}` | {v} |" for k, v in SUMMARY.items()]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(markdown(), end="")
