@@ -117,7 +117,7 @@ def slope(ks: list[float], ts: list[float]) -> float:
 def sweep_throughput(n_basic: int) -> dict:
     """Runs per minute of a 200-run full-scale sweep (joblib, all cores) and of the basic one."""
     exe = str(Path(sys.executable).parent / "distillsim")
-    budgets = "1000,2520,6350,16000,40300,101600,256000,645000,1626000,4096000"
+    budgets = "0,1000,3000,5000,10000,30000,100000,300000,1000000,4000000"  # spend_curve's grid
     out = {}
     with tempfile.TemporaryDirectory() as tmp:
         for launcher, grid in (

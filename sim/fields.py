@@ -24,7 +24,8 @@ SUMMARY: dict[str, str] = {
     "capability_by_day": "headline capability at the end of each day",
     "days_to_50pct_of_final_capability": "days to half of this run's own final capability "
     "(relative: a campaign cut short reaches it sooner)",
-    "days_to_80pct_of_final_capability": "days to 80% of this run's own final capability (relative)",
+    "days_to_80pct_of_final_capability": "days to 80% of this run's own final capability "
+    "(relative)",
     "days_to_capability_<N>pts": "days until the headline capability first reaches N points "
     "(absolute; null if never)",
     "capability_days": "area under the headline capability curve (capability x days)",
@@ -80,14 +81,16 @@ SUMMARY: dict[str, str] = {
     "kyc_friction_usd": "margin forgone on sign-ups lost to verification friction",
     "kyc_cost_usd": "kyc_checks_usd + kyc_friction_usd",
     "intel_sharing_cost_usd": "analyst time spent on intelligence sharing",
-    "countermeasure_cost_usd": "margin forgone on poisoned legitimate outputs and refused requests, "
-    "+ poisoning and watermarking compute",
+    "countermeasure_cost_usd": "margin forgone on poisoned legitimate outputs and refused "
+    "requests, + poisoning and watermarking compute",
     "attacker_fees_received_usd": "API fees the defender received from attacker traffic",
-    "attacker_serving_cost_usd": "(1 − gross margin) x list price of every attacker exchange served",
+    "attacker_serving_cost_usd": "(1 − gross margin) x list price of every attacker exchange "
+    "served",
     "attacker_traffic_net_usd": "fees received − serving cost (negative: served at a loss)",
     "legit_user_cost_usd": "what legitimate users themselves lose, at revenue (not in the "
     "defender's total): the four parts below",
-    "legit_user_cost_false_actions_usd": "service lost to false bans, throttles and degradation",
+    "legit_user_cost_false_actions_usd": "service lost to false bans, throttles and "
+    "degradation",
     "legit_user_cost_kyc_friction_usd": "lifetime service of sign-ups lost to friction",
     "legit_user_cost_rate_limits_usd": "refused legitimate requests",
     "legit_user_cost_poisoned_output_usd": "value lost on wrongly poisoned outputs",
