@@ -55,8 +55,6 @@ CURVE_METRICS = [
 #: Times to an event that may never happen in a run (None there): their means are over the runs
 #: that reached it, so the tables carry the share of runs that did (``<metric>_reached``).
 EVENT_METRICS = [
-    "delay_days_50pct_vs_undefended",
-    "delay_days_80pct_vs_undefended",
     "days_to_50pct_of_undefended",
     "days_to_50pct_of_final_capability",
     "attribution_hours",
@@ -334,10 +332,11 @@ def _x_positions(budgets: np.ndarray) -> tuple[np.ndarray, float]:
 
 
 def _money(x: float) -> str:
+    sign = "-" if x < 0 else ""
     for div, unit in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
         if abs(x) >= div:
-            return f"${x / div:.3g}{unit}"
-    return f"${x:,.0f}"
+            return f"{sign}${abs(x) / div:.3g}{unit}"
+    return f"{sign}${abs(x):,.0f}"
 
 
 def _budget_axis(ax, budgets: np.ndarray, zero_at: float) -> None:
@@ -426,7 +425,7 @@ def plot_curve(curve: pd.DataFrame, groups: list[str], path: Path, headline: str
     a1.set_title("capability extracted vs detection spend (mean, 95% band)")
     for ax in (a1, a2):
         _note_zoomed_y(ax)
-    a2.set_ylabel("delay to 50% of the undefended capability (days)")
+    a2.set_ylabel("delay to 50% of the undefended capability (days; censored at the horizon)")
     a2.set_title("delay versus B = 0 (same world and seed; mean, 95% band)")
     if timing is None:
         a2.annotate("no undefended reference in these runs", (0.5, 0.5), ha="center")
@@ -631,11 +630,6 @@ def plot_breakeven(bv: pd.DataFrame, path: Path) -> None:
     plt.close(fig)
 
 
-def _m(x: float) -> str:
-    """Dollars in millions."""
-    return f"${x / 1e6:,.2f}M"
-
-
 def _md_table(df: pd.DataFrame) -> str:
     cols = list(df.columns)
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
@@ -725,6 +719,15 @@ def _acted(r: pd.Series) -> float:
     return r["legit_accounts_banned"] if not np.isfinite(v) else v
 
 
+def _delay(r: pd.Series) -> str:
+    """Mean delay (censored at the horizon) and, when some runs never get there, how many do."""
+    text = _ci(r, DELAY, "{:.2f}")
+    share = r.get("days_to_50pct_of_undefended_reached", math.nan)
+    if np.isfinite(share) and share < 1:
+        text += f"; {share:.0%} of runs reach it"
+    return text
+
+
 def _event(r: pd.Series, m: str) -> str:
     """Mean time to an event over the runs that reached it, and the share that did."""
     share = r.get(f"{m}_reached", math.nan)
@@ -742,9 +745,11 @@ def _kind_tables(kind: str, df, curve, groups, be) -> list[str]:
             "Brackets: 95% interval of the mean over replicates (Student t; wide with 2-3 "
             "replicates), clipped to the possible range. Attacker spend vs baseline: the "
             "attackers' cash at the same budget relative to the baseline (below 1 when a policy "
-            "ends campaigns early, as a sanctions blacklist does). P(attribution): mean over "
-            "operators at the end; it costs the attacker only where sanctions put a penalty on "
-            "it. A policy that leaves every figure at the baseline does not bind in this world "
+            "ends campaigns early, as a sanctions blacklist does). P(attribution): from the "
+            "evidence held at the end; it costs the attacker only where sanctions put a penalty "
+            "on it. Delay: against the same policy's world with B = 0 (what detection adds under "
+            "the policy; the policy's own effect is in the capability column). A policy that "
+            "leaves every figure at the baseline does not bind in this world "
             "(e.g. a rate limit above the attackers' cadence, watermarks once attribution is "
             "certain anyway).",
             "",
@@ -764,7 +769,7 @@ def _kind_tables(kind: str, df, curve, groups, be) -> list[str]:
                         "policy": r["policy"]
                         + (f" ({_label(others, tuple(r[k] for k in others))})" if others else ""),
                         "capability leaked": _ci(r, "capability_extracted"),
-                        "delay vs B = 0 (days)": _ci(r, DELAY, "{:.1f}"),
+                        "delay vs B = 0, same policy (days)": _delay(r),
                         "defender total cost": f"${r['defender_total_cost_usd'] / 1e6:,.2f}M",
                         "legit accounts wrongly acted on": f"{_acted(r):,.0f} "
                         f"(${r['false_positive_cost_usd'] / 1e3:,.0f}k)",
@@ -831,7 +836,8 @@ def _kind_tables(kind: str, df, curve, groups, be) -> list[str]:
             "## Capability extracted by budget (mean [95% interval])",
             "",
             "Delay: days later than the undefended world (same config and seed, B = 0) reaches "
-            "half of its final capability; 'never' counts runs that never reach it. Detection "
+            "half of its final capability; a run that never gets there counts as reaching it at "
+            "the horizon (a lower bound), and the share of runs that do is given. Detection "
             "spent is what the budget bought (fixed costs, inspection, quality up to d∞, "
             "analysts); the rest of B × days is unspent. Net on attacker traffic: fees the "
             "defender received less the cost of serving those exchanges (negative: served at "
@@ -845,17 +851,15 @@ def _kind_tables(kind: str, df, curve, groups, be) -> list[str]:
             rec["capability"] = _ci(r, "capability_extracted")
             for c in sorted(k for k in r.index if k.startswith("op.") and k.endswith("extracted")):
                 rec[f"{c.split('.')[1]} capability"] = f"{r[c]:.3f}"
-            rec["delay vs B = 0 (days)"] = _ci(r, DELAY, "{:.2f}")
+            rec["delay vs B = 0 (days)"] = _delay(r)
             rec["detection spent (unspent)"] = (
-                f"{_m(r['detection_spend_usd'])} ({_m(r['detection_unspent_usd'])})"
+                f"{_money(r['detection_spend_usd'])} ({_money(r['detection_unspent_usd'])})"
                 if "detection_unspent_usd" in r
                 else "n/a"
             )
             rec["defender total cost"] = f"${r['defender_total_cost_usd'] / 1e6:,.2f}M"
             rec["net on attacker traffic"] = (
-                f"${r['attacker_traffic_net_usd'] / 1e6:,.2f}M"
-                if "attacker_traffic_net_usd" in r
-                else "n/a"
+                _money(r["attacker_traffic_net_usd"]) if "attacker_traffic_net_usd" in r else "n/a"
             )
             rec["attacker net value"] = f"${r['attacker_net_value_usd'] / 1e6:,.1f}M"
             rows.append(rec)

@@ -70,7 +70,7 @@ class Defender(mesa.Agent):
         self.rng_load = model.streams("review_load")
         dets = model.detector_list
         #: Whether anything can confirm an attacker account (a public fact an operator can know:
-        #: the provider detects, and someone or something decides).
+        #: the provider detects, and someone or something decides). A running detector inspects.
         self.can_confirm = any(d.on for d in dets) and (
             self.n_analysts > 0 or any(d.on and d.params.auto_ban_score is not None for d in dets)
         )
@@ -103,7 +103,7 @@ class Defender(mesa.Agent):
                     continue
                 self._flagged(members, t)
                 if auto is not None and score > auto:
-                    self.auto_ban(members, t + delay, f.index, decisions=1)
+                    self.auto_ban(members, t + delay, f.index, each=False)
                     continue
                 acc.in_review[members] = True
                 op = int(acc.op[members[0]])
@@ -116,7 +116,7 @@ class Defender(mesa.Agent):
             if auto is not None:
                 hit = sc > auto
                 if hit.any():
-                    self.auto_ban(idx[hit], t + delay, f.index, decisions=int(hit.sum()))
+                    self.auto_ban(idx[hit], t + delay, f.index, each=True)
                 idx, sc = idx[~hit], sc[~hit]
             acc.in_review[idx] = True
             matched = intel.matched(idx, t) if intel else np.zeros(idx.size, dtype=bool)
@@ -164,11 +164,11 @@ class Defender(mesa.Agent):
             acc.first_flag_at[idx] = np.minimum(acc.first_flag_at[idx], t)
             self.first_flag_at = min(self.first_flag_at, t)
 
-    def auto_ban(self, idx: np.ndarray, t: float, by: int, decisions: int) -> None:
+    def auto_ban(self, idx: np.ndarray, t: float, by: int, each: bool) -> None:
         """Enforce without review (score above the detector's auto-ban score); each scored unit
-        (an account, or a pool) over the score is one decision."""
+        over the score is one decision: every account (``each``) or the one pool ``idx`` is."""
         self.auto_bans += int(idx.size)
-        self.enforce(idx, t, by, confirmed=True, decisions=decisions)
+        self.enforce(idx, t, by, confirmed=True, decisions=1, each=each)
         self.first_detection_at = min(self.first_detection_at, t)
         acc = self.model.fleet.accounts
         for cl in np.unique(acc.cluster[idx]).tolist():
@@ -227,11 +227,18 @@ class Defender(mesa.Agent):
                 legit.cooldown_until[j] = now + self.cfg.review.cooldown_hours
 
     def enforce(
-        self, idx: np.ndarray, t: float, by: int, confirmed: bool, decisions: int = 0
+        self,
+        idx: np.ndarray,
+        t: float,
+        by: int,
+        confirmed: bool,
+        decisions: int = 0,
+        each: bool = False,
     ) -> None:
-        """Ban (or throttle/degrade) attacker accounts from hour ``t``; a confirmation adds its
-        ``decisions`` to the evidence against the accounts' operator (one per review decision,
-        however many accounts it covers)."""
+        """Ban (or throttle/degrade) attacker accounts from hour ``t``. A confirmation adds
+        ``decisions`` to the evidence against the accounts' operator — one per review decision,
+        however many accounts it covers (a case is one operator's) — or, with ``each``, one per
+        account to its own operator (individually scored auto-bans)."""
         m = self.model
         acc = m.fleet.accounts
         if confirmed:
@@ -239,7 +246,11 @@ class Defender(mesa.Agent):
             acc.confirmed[new] = True
             acc.attributed[idx] = True
             self.confirmed_by_op += np.bincount(acc.op[new], minlength=self.confirmed_by_op.size)
-            if decisions and idx.size:
+            if each:
+                self.decisions_by_op += np.bincount(
+                    acc.op[idx], minlength=self.decisions_by_op.size
+                )
+            elif decisions and idx.size:
                 self.decisions_by_op[int(acc.op[idx[0]])] += decisions
         action = self.cfg.enforcement.action
         if action == "ban":

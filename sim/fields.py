@@ -16,8 +16,6 @@ SUMMARY: dict[str, str] = {
     "days": "horizon in days",
     "headline": "analysis.headline: max (largest operator's), total (summed) or an operator",
     "headline_operator": "the operator whose figures are the headline (null for total)",
-    "headline_money": "whose money the headline's net value and cost per point are: an operator, "
-    "or all operators",
     "capability_extracted": "headline capability at the horizon: share of the teacher-student gap "
     "closed, value-weighted over domains (a capability point is 0.01)",
     "capability_by_domain": "headline gap closed per domain at the horizon",
@@ -36,7 +34,8 @@ SUMMARY: dict[str, str] = {
     "days_to_80pct_of_undefended": "days until this run reaches 80% of the undefended twin's final "
     "capability (null if never)",
     "delay_days_50pct_vs_undefended": "days_to_50pct_of_undefended minus the twin's own time to "
-    "it: the delay detection buys (null if never reached)",
+    "it (the same operator's for a one-operator headline): the delay detection buys; censored at "
+    "the horizon (a run that never reaches the level counts as reaching it then: a lower bound)",
     "delay_days_80pct_vs_undefended": "the same at 80% of the undefended capability",
     "exchanges_sent": "attacker requests sent (all operators)",
     "exchanges_harvested": "attacker exchanges answered (all operators)",
@@ -59,13 +58,17 @@ SUMMARY: dict[str, str] = {
     "legitimate customers' traffic)",
     "fpr_per_window": "legitimate flags per account and scoring window",
     "fpr_per_account_horizon": "share of legitimate accounts flagged at least once",
-    "attacker_spend_usd": "attackers' cash spend (all operators)",
-    "attacker_net_value_usd": "value of capability − cash − expected penalty, for headline_money",
-    "expected_penalty_usd": "P(attribution) x P(enforcement) x penalty (all operators)",
+    "attacker_spend_usd": "cash spend of the headline operator (all operators' for total); "
+    "every operator's is in operators",
+    "attacker_net_value_usd": "value of capability − cash − expected penalty, of the headline "
+    "operator (summed for total)",
+    "expected_penalty_usd": "P(attribution) x P(enforcement) x penalty, of the headline operator "
+    "(summed for total)",
     "attribution_probability": "P(attribution) given the evidence held at the horizon, watermark "
     "evidence included (the headline operator's; the mean over operators for total)",
-    "attributed_in_run": "whether the in-run attribution draw came up (it triggers blacklisting)",
-    "attribution_hours": "hour of the in-run attribution (null if none)",
+    "attributed_in_run": "whether the in-run attribution draw came up (it triggers blacklisting; "
+    "for total: for any operator)",
+    "attribution_hours": "hour of the (first) in-run attribution (null if none)",
     "detection_budget_usd": "B x days: the detection budget over the horizon",
     "detection_spend_usd": "what the budget bought: detectors' fixed costs, inspection, quality, "
     "and analysts",
@@ -89,8 +92,7 @@ SUMMARY: dict[str, str] = {
     "attacker_traffic_net_usd": "fees received − serving cost (negative: served at a loss)",
     "legit_user_cost_usd": "what legitimate users themselves lose, at revenue (not in the "
     "defender's total): the four parts below",
-    "legit_user_cost_false_actions_usd": "service lost to false bans, throttles and "
-    "degradation",
+    "legit_user_cost_false_actions_usd": "service lost to false bans, throttles and degradation",
     "legit_user_cost_kyc_friction_usd": "lifetime service of sign-ups lost to friction",
     "legit_user_cost_rate_limits_usd": "refused legitimate requests",
     "legit_user_cost_poisoned_output_usd": "value lost on wrongly poisoned outputs",
@@ -101,8 +103,7 @@ SUMMARY: dict[str, str] = {
     "first_flag_hours": "hour of the first flag of an attacker account (null if none)",
     "mean_account_lifetime_hours": "mean usable life of banned attacker accounts",
     "accounts_alive_at_end_share": "share of attacker accounts alive at the horizon (censored)",
-    "attacker_cost_per_capability_point_usd": "cash per headline capability point, for "
-    "headline_money",
+    "attacker_cost_per_capability_point_usd": "the headline's cash per headline capability point",
     "detection_budget_usd_per_day": "B",
     "analysts": "analysts hired from the review share",
     "review_cases": "review cases (in thinned worlds, the thinned-out accounts' cases too)",

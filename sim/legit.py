@@ -151,13 +151,23 @@ class LegitPopulation:
 
     def ban(self, idx: np.ndarray, t: float) -> LegitLoss:
         """Wrongly ban ``idx`` at hour ``t``: a share ``churn_on_false_ban`` of them leave for
-        good (their remaining discounted revenue is lost), and each costs support."""
+        good (their remaining discounted revenue is lost); the others lose the service until the
+        horizon (the ban stands that long); each costs support."""
         idx = idx[~self.banned[idx]]
         self.banned[idx] = True
         self.banned_at[idx] = t
         w, rate, k = self.weight[idx], self.rate[idx], self.tier[idx]
         self._live_rate -= float((w * rate).sum())
-        revenue = float((w * self._churn[k] * self._remaining_per_rate[k] * rate).sum())
+        return self._loss(idx, t, self._churn[k], 1.0)
+
+    def _loss(self, idx: np.ndarray, t: float, p_churn: np.ndarray, lost_share: float) -> LegitLoss:
+        """Customers who churn lose their remaining revenue; those who stay, ``lost_share`` of
+        their service until the horizon (one time basis for every wrong action)."""
+        w, rate, k = self.weight[idx], self.rate[idx], self.tier[idx]
+        days_left = max(self.horizon - t, 0.0) / 24.0
+        stay = lost_share * rate * days_left * self.revenue_per_exchange[idx]
+        leave = self._remaining_per_rate[k] * rate
+        revenue = float((w * (p_churn * leave + (1.0 - p_churn) * stay)).sum())
         return LegitLoss(revenue, float((w * self._support[k]).sum()))
 
     def act(
@@ -174,7 +184,7 @@ class LegitPopulation:
         A throttled or degraded customer churns with ``churn_share`` of the probability a banned
         one does (losing its remaining revenue); one who stays loses, until the horizon, the
         refused share of its requests (throttled) or the lost share of its outputs' quality
-        (degraded), at revenue. Each costs support.
+        (degraded), at revenue, as a banned one who stays loses all of it. Each costs support.
         """
         if action == "ban":
             return self.ban(idx, t)
@@ -187,19 +197,19 @@ class LegitPopulation:
             lost_share = 1.0 - throttle_factor
         else:
             lost_share = 1.0 - degrade_quality
-        p_churn = churn_share * self._churn[k]
-        days_left = max(self.horizon - t, 0.0) / 24.0
-        stay = lost_share * rate * days_left * self.revenue_per_exchange[idx]
-        leave = self._remaining_per_rate[k] * rate
-        revenue = float((w * (p_churn * leave + (1.0 - p_churn) * stay)).sum())
-        return LegitLoss(revenue, float((w * self._support[k]).sum()))
+        return self._loss(idx, t, churn_share * self._churn[k], lost_share)
 
     def mean_false_ban_cost(self, margin: float) -> float:
-        """The defender's mean loss from wrongly banning one legitimate account (weighted)."""
+        """The defender's mean loss from wrongly banning one legitimate account (weighted), for a
+        ban half-way through the horizon."""
         if self.n == 0:
             return 0.0
         k = self.tier
-        per = margin * self._churn[k] * self._remaining_per_rate[k] * self.rate + self._support[k]
+        days = self.horizon / 48.0
+        per_rate = self._churn[k] * self._remaining_per_rate[k] + (1.0 - self._churn[k]) * (
+            days * self.revenue_per_exchange
+        )
+        per = margin * per_rate * self.rate + self._support[k]
         return float((self.weight * per).sum() / self.weight.sum())
 
     def hourly_traffic(
@@ -211,12 +221,17 @@ class LegitPopulation:
         return rng.poisson(self._live_rate / 24.0 * profile).astype(float)
 
     def tier_table(self, margin: float) -> dict[str, dict[str, float]]:
-        """Per-tier figures implied by the config, mutually consistent by construction."""
+        """Per-tier figures implied by the config, mutually consistent by construction; false-ban
+        costs for a mean-usage account banned half-way through the horizon."""
         out = {}
         for t_name, t in zip(self.tier_names, self.tiers, strict=True):
             mean_day = t.median_exchanges_per_day * math.exp(t.sigma**2 / 2)
             monthly = mean_day * DAYS_PER_MONTH * t.revenue_per_exchange_usd
-            lost = t.churn_on_false_ban * monthly * remaining_annuity_months(t)
+            churn = t.churn_on_false_ban
+            stay_days = self.horizon / 48.0
+            lost = churn * monthly * remaining_annuity_months(t) + (1.0 - churn) * (
+                mean_day * stay_days * t.revenue_per_exchange_usd
+            )
             out[t_name] = {
                 "accounts": t.accounts,
                 "mean_exchanges_per_day": mean_day,

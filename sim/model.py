@@ -93,6 +93,8 @@ class DistillationModel(mesa.Model):
         self.domains = CapabilityCurve(cfg.capability).domains
         n_ops, n_dom, H = len(self.operator_list), len(self.domains), int(self.horizon)
         self.capability_stock = np.zeros((n_ops, n_dom))
+        #: The effective exchanges each operator believes it holds (it cannot see poisoning).
+        self.believed_stock = np.zeros((n_ops, n_dom))
         self.sent_h = np.zeros((n_ops, H))
         self.harvested_h = np.zeros((n_ops, H))
         self.effective_hd = np.zeros((n_ops, H, n_dom))
@@ -227,6 +229,15 @@ class DistillationModel(mesa.Model):
         for k, op in enumerate(ops):
             op.pay_window(t0, h.harvested_h[k], inputs[k].end_hour, t1)
         self._accumulate_capability(t0, t1, h.effective_hd)
+        # What the operators believe they harvested: their exchanges at the quality they chose,
+        # without the poisoning and degradation they did not notice.
+        believed = np.stack(
+            [
+                h.harvested_h[k][:, None] * (x.quality * x.staleness)[:, None] * x.mix[None, :]
+                for k, x in enumerate(inputs)
+            ]
+        )
+        self._accumulate_capability(t0, t1, believed, self.believed_stock)
         return h
 
     def _staleness(self, op: Operator, hours: np.ndarray) -> np.ndarray:
@@ -234,16 +245,20 @@ class DistillationModel(mesa.Model):
         s = op.latest_share(hours)
         return s + (1.0 - s) * self.cfg.teacher.staleness_factor
 
-    def _accumulate_capability(self, t0: float, t1: float, eff_hd: np.ndarray) -> None:
-        """Add the window's effective exchanges; a release devalues the stock harvested before."""
+    def _accumulate_capability(
+        self, t0: float, t1: float, eff_hd: np.ndarray, stock: np.ndarray | None = None
+    ) -> None:
+        """Add the window's effective exchanges to ``stock`` (default: the students' capability
+        stock); a release devalues what was harvested before it."""
+        stock = self.capability_stock if stock is None else stock
         start = 0
         for r in sorted(self.cfg.teacher.releases_hours):
             if t0 <= r < t1:
                 k = int(math.ceil(r - t0))  # hours of the window before the release
-                self.capability_stock += eff_hd[:, start:k].sum(axis=1)
-                self.capability_stock *= self.cfg.teacher.staleness_factor
+                stock += eff_hd[:, start:k].sum(axis=1)
+                stock *= self.cfg.teacher.staleness_factor
                 start = k
-        self.capability_stock += eff_hd[:, start:].sum(axis=1)
+        stock += eff_hd[:, start:].sum(axis=1)
 
     def _scan_context(self, t0: float, t1: float, h, traffic: float) -> ScanContext:
         acc = self.fleet.accounts

@@ -185,6 +185,7 @@ def summarize(
                 dm: float(v) for dm, v in zip(model.domains, gains_final[k], strict=True)
             },
             "days_to_50pct_of_final_capability": _relative(overall, 0.5),
+            "days_to_80pct_of_final_capability": _relative(overall, 0.8),
             **{level_key(lv): days_to(overall, lv) for lv in levels},
             "capability_days": float(overall.sum() / 24.0),
             "value_usd": float(op.value_usd),
@@ -207,23 +208,21 @@ def summarize(
         per_op[op.name] = rec
 
     # The headline: one operator's figures (named, or the largest leak), or the sum over them.
+    # Every attacker-side headline figure comes from the same operator(s).
     head = headline_index(model, caps)
     if head is not None:
         curve = curves[head]
         by_domain = per_op[ops[head].name]["capability_by_domain"]
-        money_ops = [head] if cfg.analysis.headline not in ("max", "total") else range(len(ops))
+        scope = [head]
     else:
         curve = np.sum(curves, axis=0) if curves else np.zeros(int(H))
         by_domain = {
             dm: float(sum(g[i] for g in gains_final)) for i, dm in enumerate(model.domains)
         }
-        money_ops = range(len(ops))
-    money_ops = list(money_ops)
-    names = [ops[k].name for k in money_ops]
+        scope = list(range(len(ops)))
     cap = float(curve[-1]) if curve.size else 0.0
-    net = sum(per_op[nm]["net_value_usd"] for nm in names)
-    head_cash = float(sum(cash[k] for k in money_ops))
-    attribution_ops = [head] if head is not None else list(range(len(ops)))
+    net = sum(per_op[ops[k].name]["net_value_usd"] for k in scope)
+    head_cash = float(sum(cash[k] for k in scope))
 
     ended = acc.ended_at[:n]
     active = acc.active_at[:n]
@@ -232,7 +231,6 @@ def summarize(
     lived = banned_by_horizon & (ended > active)
     lifetimes = ended[lived] - active[lived]
     alive_end = int((ended >= H).sum())
-    attacker_cash = float(cash.sum())
     legit = model.legit
     legit_total = float(legit.weight.sum())
     cases = d.queue.cases
@@ -249,7 +247,6 @@ def summarize(
         "days": cfg.world.days,
         "headline": cfg.analysis.headline,
         "headline_operator": ops[head].name if head is not None else None,
-        "headline_money": ", ".join(names) if len(names) == 1 else "all operators",
         "capability_extracted": cap,
         "capability_by_domain": by_domain,
         "capability_by_day": [float(x) for x in curve[23::24]],
@@ -275,17 +272,13 @@ def summarize(
         "fpr_per_account_horizon": ratio(
             float((legit.weight * legit.ever_flagged).sum()), legit_total
         ),
-        "attacker_spend_usd": attacker_cash,
+        "attacker_spend_usd": head_cash,
         "attacker_net_value_usd": float(net),
-        "expected_penalty_usd": float(sum(model.expected_penalty)),
-        "attribution_probability": float(np.mean(model.final_attribution[attribution_ops]))
-        if ops
-        else 0.0,
-        "attributed_in_run": bool(np.any(d.attributed_at[attribution_ops] < math.inf))
-        if ops
-        else False,
+        "expected_penalty_usd": float(sum(model.expected_penalty[k] for k in scope)),
+        "attribution_probability": float(np.mean(model.final_attribution[scope])) if ops else 0.0,
+        "attributed_in_run": bool(np.any(d.attributed_at[scope] < math.inf)) if ops else False,
         "attribution_hours": finite_or_none(
-            float(np.min(d.attributed_at[attribution_ops])) if ops else math.inf
+            float(np.min(d.attributed_at[scope])) if ops else math.inf
         ),
         "detection_budget_usd": budget * days,
         "detection_spend_usd": costs["detection_spend"],
@@ -314,9 +307,7 @@ def summarize(
         "first_flag_hours": finite_or_none(d.first_flag_at),
         "mean_account_lifetime_hours": float(lifetimes.mean()) if lifetimes.size else None,
         "accounts_alive_at_end_share": ratio(alive_end, n),
-        "attacker_cost_per_capability_point_usd": ratio(head_cash, cap * 100.0)
-        if head is not None
-        else ratio(attacker_cash, cap * 100.0),
+        "attacker_cost_per_capability_point_usd": ratio(head_cash, cap * 100.0),
         "detection_budget_usd_per_day": budget,
         "analysts": int(d.n_analysts),
         "review_cases": len(cases),
@@ -344,23 +335,34 @@ def summarize(
         "operators": per_op,
         "legit_tiers": legit.tier_table(model.margin),
     }
-    summary.update(relative_to_undefended(curve, summary if reference == "self" else reference))
+    ref = summary if reference == "self" else reference
+    summary.update(relative_to_undefended(curve, ref, ops[head].name if head is not None else None))
     return summary
 
 
 def relative_to_undefended(
-    curve: np.ndarray, reference: dict[str, Any] | None
-) -> dict[str, float | None]:
+    curve: np.ndarray, reference: dict[str, Any] | None, operator: str | None = None
+) -> dict[str, Any]:
     """Times to 50%/80% of the undefended twin's final capability, and the delay against the
-    twin's own times (None without a twin, or for a level the run never reaches)."""
-    out: dict[str, float | None] = {}
-    c0 = reference["capability_extracted"] if reference else None
+    twin's own times to them (its own operator's, for a one-operator headline).
+
+    The delay is censored at the horizon: a run that never reaches the level counts as reaching
+    it at the horizon, so its delay is a lower bound (``days_to_…_of_undefended`` stays null and
+    says which runs never did). Null without a twin, or when the twin gained nothing.
+    """
+    out: dict[str, Any] = {}
+    ref = reference
+    if ref is not None and operator is not None:
+        ref = ref.get("operators", {}).get(operator)
+    c0 = ref["capability_extracted"] if ref else None
     out["undefended_capability_extracted"] = c0
+    horizon_days = curve.size / 24.0
     for pct in (50, 80):
         mine = days_to(curve, pct / 100 * c0) if c0 else None
+        theirs = ref.get(f"days_to_{pct}pct_of_final_capability") if ref else None
         out[f"days_to_{pct}pct_of_undefended"] = mine
-        theirs = reference.get(f"days_to_{pct}pct_of_final_capability") if reference else None
-        out[f"delay_days_{pct}pct_vs_undefended"] = _sub(mine, theirs)
+        reached = horizon_days if mine is None else mine
+        out[f"delay_days_{pct}pct_vs_undefended"] = _sub(reached, theirs) if c0 else None
     return out
 
 

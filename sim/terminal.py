@@ -110,13 +110,8 @@ def format_summary(s: dict[str, Any]) -> str:
         ),
         (
             "attacker spend (net value)",
-            f"{_money(s['attacker_spend_usd'])} ({_money(s['attacker_net_value_usd'])}"
-            + (
-                ""
-                if s["headline_money"] == "all operators" or len(s["operators"]) <= 1
-                else f", {s['headline_money']}"
-            )
-            + ")",
+            f"{_money(s['attacker_spend_usd'])} ({_money(s['attacker_net_value_usd'])})"
+            + _headline(s),
         ),
         ("attacker cost per capability point", _money(s["attacker_cost_per_capability_point_usd"])),
         (

@@ -32,8 +32,8 @@ class BayesTerms:
     prior: float
     #: Cost of flagging a legitimate account: a review, and the chance of a false ban.
     cost_false_positive_usd: float
-    #: Cost of not flagging an attacker account for one scoring period: the value of the
-    #: capability its exchanges leak, and the loss of serving them.
+    #: What not flagging an attacker account forgoes: the net value of catching it (the leak and
+    #: serving loss a confirmation averts, less the review).
     cost_false_negative_usd: float
     #: The attacker accounts' mean signal g (μ_a = d′·g).
     attacker_signal: float
@@ -111,16 +111,21 @@ def bayes_terms(model: DistillationModel, det: Detector) -> BayesTerms:
     """The prior, costs and attacker signal of a Bayes threshold, from the model's quantities.
 
     The defender plans on the operators' campaigns as configured (their planned fleets and
-    behaviour: what its labelled attacker traffic shows), its own review costs and false-ban
-    costs, and the value it puts on leaked capability (``defender.value_usd_per_capability_point``):
+    behaviour: what its labelled attacker traffic shows), its own review, enforcement and
+    false-ban costs, and the value it puts on leaked capability
+    (``defender.value_usd_per_capability_point``):
 
     - prior π = planned attacker accounts / (those + legitimate accounts);
     - C_FP = one review (analyst $/h × mean review hours) + P(false confirmation) × the mean
       false-ban cost of a legitimate account (lost margin and support, MODEL §7);
-    - C_FN = over the detector's scoring period, an attacker account's effective exchanges × the
-      defender's value of the capability per effective exchange over the planned campaign
-      (value of its whole leak / its effective exchanges), plus the loss of serving its exchanges
-      (serving cost − fees received);
+    - C_FN = P(confirm) × the loss a confirmation averts − one review. A banned account is
+      replaced once the operator notices and a new one is set up, so a ban averts the harvest of
+      that gap (notice + mean set-up hours), and the cluster sweep it may trigger averts the same
+      for ``p_found × sweep_share × (k − 1)`` more accounts; each averted exchange is worth the
+      defender's value of capability per effective exchange (the mean marginal value over the
+      planned campaign, G(N)/N) × its quality, plus the loss of serving it. The evidence a
+      confirmation adds towards attribution is left out: C_FN is a lower bound where sanctions
+      are in force;
     - g = the detector's signal of each operator's planned account, weighted by planned fleet.
     """
     cfg = model.cfg
@@ -131,18 +136,25 @@ def bayes_terms(model: DistillationModel, det: Detector) -> BayesTerms:
     prior = n_attack / (n_attack + legit.accounts_total) if n_attack > 0 else 1e-9
     prior = min(max(prior, 1e-9), 1 - 1e-9)
     rv = cfg.review
-    review_hours = rv.review_minutes_median * math.exp(rv.review_minutes_sigma**2 / 2) / 60.0
-    c_fp = rv.analyst_usd_per_hour * review_hours + rv.false_confirm_legit_prob * (
-        legit.mean_false_ban_cost(model.margin)
+    review = rv.analyst_usd_per_hour * (
+        rv.review_minutes_median * math.exp(rv.review_minutes_sigma**2 / 2) / 60.0
     )
-    period_days = det.period / 24.0
+    c_fp = review + rv.false_confirm_legit_prob * legit.mean_false_ban_cost(model.margin)
+    lat = cfg.latency
+    gap_days = (
+        lat.operator_notice_hours + lat.setup_hours_median * math.exp(lat.setup_hours_sigma**2 / 2)
+    ) / 24.0
     per_point = cfg.defender.value_usd_per_capability_point
-    c_fn = g = 0.0
+    swept = model.defender.p_cluster_found * cfg.enforcement.sweep_share
+    averted = g = 0.0
     if ops:
         w = fleets / fleets.sum()
         for wk, op in zip(w, ops, strict=True):
-            per_day = op.harvest_cadence
             value = per_point * 100.0 * op.planned_capability_per_effective_exchange()
-            c_fn += wk * per_day * period_days * (op.quality * value + op.serving_loss_per_exchange)
+            per_account = (
+                gap_days * op.harvest_cadence * (op.quality * value + op.serving_loss_per_exchange)
+            )
+            averted += wk * per_account * (1.0 + swept * max(op.cluster_size - 1, 0))
             g += wk * float(det.planned_attacker_signal(op))
+    c_fn = rv.confirm_attacker_prob * averted - review
     return BayesTerms(prior, c_fp, max(c_fn, 0.0), g)

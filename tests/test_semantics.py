@@ -136,7 +136,8 @@ def test_defender_losses_are_lost_margin_and_users_losses_are_apart():
         _cat(led, "false_positives") + _cat(led, "support")
     )
     assert s["legit_user_cost_usd"] == pytest.approx(sum(_cat(led, u) for _, u in pairs))
-    # A false ban loses the margin on the churned share of the remaining lifetime's revenue.
+    # A false ban: the churned lose their remaining lifetime's revenue, the others the service
+    # until the horizon; the defender loses the margin on it.
     legit = r.model.legit
     banned = np.flatnonzero(legit.banned)
     cfg = r.model.cfg
@@ -144,7 +145,12 @@ def test_defender_losses_are_lost_margin_and_users_losses_are_apart():
     for i in banned:
         t = legit.tiers[legit.tier[i]]
         monthly = legit.rate[i] * 30.44 * t.revenue_per_exchange_usd
-        expect += legit.weight[i] * t.churn_on_false_ban * monthly * remaining_annuity_months(t)
+        churn = t.churn_on_false_ban
+        left = (r.model.horizon - legit.banned_at[i]) / 24  # those who stay: banned until then
+        stay = legit.rate[i] * left * t.revenue_per_exchange_usd
+        expect += legit.weight[i] * (
+            churn * monthly * remaining_annuity_months(t) + (1 - churn) * stay
+        )
     assert _cat(led, "user_false_actions") == pytest.approx(expect, rel=1e-6)
     assert cfg.enforcement.action == "ban"
 
@@ -278,6 +284,55 @@ def test_one_pooled_decision_is_one_piece_of_evidence():
     m.release()
 
 
+def test_individual_auto_bans_count_as_evidence_against_their_own_operators():
+    cfg = small_cfg(
+        "scenario=feb2026_three_labs",
+        "operators.minimax.start_hour=0",
+        base=SMALL_WORLD,
+    )
+    m = DistillationModel(cfg)
+    for op in m.operator_list:
+        op.order(np.zeros(3))
+    acc = m.fleet.accounts
+    idx = np.arange(m.fleet.n)
+    m.defender.auto_ban(idx, 1.0, 0, each=True)
+    assert m.defender.decisions_by_op.tolist() == np.bincount(acc.op[idx]).tolist() == [3, 3, 3]
+    m.release()
+
+
+def test_sanctions_that_come_into_force_later_still_deter():
+    args = [
+        "attacker=adaptive",
+        "detection.budget_usd_per_day=30000",
+        "policies.sanctions.enabled=true",
+    ]
+    now = run_small(*args).summary["operators"]["qwen"]
+    later = run_small(*args, "policies.sanctions.effective_hour=24").summary["operators"]["qwen"]
+    assert now["went"] is False
+    assert later["went"] is False  # the penalty is weighed when the evidence is: at the horizon
+
+
+def test_a_share_that_only_pays_the_fixed_cost_runs_nothing():
+    m = DistillationModel(small_cfg("detection.budget_usd_per_day=2000"))  # volume: 0.15 x 2000
+    vol = next(d for d in m.detector_list if d.kind == "volume")
+    assert vol.spend == vol.params.fixed_usd_per_day and not vol.on
+    m.release()
+
+
+def test_the_operator_cannot_see_unnoticed_poisoning():
+    r = run_small(
+        "detection.budget_usd_per_day=0",
+        "policies.poisoning.enabled=true",
+        "policies.poisoning.selector_fpr=0.2",
+        keep_model=True,
+    )
+    m = r.model
+    believed, actual = m.believed_stock[0].sum(), m.capability_stock[0].sum()
+    op = m.operator_list[0]
+    assert believed == pytest.approx(op.quality * r.summary["exchanges_harvested"], rel=1e-9)
+    assert actual < 0.95 * believed
+
+
 def test_reported_attribution_is_the_evidence_held_at_the_horizon_in_every_case():
     from sim.attribution import attribution_probability
 
@@ -326,7 +381,10 @@ def test_times_are_to_fixed_levels_and_delays_against_the_undefended_twin():
     c = cut.summary
     assert c["capability_extracted"] < 0.8 * c0
     assert c["days_to_80pct_of_undefended"] is None
-    assert c["delay_days_80pct_vs_undefended"] is None
+    # Its delay is censored at the horizon: it counts as reaching the level then (a lower bound).
+    assert c["delay_days_80pct_vs_undefended"] == pytest.approx(
+        10.0 - undefended["days_to_80pct_of_final_capability"]
+    )
 
 
 def test_headline_is_explicit_and_selectable():
@@ -351,9 +409,13 @@ def test_headline_is_explicit_and_selectable():
     d = runs["deepseek"]
     assert d["capability_extracted"] == caps["deepseek"]
     assert d["attacker_net_value_usd"] == ops["deepseek"]["net_value_usd"]
-    assert runs["max"]["attacker_net_value_usd"] == pytest.approx(
-        sum(o["net_value_usd"] for o in ops.values())
-    )
+    # Every attacker-side headline figure is the same operator's (or the sum, for total).
+    head = runs["max"]["headline_operator"]
+    for k in ("net_value_usd", "attacker_spend_usd", "expected_penalty_usd"):
+        top = "attacker_net_value_usd" if k == "net_value_usd" else k
+        assert runs["max"][top] == ops[head][k]
+        assert runs["total"][top] == pytest.approx(sum(o[k] for o in ops.values()))
+    assert runs["max"]["attribution_probability"] == ops[head]["attribution_probability"]
     with pytest.raises(ConfigError, match="analysis.headline"):
         load([*common, "analysis.headline=qwen"])
 
@@ -371,6 +433,13 @@ def test_a_thinned_world_reviews_like_the_full_one():
     full, thin = waits(1.0), waits(0.01)
     assert 0.7 < thin[0] / full[0] < 1.4
     assert thin[1] == pytest.approx(full[1], rel=0.1)
+    # Flags over an auto-ban score skip review in the thinned world as in the full one.
+    auto = [f"detectors.{d}.auto_ban_score=3.0" for d in ("volume", "content", "linkage")]
+    for share in (1.0, 0.01):
+        s = run_small(
+            *auto, f"world.legit_sample_share={share}", "operators.qwen.demand_per_day=0"
+        ).summary
+        assert s["review_cases"] == 0, share
 
 
 def test_counts_and_backlog_have_one_definition():

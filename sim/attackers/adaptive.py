@@ -6,11 +6,15 @@ provider that bans distillation accounts says so, and any probe shows it), the p
 accounts and how long they were exposed. It does not know the detection budget, the detectors'
 strength or how much evidence the defender holds.
 
-Beliefs (:class:`BanBelief`): the per-account daily ban hazard is Gamma-distributed, prior mean
+Beliefs (:class:`BanBelief`): the per-account daily loss hazard is Gamma-distributed, prior mean
 ``belief_ban_hazard_per_day`` worth ``belief_prior_account_days`` of exposure, updated by every
 loss it notices (bans, throttled or degraded accounts) over its accounts' active days; zero when
-the provider does not enforce. Each noticed loss by a detector counts as a confirmation, and the
-attribution it fears follows :func:`sim.attribution.attribution_probability`.
+nothing can confirm an account. A second Gamma belief, with the same prior, tracks confirmations:
+losses to a detector, counted once per cluster and window (a pooled review confirms a cluster in
+one decision; sweeps and blacklisting confirm nothing). The attribution it fears follows
+:func:`sim.attribution.attribution_probability`, and the penalty is the one in force at the
+horizon, when the evidence is weighed. It values what it harvested at the quality it chose: it
+cannot see poisoning or degradation it did not notice (``model.believed_stock``).
 
 (1) Go/no-go and (2) the stop rule are one comparison (:meth:`AdaptiveOperator.outlook`): the best
 expected net value of harvesting T more days, over every T up to the end of the campaign — value
@@ -92,10 +96,13 @@ class AdaptiveOperator(Operator):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         s = self.strategy
-        self.belief = BanBelief(
-            s.belief_ban_hazard_per_day * s.belief_prior_account_days, s.belief_prior_account_days
+        prior = (
+            s.belief_ban_hazard_per_day * s.belief_prior_account_days,
+            s.belief_prior_account_days,
         )
-        #: Losses to a detector it has noticed: the confirmations it believes the defender holds.
+        self.belief = BanBelief(*prior)
+        self.confirmation_belief = BanBelief(*prior)
+        #: Confirmations it believes the defender holds (losses to a detector, once per cluster).
         self.confirmations_seen = 0
         self.pending: list[tuple[float, str]] = []
         self.responses: list[tuple[float, str]] = []
@@ -107,8 +114,13 @@ class AdaptiveOperator(Operator):
 
     @property
     def hazard(self) -> float:
-        """Believed per-account daily ban hazard: zero where the provider does not enforce."""
+        """Believed per-account daily loss hazard: zero where nothing can confirm an account."""
         return self.belief.mean if self.model.defender.can_confirm else 0.0
+
+    @property
+    def confirmation_rate(self) -> float:
+        """Believed confirmations per account-day (zero where nothing can confirm an account)."""
+        return self.confirmation_belief.mean if self.model.defender.can_confirm else 0.0
 
     # ------------------------------------------------------------------ beliefs -> decisions
     def outlook(self, t: float, upfront: bool) -> Outlook:
@@ -118,10 +130,11 @@ class AdaptiveOperator(Operator):
         Net value of T days: value × [G(N + r·T′) − G(N)] − c·T′ − upfront − penalty ×
         [P(C + k·T′, H + d·T′) − P(C, H)], with T′ = min(T, the days the money left lasts),
         r the effective exchanges a day, c the cash a day (fees, replacements at the believed
-        hazard, infrastructure), k the confirmations a day (hazard × fleet) and P the
-        attribution the operator fears (MODEL §8).
+        hazard, infrastructure), k the confirmations a day (believed rate × fleet) and P the
+        attribution the operator fears (MODEL §8). Before the campaign starts, from its start.
         """
         m = self.model
+        t = max(t, self.start)
         days_left = (min(self.end, m.horizon) - t) / 24.0
         if days_left <= 0 or self.demand <= 0:
             return Outlook(0.0, 0.0)
@@ -141,7 +154,7 @@ class AdaptiveOperator(Operator):
             return Outlook(0.0, -first)
         affordable = room / cash_per_day if cash_per_day > 0 else math.inf
         span = np.minimum(grid, affordable)
-        n_now = m.capability_stock[self.index]
+        n_now = m.believed_stock[self.index]
         eff_per_day = self.demand * self.quality * self.mix
         g_now = float(self.curve.overall(self.curve.gains(n_now)))
         g = self.curve.overall(self.curve.gains(n_now + span[:, None] * eff_per_day))
@@ -149,7 +162,8 @@ class AdaptiveOperator(Operator):
         risk = np.array(
             [
                 self.feared_attribution(
-                    self.confirmations_seen + hazard * fleet * d, harvested + self.demand * d
+                    self.confirmations_seen + self.confirmation_rate * fleet * d,
+                    harvested + self.demand * d,
                 )
                 for d in span
             ]
@@ -172,9 +186,10 @@ class AdaptiveOperator(Operator):
 
     @property
     def penalty_usd(self) -> float:
-        """Expected penalty if attributed: penalty × P(enforcement) (0 without sanctions)."""
+        """Expected penalty if attributed: penalty × P(enforcement) under the sanctions in force
+        at the horizon, when the evidence is weighed (0 without sanctions)."""
         s = self.model.policy("sanctions")
-        return s.expected_penalty_if_attributed(self.start) if s else 0.0
+        return s.expected_penalty_if_attributed(self.model.horizon) if s else 0.0
 
     @property
     def account_price(self) -> float:
@@ -201,13 +216,18 @@ class AdaptiveOperator(Operator):
             self.stop_reason = "no-go"
 
     def adapt(self, t0: float, t1: float) -> None:
-        if not self.go or t1 >= self.end:
+        if not self.go or t1 >= self.end or t1 <= self.start:
             return
         self._apply_pending(t1)
         seen = self.noticed_losses(t0, t1)
         kinds = self._loss_kinds(seen)
-        self.confirmations_seen += sum(n for k, n in kinds.items() if k in self._detector_kinds)
-        self.belief.update(seen.size, self._active_days(t0, t1))
+        acc = self.model.fleet.accounts
+        confirmed = seen[acc.banned_by[seen] >= 0]  # by a detector: not a sweep or a blacklist
+        batches = np.unique(acc.cluster[confirmed]).size
+        exposure = self._active_days(t0, t1)
+        self.confirmations_seen += batches
+        self.belief.update(seen.size, exposure)
+        self.confirmation_belief.update(batches, exposure)
         live = max(self.believed_open(t1), 1)
         s = self.strategy
         if seen.size and seen.size / live >= s.response_threshold:
@@ -215,10 +235,6 @@ class AdaptiveOperator(Operator):
             self.pending.append((t1 + self.model.latency.reaction_hours, kind))
         if s.stop_rule and self.outlook(t1, upfront=False).net_value_usd <= 0:
             self.stop(t1, "no continuation worth its cost")
-
-    @property
-    def _detector_kinds(self) -> set[str]:
-        return {d.kind for d in self.model.detector_list}
 
     def _active_days(self, t0: float, t1: float) -> float:
         """Account-days the operator's accounts were active (exposed to detection) in the window."""

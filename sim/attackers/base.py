@@ -378,7 +378,8 @@ class Operator(mesa.Agent):
 
         Serving an exchange costs the defender (1 − gross margin) × list price whoever pays for
         it; it receives only the share of the fees paid to it in real money, so traffic resold
-        cheaply or paid with farmed credits is served at a loss.
+        cheaply or paid with farmed credits is served at a loss. Mixed-in reseller customers'
+        exchanges are the reseller's business, served either way, and are not booked here.
         """
         led = self.model.ledger
         hrs = t0 + np.arange(hours_harvested.size)

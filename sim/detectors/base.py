@@ -1,15 +1,15 @@
 """The detector agent: what its share of the budget buys, and a scan -> flags.
 
-A detector with share ``s`` of the budget B is allocated ``S = s·B`` $/day (MODEL §4). Below its
-fixed cost it does not run and costs nothing. Otherwise its money buys, in this order: the fixed
-cost; the inspection of its target ``coverage`` of the traffic at its price per exchange; and,
-with what is left, quality, ``d′ = d′(Q)`` from the quality spend Q alone, up to the spend that
-brings d′ within ``detection.dprime_tolerance`` of d∞. What is left after that is not spent
-(reported, not moved to other detectors). The quality spend is set once, on the defender's
-traffic forecast; each window's coverage is what the inspection money buys on that window's
-traffic (the target, or less when traffic outgrows the plan or the share cannot pay for it).
-Every ``cadence_hours`` it scores the traffic since its last scan. Legitimate accounts are scored
-in distribution (:class:`sim.signal.ThinningSampler`).
+A detector with share ``s`` of the budget B is allocated ``S = s·B`` $/day (MODEL §4). Unless S pays
+its fixed cost and leaves money to inspect with, it does not run and costs nothing. Otherwise its
+money buys, in this order: the fixed cost; the inspection of its target ``coverage`` of the traffic
+at its price per exchange; and, with what is left, quality, ``d′ = d′(Q)`` from the quality spend Q
+alone, up to the spend that brings d′ within ``detection.dprime_tolerance`` of d∞. What is left
+after that is not spent (reported, not moved to other detectors). The quality spend is set once, on
+the defender's traffic forecast; each window's coverage is what the inspection money buys on that
+window's traffic (the target, or less when traffic outgrows the plan or the share cannot pay for
+it). Every ``cadence_hours`` it scores the traffic since its last scan. Legitimate accounts are
+scored in distribution (:class:`sim.signal.ThinningSampler`).
 """
 
 from __future__ import annotations
@@ -114,7 +114,11 @@ class Detector(mesa.Agent):
         self.index = index
         #: Allocation S ($/day) and what it buys: quality Q ($/day, set by :meth:`plan`).
         self.spend = float(spend)
-        self.on = spend > 0 and spend >= params.fixed_usd_per_day
+        # It runs if its share pays the fixed cost and leaves money to inspect something.
+        self.on = spend > 0 and (
+            spend > params.fixed_usd_per_day
+            or (spend == params.fixed_usd_per_day and params.usd_per_exchange == 0)
+        )
         self.quality_usd = 0.0
         self.dprime = 0.0
         self.tau = threshold(model.cfg.detection.threshold, self.dprime)
@@ -227,15 +231,30 @@ class Detector(mesa.Agent):
         )
         extra = legit.weight - 1.0
         if np.any(extra > 0):
-            self._extra_weight_q = float((extra * self._legit_sampler.q).sum())
+            self._extra_weight_q = float((extra * self._review_q(np.arange(legit.n))).sum())
+
+    def _review_q(self, idx: np.ndarray) -> np.ndarray:
+        """Per-window probability that legitimate accounts ``idx`` are flagged for review: over
+        the threshold, and not over the auto-ban score (those are acted on without review)."""
+        sampler = self._legit_sampler
+        q = sampler.q_of(idx)
+        auto = self.params.auto_ban_score
+        if auto is None:
+            return q
+        m = self._legit_mean[idx].astype(float)
+        over = ndtr((m - auto) / math.sqrt(max(1.0 - self.rho, 1e-18)))
+        if sampler.t is not None:
+            over = over * sampler.t[idx]
+        return np.maximum(q - over, 0.0)
 
     def _thinned_load(self, ctx: ScanContext) -> float:
         """Expected flags among the accounts a thinned sample stands for but does not simulate.
 
-        An eligible simulated account of weight w is flagged with probability c·q; the w − 1
-        accounts it stands for would be flagged as often, each its own review case: Σ (w−1)·c·q
-        over eligible accounts. Only accounts flagged before can be ineligible, so the sum over
-        all accounts (kept from :meth:`prepare`) less theirs is cheap.
+        An eligible simulated account of weight w is flagged for review with probability c·q
+        (flags above an auto-ban score skip review); the w − 1 accounts it stands for would be as
+        often, each its own review case: Σ (w−1)·c·q over eligible accounts. Only accounts flagged
+        before can be ineligible, so the sum over all accounts (kept from :meth:`prepare`) less
+        theirs is cheap.
         """
         if self._extra_weight_q <= 0:
             return 0.0
@@ -243,7 +262,7 @@ class Detector(mesa.Agent):
         seen = np.flatnonzero(legit.ever_flagged)
         if seen.size:
             gone = seen[~legit.eligible(seen, ctx.t1)]
-            extra = (legit.weight[gone] - 1.0) * self._legit_sampler.q_of(gone)
+            extra = (legit.weight[gone] - 1.0) * self._review_q(gone)
             out = self._extra_weight_q - float(extra.sum())
         else:
             out = self._extra_weight_q
