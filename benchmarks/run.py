@@ -78,6 +78,23 @@ def time_model(overrides: list[str], reps: int, cls=None, warmup: bool = True) -
     return {"median_s": statistics.median(times), "runs_s": times, "outputs": mean}
 
 
+def time_evaluate(overrides: list[str], reps: int) -> float:
+    """Median seconds of :func:`sim.evaluators.evaluate` (summary only): the world, its undefended
+    twin (``analysis.undefended_reference``) and their summaries, as a sweep point pays them."""
+    from sim.configuration import load
+    from sim.evaluators import evaluate
+
+    cfg = load(overrides).cfg
+    evaluate(cfg, progress=False, summary_only=True)
+    times = []
+    for s in range(reps):
+        gc.collect()
+        t0 = time.perf_counter()
+        evaluate(dataclasses.replace(cfg, seed=s), progress=False, summary_only=True)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
 def whole_command(reps: int) -> dict:
     """`distillsim run` at full scale (figures included): median wall time and peak RSS.
 
@@ -201,6 +218,13 @@ def main() -> None:
         full = time_model(FULL, args.reps)
         res["full_scale"] = full
         rows.append(("full scale, simulation in-process (median)", f"{full['median_s']:.3f} s"))
+        res["evaluate_with_twin_s"] = time_evaluate(FULL, args.reps)
+        rows.append(
+            (
+                "full scale + its B = 0 twin + summaries, in-process (median)",
+                f"{res['evaluate_with_twin_s']:.3f} s",
+            )
+        )
         rows.append(("full scale, whole `distillsim run` (median)", f"{cmd['median_s']:.3f} s"))
         rows.append(("full scale, peak resident memory", f"{cmd['peak_rss_mib']:.0f} MiB"))
         save()

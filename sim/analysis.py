@@ -836,8 +836,9 @@ def _kind_tables(kind: str, df, curve, groups, be) -> list[str]:
             "## Capability extracted by budget (mean [95% interval])",
             "",
             "Delay: days later than the undefended world (same config and seed, B = 0) reaches "
-            "half of its final capability; a run that never gets there counts as reaching it at "
-            "the horizon (a lower bound), and the share of runs that do is given. Detection "
+            "half (or 80%) of its final capability; a run that never gets there counts as "
+            "reaching it at the horizon (a lower bound), and the share of runs that do is given. "
+            "Detection "
             "spent is what the budget bought (fixed costs, inspection, quality up to d∞, "
             "analysts); the rest of B × days is unspent. Net on attacker traffic: fees the "
             "defender received less the cost of serving those exchanges (negative: served at "
@@ -852,6 +853,7 @@ def _kind_tables(kind: str, df, curve, groups, be) -> list[str]:
             for c in sorted(k for k in r.index if k.startswith("op.") and k.endswith("extracted")):
                 rec[f"{c.split('.')[1]} capability"] = f"{r[c]:.3f}"
             rec["delay vs B = 0 (days)"] = _delay(r)
+            rec["delay to 80% (days)"] = _ci(r, "delay_days_80pct_vs_undefended", "{:.2f}")
             rec["detection spent (unspent)"] = (
                 f"{_money(r['detection_spend_usd'])} ({_money(r['detection_unspent_usd'])})"
                 if "detection_unspent_usd" in r
