@@ -353,18 +353,23 @@ def _budget_axis(ax, budgets: np.ndarray, zero_at: float) -> None:
     )
 
 
+def _corner_note(ax, text: str, top: bool = False) -> None:
+    """A small grey note in the bottom-right (or top-left) corner of the axes."""
+    ax.annotate(
+        text,
+        (0.01, 0.99) if top else (0.99, 0.01),
+        xycoords="axes fraction",
+        ha="left" if top else "right",
+        va="top" if top else "bottom",
+        fontsize=7,
+        color="grey",
+    )
+
+
 def _note_zoomed_y(ax) -> None:
     """Say so when the y axis is zoomed in: small differences then look large."""
     if ax.get_ylim()[0] > 0:
-        ax.annotate(
-            "y axis does not start at 0",
-            (0.99, 0.01),
-            xycoords="axes fraction",
-            ha="right",
-            va="bottom",
-            fontsize=7,
-            color="grey",
-        )
+        _corner_note(ax, "y axis does not start at 0")
 
 
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
@@ -436,15 +441,7 @@ def plot_curve(curve: pd.DataFrame, groups: list[str], path: Path, headline: str
     a2.set_title(
         "delay to 50% (band: 95%) and 80% (dotted) of the undefended capability", fontsize=10
     )
-    a2.annotate(
-        "same world and seed with B = 0; censored at the horizon",
-        (0.01, 0.99),
-        xycoords="axes fraction",
-        ha="left",
-        va="top",
-        fontsize=7,
-        color="grey",
-    )
+    _corner_note(a2, "same world and seed with B = 0; censored at the horizon", top=True)
     if timing is None:
         a2.annotate("no undefended reference in these runs", (0.5, 0.5), ha="center")
     a1.legend(fontsize=8)
