@@ -119,7 +119,7 @@ class Defender(mesa.Agent):
                     self.auto_ban(idx[hit], t + delay, f.index, each=True)
                 idx, sc = idx[~hit], sc[~hit]
             acc.in_review[idx] = True
-            matched = intel.matched(idx, t) if intel else np.zeros(idx.size, dtype=bool)
+            matched = m.learning.partner_match(idx, t)
             name = f.detector
             for k, (s_k, op_k, cl_k, mt) in enumerate(
                 zip(
@@ -172,6 +172,7 @@ class Defender(mesa.Agent):
         self.first_detection_at = min(self.first_detection_at, t)
         acc = self.model.fleet.accounts
         for cl in np.unique(acc.cluster[idx]).tolist():
+            self.model.learning.learn(cl, int(self.model.fleet.clusters.op[cl]), t)
             self.investigate(cl, t)
 
     def _false_action(self, idx: np.ndarray, t: float) -> None:
@@ -211,6 +212,7 @@ class Defender(mesa.Agent):
                 delay = m.latency.enforcement_hours(1)[0]
                 self.enforce(case.accounts, now + delay, by, confirmed=True, decisions=1)
                 self.first_detection_at = min(self.first_detection_at, now)
+                m.learning.learn(int(acc.cluster[case.accounts[0]]), case.op, now)
                 if case.pooled:
                     self.investigate(case.cluster, now)
                 else:

@@ -48,6 +48,14 @@ SUMMARY: dict[str, str] = {
     "accounts_retired": "attacker accounts retired by their operator after noticing a throttle "
     "or degraded outputs, before the horizon",
     "accounts_confirmed": "attacker accounts confirmed by review or auto-ban",
+    "accounts_screened": "attacker accounts blocked at sign-up by screening on learned "
+    "indicators (paid for, never served; counted among the banned)",
+    "account_spend_usd": "what all operators paid for accounts (identity-check attempts included)",
+    "account_mean_price_usd": "account_spend_usd / accounts_created",
+    "market": "per account supplier (market on): accounts bought, mean price paid, mean wait for "
+    "stock, share of its identities burned at the horizon and its usable price then",
+    "clusters_known": "attacker clusters whose infrastructure the defender learned from a "
+    "confirmation (learning on)",
     "confirmation_decisions": "confirmation decisions (the attribution evidence: one per review "
     "or auto-banned unit, however many accounts it covers)",
     "legit_accounts": "legitimate accounts in the world",
@@ -116,7 +124,8 @@ SUMMARY: dict[str, str] = {
     "auto_bans": "accounts banned without review",
     "sweeps": "cluster sweeps",
     "operators": "per operator: the figures above that apply to one operator, plus its final "
-    "cadence, harvest cadence, obfuscation and cluster size and its stop reason",
+    "cadence, harvest cadence, obfuscation and cluster size, the clusters it opened and its stop "
+    "reason",
     "legit_tiers": "per legitimate tier: size, usage, revenue, remaining lifetime, false-ban cost "
     "to the defender and to the user",
     "wall_seconds": "wall-clock seconds of the simulation (twin included)",

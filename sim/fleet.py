@@ -16,7 +16,7 @@ END_NONE, END_BANNED, END_ABANDONED, END_RETIRED = 0, 1, 2, 3
 #: Enforcement actions other than a ban.
 ACT_NONE, ACT_THROTTLE, ACT_DEGRADE = 0, 1, 2
 #: ``banned_by`` codes below 0 (detectors use their index >= 0).
-BY_SWEEP, BY_BLACKLIST, BY_NONE = -1, -2, -9
+BY_SWEEP, BY_BLACKLIST, BY_SCREEN, BY_NONE = -1, -2, -3, -9
 
 
 class Columns:
@@ -87,6 +87,10 @@ class Fleet:
                 "harvested": (f64, 0.0, ()),
                 "price_usd": (f64, 0.0, ()),
                 "attempts": (i16, 1, ()),
+                #: Market supplier (index in ``suppliers``; −1: the operator's own accounts).
+                "supplier": (i16, -1, ()),
+                #: Age at delivery (aged or hijacked accounts), days.
+                "age0_days": (f32, 0.0, ()),
             },
             cap=4096,
         )
@@ -98,6 +102,9 @@ class Fleet:
                 "linked": (b, False, ()),
                 "found": (b, False, ()),
                 "burned": (b, False, ()),
+                #: Hour its infrastructure is ready; hour the defender learned its indicators.
+                "ready_at": (f64, 0.0, ()),
+                "known_at": (f64, inf, ()),
                 "u": (f32, 0.0, (max(n_detectors, 1),)),
             },
             cap=256,

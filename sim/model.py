@@ -22,8 +22,10 @@ from sim.detectors.base import Detector, ScanContext
 from sim.fleet import ACT_NONE, Fleet
 from sim.harvest import expected_harvest, harvest_window
 from sim.latency import LatencyModel
+from sim.learning import Learning
 from sim.ledger import Ledger
 from sim.legit import LegitPopulation
+from sim.market import AccountMarket
 from sim.parameters import Config
 from sim.policies.base import Policy
 from sim.registry import attackers, detectors, load_all, policies
@@ -75,6 +77,9 @@ class DistillationModel(mesa.Model):
             self.detector_list.append(detectors.get(params.kind)(self, name, params, i, spend))
         self.detector_index = {d.name: d.index for d in self.detector_list}
         self.fleet = Fleet(len(self.detector_list))
+        # The account market the operators buy from, and what the defender learns.
+        self.market = AccountMarket(self)
+        self.learning = Learning(self)
 
         # Attacker operators, one per campaign, with the strategy named by attacker.mode.
         strategy_cls = attackers.get(cfg.attacker.mode)
@@ -270,10 +275,7 @@ class DistillationModel(mesa.Model):
             & ~acc.confirmed[idx]
             & (acc.action[idx] == ACT_NONE)
         )
-        boost = np.zeros(idx.size)
-        intel = self.policy("intel_sharing")
-        if intel is not None:
-            boost[intel.matched(idx, t1)] = intel.params.prior_boost
+        boost = self.learning.boost(idx, t1)
         cl = acc.cluster[idx]
         ops = self.operator_list
         ctx = ScanContext(

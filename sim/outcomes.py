@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from sim.fleet import END_BANNED, END_RETIRED
+from sim.fleet import BY_SCREEN, END_BANNED, END_RETIRED
 
 if TYPE_CHECKING:
     from sim.model import DistillationModel
@@ -164,6 +164,8 @@ def summarize(
         gains_final.append(g_hours[-1] if g_hours.size else np.zeros(len(model.domains)))
         caps[k] = overall[-1] if overall.size else 0.0
         cash[k] = float(led[(led["payer"] == op.party) & led["cash"]]["usd"].sum())
+    screened = (acc.banned_by[:n] == BY_SCREEN) & banned_by_horizon
+    price = acc.price_usd[:n]
     for k, op in enumerate(ops):
         mine = acc.op[:n] == k
         overall = curves[k]
@@ -179,7 +181,11 @@ def summarize(
             "accounts_attributed": int((mine & acc.attributed[:n]).sum()),
             "accounts_banned": int((mine & banned_by_horizon).sum()),
             "accounts_retired": int((mine & retired_by_horizon).sum()),
+            "accounts_screened": int((mine & screened).sum()),
             "accounts_alive_at_end": int((mine & ~ended_before).sum()),
+            "account_spend_usd": float(price[mine].sum()),
+            "account_mean_price_usd": ratio(float(price[mine].sum()), int(mine.sum())),
+            "clusters_opened": int((model.fleet.clusters.view("op") == k).sum()),
             "capability_extracted": float(caps[k]),
             "capability_by_domain": {
                 dm: float(v) for dm, v in zip(model.domains, gains_final[k], strict=True)
@@ -262,6 +268,11 @@ def summarize(
         "accounts_banned": int(banned_by_horizon.sum()),
         "accounts_retired": int(retired_by_horizon.sum()),
         "accounts_confirmed": int(acc.confirmed[:n].sum()),
+        "accounts_screened": int(screened.sum()),
+        "account_spend_usd": float(price.sum()),
+        "account_mean_price_usd": ratio(float(price.sum()), n),
+        "market": model.market.summary(),
+        "clusters_known": int(np.isfinite(model.fleet.clusters.view("known_at")).sum()),
         "confirmation_decisions": float(d.decisions_by_op.sum()),
         "legit_accounts": int(legit.accounts_total),
         "attacker_account_share": ratio(n, n + legit.accounts_total),

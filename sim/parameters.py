@@ -169,6 +169,14 @@ class OperatorConfig:
     #: Probability the operator notices that an account's outputs are degraded (it sees a
     #: throttle at once: requests fail) [E].
     degraded_notice_prob: float = share(0.5)
+    #: A fresh cluster after a ban burned the last one: new proxies, payment instruments and
+    #: devices cost this much and take this long before its accounts can serve [E] (clusters
+    #: opened when the campaign starts were prepared in advance).
+    cluster_setup_usd: float = P(0.0, ge=0.0)
+    cluster_setup_hours: float = P(0.0, ge=0.0)
+    #: Share of the accounts that would open a fresh cluster placed on burned infrastructure
+    #: instead: free and at once, but on infrastructure the defender knows [E].
+    reuse_burned_share: float = share(0.0)
 
 
 # --------------------------------------------------------------------------- detection
@@ -202,6 +210,31 @@ class DetectionConfig:
     #: A detector buys quality until its d′ is within this of its ceiling d∞; what its share
     #: leaves beyond that is reported unspent [E] (0.01 d′ is below what a validation can tell).
     dprime_tolerance: float = P(0.01, gt=0.0, le=1.0)
+
+
+@dataclass
+class MarketConfig:
+    """The account market (MODEL §2): off, each operator buys at its own flat price."""
+
+    #: Buy from the suppliers under ``suppliers`` (prices rise with purchases and burns).
+    enabled: bool = False
+
+
+@dataclass
+class LearningConfig:
+    """What the defender learns from confirmed accounts (MODEL §4, :mod:`sim.learning`) [E]."""
+
+    enabled: bool = False
+    #: Score boost (d′ units) of accounts on a confirmed account's infrastructure, fresh.
+    cluster_boost: float = P(1.0, ge=0.0, le=10.0)
+    #: Share of an operator's later accounts matching its learned templates, fresh, and their
+    #: score boost.
+    template_match_share: float = share(0.3)
+    template_boost: float = P(1.0, ge=0.0, le=10.0)
+    #: Indicators lose their power as exp(−age / decay_hours).
+    decay_hours: float = P(336.0, gt=0.0)
+    #: Probability sign-up screening blocks a new account matching fresh indicators.
+    screening_prob: float = share(0.5)
 
 
 @dataclass
@@ -385,6 +418,10 @@ class Config:
     capability: CapabilityConfig = P(factory=CapabilityConfig)
     legit: LegitConfig = P(factory=LegitConfig)
     operators: dict[str, OperatorConfig] = P(factory=dict)
+    #: The account market and its suppliers; ``kind`` picks the class (sim.suppliers).
+    market: MarketConfig = P(factory=MarketConfig)
+    suppliers: dict[str, Any] = P(factory=dict)
+    learning: LearningConfig = P(factory=LearningConfig)
     #: Attacker strategy parameters; ``mode`` picks the class (sim.attackers).
     attacker: dict[str, Any] = P(factory=lambda: {"mode": "fixed"})
     detection: DetectionConfig = P(factory=DetectionConfig)

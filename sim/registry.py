@@ -1,4 +1,4 @@
-"""Registries of pluggable classes: detectors, policies and attacker strategies.
+"""Registries of pluggable classes: detectors, policies, attacker strategies, account suppliers.
 
 A pluggable class declares its parameters as a dataclass ``Params`` and registers under a kind
 name; the config entry's ``kind`` (or, for policies, its name) selects it. That is what makes a new
@@ -41,6 +41,7 @@ class Registry:
 detectors = Registry("detector")
 policies = Registry("policy")
 attackers = Registry("attacker strategy")
+suppliers = Registry("account supplier")
 
 
 def load_all() -> None:
@@ -48,3 +49,4 @@ def load_all() -> None:
     import sim.attackers  # noqa: F401
     import sim.detectors  # noqa: F401
     import sim.policies  # noqa: F401
+    import sim.suppliers  # noqa: F401

@@ -19,9 +19,9 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from sim.parameters import Config
-from sim.registry import attackers, detectors, load_all, policies
+from sim.registry import attackers, detectors, load_all, policies, suppliers
 
-MULTI_GROUPS = {"detectors", "policies"}
+MULTI_GROUPS = {"detectors", "policies", "suppliers"}
 
 
 class ConfigError(ValueError):
@@ -131,11 +131,11 @@ def unknown_key_message(key: str) -> str:
 def _allowed_keys(path: str) -> list[str] | None:
     """Field names allowed under ``path``; None if ``path`` is a free mapping (operators, ...)."""
     parts = [p for p in path.split(".") if p]
-    if len(parts) == 2 and parts[0] in ("detectors", "policies"):
+    if len(parts) == 2 and parts[0] in ("detectors", "policies", "suppliers"):
         load_all()
-        reg = detectors if parts[0] == "detectors" else policies
+        reg = {"detectors": detectors, "policies": policies, "suppliers": suppliers}[parts[0]]
         kind = parts[1] if parts[1] in reg else None
-        if kind is None and parts[0] == "detectors":
+        if kind is None and parts[0] != "policies":
             return None
         cls = reg.get(kind) if kind else None
         return [f.name for f in dataclasses.fields(cls.Params)] if cls else None
@@ -280,6 +280,12 @@ def validate(tree: DictConfig | dict, checked: bool = False) -> Config:
         name: _plugin(policies, (node or {}).get("kind") or name, node or {}, f"policies.{name}")
         for name, node in cfg.policies.items()
     }
+    cfg.suppliers = {
+        name: _plugin(suppliers, (node or {}).get("kind") or name, node or {}, f"suppliers.{name}")
+        for name, node in cfg.suppliers.items()
+    }
+    if cfg.market.enabled and not cfg.suppliers:
+        raise ConfigError("suppliers", "market.enabled needs at least one supplier")
     mode = (cfg.attacker or {}).get("mode")
     if mode is None:
         raise ConfigError("attacker.mode", f"missing; allowed: {', '.join(attackers.kinds())}")

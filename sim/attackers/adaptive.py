@@ -102,6 +102,8 @@ class AdaptiveOperator(Operator):
         )
         self.belief = BanBelief(*prior)
         self.confirmation_belief = BanBelief(*prior)
+        #: The loss hazard of each supplier's accounts (same prior), for choosing among them.
+        self.supplier_beliefs = {s.index: BanBelief(*prior) for s in self.model.market.offers(self)}
         #: Confirmations it believes the defender holds (losses to a detector, once per cluster).
         self.confirmations_seen = 0
         self.pending: list[tuple[float, str]] = []
@@ -193,12 +195,47 @@ class AdaptiveOperator(Operator):
 
     @property
     def account_price(self) -> float:
-        """Expected price of a usable account, identity checks included."""
-        kyc = self.model.policy("kyc")
-        mult = 1.0
-        if kyc is not None and kyc.active(self.start):
-            mult = kyc.params.price_multiplier / (1.0 - kyc.params.block_share)
-        return self.cfg.account_base_price_usd * mult
+        """Expected price of the next usable account (identity checks included) from the
+        supplier it would buy from now."""
+        m = self.model
+        t = max(m.time_h, self.start)
+        m.market.refresh(t)
+        offers = m.market.offers(self)
+        cost = [float(s.usable_price(t)) * self.supplier_weight(s, t) for s in offers]
+        return float(offers[int(np.argmin(cost))].usable_price(t))
+
+    def supplier_weight(self, supplier, t: float) -> float:
+        """Believed hazard of the supplier's accounts, floored at one over the days left: price
+        × weight is the believed cost of an account per day it serves."""
+        days = max((min(self.end, self.model.horizon) - t) / 24.0, self.model.window / 24.0)
+        belief = self.supplier_beliefs.get(supplier.index)
+        h = belief.mean if belief is not None and self.model.defender.can_confirm else 0.0
+        return max(h, 1.0 / days)
+
+    def marginal_value_per_exchange(self) -> float:
+        """What one more of its exchanges is worth to it now: value × dG/dN at the stock it
+        believes it holds, over a day's harvest."""
+        m = self.model
+        n_now = m.believed_stock[self.index]
+        day = max(self.demand, 1.0)
+        g0 = float(self.curve.overall(self.curve.gains(n_now)))
+        g1 = float(self.curve.overall(self.curve.gains(n_now + day * self.quality * self.mix)))
+        return self.value_usd * (g1 - g0) / day
+
+    def replacements(self, when: np.ndarray) -> np.ndarray:
+        """Replace lost accounts only while one is worth its price: the value of what it would
+        harvest over its believed life (1 / hazard, at most the days left) less its
+        infrastructure, against the price of the next account."""
+        if when.size == 0:
+            return when
+        t = float(when[0])
+        days = max((min(self.end, self.model.horizon) - t) / 24.0, 0.0)
+        h = self.hazard
+        life = min(1.0 / h, days) if h > 0 else days
+        worth = life * (
+            self.marginal_value_per_exchange() * self.harvest_cadence - self.infra_per_account_day
+        )
+        return when if worth >= self.account_price else when[:0]
 
     # ------------------------------------------------------------------ strategy hooks
     def plan(self) -> None:
@@ -228,6 +265,11 @@ class AdaptiveOperator(Operator):
         self.confirmations_seen += batches
         self.belief.update(seen.size, exposure)
         self.confirmation_belief.update(batches, exposure)
+        if len(self.supplier_beliefs) > 1:
+            lost = np.bincount(acc.supplier[seen] + 1, minlength=len(self.supplier_beliefs) + 1)
+            days = self._active_days(t0, t1, by_supplier=True)
+            for j, b in self.supplier_beliefs.items():
+                b.update(float(lost[j + 1]), float(days[j + 1]))
         live = max(self.believed_open(t1), 1)
         s = self.strategy
         if seen.size and seen.size / live >= s.response_threshold:
@@ -236,13 +278,18 @@ class AdaptiveOperator(Operator):
         if s.stop_rule and self.outlook(t1, upfront=False).net_value_usd <= 0:
             self.stop(t1, "no continuation worth its cost")
 
-    def _active_days(self, t0: float, t1: float) -> float:
-        """Account-days the operator's accounts were active (exposed to detection) in the window."""
+    def _active_days(self, t0: float, t1: float, by_supplier: bool = False):
+        """Account-days the operator's accounts were active (exposed to detection) in the
+        window; ``by_supplier``: per supplier index + 1 (0: its own accounts)."""
         acc = self.model.fleet.accounts
         rows = self.mine()
         a = np.maximum(acc.active_at[rows], t0)
         b = np.minimum(acc.ended_at[rows], t1)
-        return float(np.clip(b - a, 0.0, None).sum() / 24.0)
+        hours = np.clip(b - a, 0.0, None)
+        if by_supplier:
+            n = len(self.model.market.suppliers) + 1
+            return np.bincount(acc.supplier[rows] + 1, weights=hours, minlength=n) / 24.0
+        return float(hours.sum() / 24.0)
 
     def _loss_kinds(self, idx: np.ndarray) -> dict[str, int]:
         by = self.model.fleet.accounts.banned_by[idx]

@@ -27,6 +27,7 @@ from sim.fleet import (
     ACT_NONE,
     ACT_THROTTLE,
     BY_NONE,
+    BY_SCREEN,
     END_ABANDONED,
     END_BANNED,
     END_RETIRED,
@@ -190,6 +191,14 @@ class Operator(mesa.Agent):
     def adapt(self, t0: float, t1: float) -> None:
         """React to what the window revealed (after noticing bans)."""
 
+    def supplier_weight(self, supplier, t: float) -> float:
+        """Weight on a supplier's price when splitting an order (1: the cheapest wins)."""
+        return 1.0
+
+    def replacements(self, when: np.ndarray) -> np.ndarray:
+        """Which noticed losses (their notice hours) to replace: all of them."""
+        return when
+
     # ------------------------------------------------------------------ accounts
     def mine(self) -> np.ndarray:
         """Fleet indices of this operator's accounts."""
@@ -243,11 +252,12 @@ class Operator(mesa.Agent):
             self.stop(max(float(end), t0), "planned end")
 
     def order(self, times: np.ndarray) -> int:
-        """Buy one account per request time (while the budget lasts); returns how many."""
+        """Buy one account per request time from the market (while the budget lasts); returns
+        how many. Creation slots follow the operator's own throughput; the suppliers set the
+        price and the delivery; accounts on burned infrastructure may be screened at sign-up."""
         if times.size == 0:
             return 0
         m = self.model
-        kyc = m.policy("kyc")
         slots = np.empty(times.size)
         nxt = self.next_slot
         gap = 24.0 / self.cfg.creation_per_day
@@ -259,64 +269,92 @@ class Operator(mesa.Agent):
         slots = slots[slots < self.end]
         if slots.size == 0:
             return 0
-        times = slots
-        attempts = np.ones(times.size, dtype=np.int64)
-        price = np.full(times.size, self.cfg.account_base_price_usd)
-        if kyc is not None:
-            attempts, mult = kyc.terms(slots, self.stream)
-            price = price * mult
-        cost = attempts * price
-        affordable = np.cumsum(cost) <= self.budget_left + 1e-9
-        k = int(affordable.sum()) if affordable.all() else int(np.argmin(affordable))
+        rows, supplier, d = m.market.buy(self, slots, self.budget_left)
+        k = rows.size
         if k == 0:
             return 0
-        slots, attempts, cost = slots[:k], attempts[:k], cost[:k]
-        self.next_slot = float(slots[-1] + gap)
-        setup = m.latency.setup_hours(k)
-        clusters = self._assign_clusters(k)
+        slots, attempts, cost = slots[rows], d.attempts, d.price
+        self.next_slot = float(slots.max() + gap)
+        clusters, ready = self._assign_clusters(k, slots)
         fl = m.fleet
         nd = fl.accounts.u.shape[1]
-        fl.accounts.append(
+        age0 = np.array([s.params.age_days for s in m.market.offers(self)])
+        new = fl.accounts.append(
             k,
             op=self.index,
             cluster=clusters,
             requested_at=slots,
-            active_at=slots + setup,
+            active_at=np.maximum(d.active_at, ready),
             u=self.stream.standard_normal((k, nd)).astype(np.float32),
             u_select=self.stream.standard_normal(k).astype(np.float32),
             intel_u=self.stream.random(k).astype(np.float32),
             notice_u=self.stream.random(k).astype(np.float32),
             price_usd=cost,
             attempts=attempts,
+            supplier=supplier,
+            age0_days=age0[np.maximum(supplier, 0)] if m.market.enabled else 0.0,
         )
+        idx = np.arange(new.start, new.stop)
+        acc = fl.accounts
+        blocked = m.learning.screen(idx, acc.active_at[idx])
+        if blocked.any():
+            # Blocked at sign-up: paid for, never served; noticed and replaced like a ban.
+            fl.end(idx[blocked], acc.active_at[idx[blocked]], END_BANNED, BY_SCREEN)
         self.cash += float(cost.sum())
         m.ledger.book(slots, self.party, "account_vendors", "accounts", cost)
+        kyc = m.policy("kyc")
         if kyc is not None:
-            kyc.book_attacker_checks(slots, attempts)
+            checked = m.market.checked(self, supplier, slots)
+            kyc.book_attacker_checks(slots[checked], attempts[checked])
         return k
 
-    def _assign_clusters(self, k: int) -> np.ndarray:
-        """Fill the operator's open cluster up to its size, then open fresh ones."""
+    def _assign_clusters(self, k: int, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Fill the operator's open cluster up to its size, then open fresh ones; returns each
+        account's cluster and the hour its infrastructure is ready.
+
+        A fresh cluster that replaces a burned one costs ``cluster_setup_usd`` and is ready
+        ``cluster_setup_hours`` later; a share ``reuse_burned_share`` of the accounts that would
+        need it go on the burned cluster's infrastructure instead (free, at once, and known to
+        the defender)."""
         cl = self.model.fleet.clusters
+        c0 = self.cfg
         out = np.empty(k, dtype=np.int64)
         i = 0
         while i < k:
             c = self.open_cluster
             if c < 0 or cl.burned[c] or cl.assigned[c] >= cl.target_size[c]:
+                if c >= 0 and cl.burned[c] and c0.reuse_burned_share > 0:
+                    reuse = int(self.stream.binomial(k - i, c0.reuse_burned_share))
+                    if reuse:
+                        out[i : i + reuse] = c
+                        cl.assigned[c] += reuse
+                        i += reuse
+                        if i >= k:
+                            break
                 nd = cl.u.shape[1]
+                when = float(t[i])
+                # Only a cluster that replaces burned infrastructure is an unplanned cost.
+                later = c >= 0 and bool(cl.burned[c])
+                ready = when + c0.cluster_setup_hours if later else 0.0
                 cl.append(
                     1,
                     op=self.index,
                     target_size=self.cluster_size,
+                    ready_at=ready,
                     u=self.stream.standard_normal((1, nd)).astype(np.float32),
                 )
                 c = self.open_cluster = cl.n - 1
+                if later and c0.cluster_setup_usd > 0:
+                    self.cash += c0.cluster_setup_usd
+                    self.model.ledger.book(
+                        when, self.party, "proxy_vendors", "infrastructure", c0.cluster_setup_usd
+                    )
             room = int(cl.target_size[c] - cl.assigned[c])
             take = min(room, k - i)
             out[i : i + take] = c
             cl.assigned[c] += take
             i += take
-        return out
+        return out, cl.ready_at[out]
 
     def top_up(self, t0: float, t1: float) -> None:
         """Order accounts: up to the target when the window (or the campaign) starts, then one
@@ -337,7 +375,7 @@ class Operator(mesa.Agent):
             when = np.sort(self._noticed_at(seen))
             when = when[(when < self.end) & (when >= self.start)]
             if when.size and self.target_fleet(float(when[0])) > 0:
-                self.order(when)
+                self.order(self.replacements(when))
 
     # ------------------------------------------------------------------ money per window
     def window_inputs(self, t0: float, t1: float, staleness: np.ndarray) -> OperatorWindow:

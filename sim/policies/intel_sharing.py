@@ -3,7 +3,9 @@
 Partners detect each operator's infrastructure at a Poisson rate and share indicators (a SimPy
 process per operator). An attacker account matches the latest indicators with probability
 ``match_share × exp(−age / decay)``; a match adds a prior boost to its scores and shortens the
-latency of its flags. Shared evidence also raises the chance of attributing the campaign.
+latency of its flags, and (with ``learning.enabled``) sign-up screening blocks matching new
+accounts as it does for the defender's own indicators (:mod:`sim.learning`). Shared evidence also
+raises the chance of attributing the campaign.
 Membership costs analyst time. Rates, shares and boosts are estimates [E].
 """
 
@@ -56,10 +58,16 @@ class IntelSharing(Policy):
         """Which attacker accounts match shared indicators at hour ``t``."""
         if not self.active(t) or idx.size == 0:
             return np.zeros(idx.size, dtype=bool)
+        return self.matched_at(idx, np.full(idx.size, float(t)))
+
+    def matched_at(self, idx: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """Which accounts match shared indicators, each at its own hour ``t``."""
+        if not self.params.enabled or idx.size == 0:
+            return np.zeros(idx.size, dtype=bool)
         acc = self.model.fleet.accounts
         age = t - self.last_indicator[acc.op[idx]]
         p = self.params.match_share * np.exp(-age / self.params.indicator_decay_hours)
-        return acc.intel_u[idx] < p
+        return (acc.intel_u[idx] < p) & (t >= self.params.effective_hour)
 
     def attribution_evidence(self, t: float) -> float:
         return self.params.attribution_boost if self.active(t) else 0.0

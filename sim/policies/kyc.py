@@ -1,7 +1,10 @@
 """Identity checks (KYC) at sign-up: raise the usable-account price, block a share (MODEL §2, §4).
 
-Each usable account takes Geometric(1 − block_share) attempts, each paid at base × multiplier, so
-its expected price is ``base × kyc_price_multiplier / (1 − kyc_block_share)``. Every attempt is a
+The checks act through the account market (:mod:`sim.suppliers.base`): a tier whose accounts do
+not meet ``required_verification`` has each usable account take Geometric(1 − block_share)
+attempts, each paid at its price × multiplier, so its expected price is
+``price × kyc_price_multiplier / (1 − kyc_block_share)``, and its supply falls by the blocked
+share (without the market, an operator's own accounts are such a tier). Every attempt is a
 check the defender pays for; legitimate sign-ups pay checks too and a share is lost to friction:
 the defender forgoes the margin on their discounted lifetime revenue, the prospective customers
 lose that revenue's worth of service (reported apart, MODEL §7). Anthropic strengthened
@@ -28,6 +31,9 @@ class KycParams(PolicyParams):
     block_share: float = P(0.3, ge=0.0, lt=1.0)
     usd_per_check: float = P(1.5, ge=0.0)
     legit_friction_share: float = share(0.03)
+    #: Verification level a sign-up must show (sim.suppliers.VERIFICATION); with the account
+    #: market on, only tiers below it are checked, blocked and priced up.
+    required_verification: str = P("payment", choices=["phone", "payment", "identity"])
 
 
 def usable_price(base: float, multiplier: float, block_share: float) -> float:
@@ -41,14 +47,9 @@ class Kyc(Policy):
 
     Params = KycParams
 
-    def terms(self, hours: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        """Sign-up attempts and price multiplier for usable accounts created at ``hours``."""
-        on = bool(self.params.enabled) & (hours >= self.params.effective_hour)
-        attempts = np.ones(hours.size, dtype=np.int64)
-        k = int(on.sum())
-        if k and self.params.block_share > 0:
-            attempts[on] = rng.geometric(1.0 - self.params.block_share, size=k)
-        return attempts, np.where(on, self.params.price_multiplier, 1.0)
+    @property
+    def required(self) -> str:
+        return self.params.required_verification
 
     def book_attacker_checks(self, hours: np.ndarray, attempts: np.ndarray) -> None:
         on = bool(self.params.enabled) & (hours >= self.params.effective_hour)

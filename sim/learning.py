@@ -1,0 +1,109 @@
+"""What the defender learns from each confirmed account (MODEL §4): indicators, with decay.
+
+A confirmation teaches the defender two kinds of indicators:
+
+- the **infrastructure** of the confirmed account's cluster (proxy range, payment instruments,
+  devices): every account on it, now or later, matches exactly, and its scores get
+  ``cluster_boost × exp(−age / decay_hours)`` (age: hours since the indicators were learned);
+- the operator's **templates** (prompt templates, sign-up pattern): a later account of the same
+  operator matches with probability ``template_match_share × exp(−age / decay_hours)`` and gets
+  ``template_boost``.
+
+Partners' indicators (:mod:`sim.policies.intel_sharing`) are templates learned elsewhere, fed into
+the same store with the policy's own share, decay and boost. Sign-up screening blocks a new account
+that matches — on known infrastructure with ``screening_prob × exp(−age / decay)``, on a template
+match with ``screening_prob`` — before it ever serves: the operator has paid for it and notices the
+loss like a ban. All figures are estimates [E].
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from sim.model import DistillationModel
+
+
+class Learning:
+    """The defender's indicator store: infrastructure by cluster, templates by operator."""
+
+    def __init__(self, model: DistillationModel) -> None:
+        self.model = model
+        self.params = model.cfg.learning
+        self.enabled = bool(self.params.enabled)
+        n_ops = len(model.cfg.operators)
+        #: When the defender last learned each operator's templates (own confirmations).
+        self.templates_at = np.full(n_ops, -math.inf)
+        self.rng = model.streams("learning")
+        self.screened = 0
+
+    # ------------------------------------------------------------------ learning
+    def learn(self, cluster: int, op: int, t: float) -> None:
+        """A confirmed account of cluster ``cluster`` (operator ``op``) at ``t``."""
+        if not self.enabled:
+            return
+        cl = self.model.fleet.clusters
+        cl.known_at[cluster] = min(float(cl.known_at[cluster]), t)
+        self.templates_at[op] = max(self.templates_at[op], t)
+
+    # ------------------------------------------------------------------ matching
+    def _template_p(self, ops: np.ndarray, t: float | np.ndarray) -> np.ndarray:
+        p = self.params
+        age = t - self.templates_at[ops]
+        return p.template_match_share * np.exp(-np.maximum(age, 0.0) / p.decay_hours)
+
+    def _cluster_factor(self, clusters: np.ndarray, t: float | np.ndarray) -> np.ndarray:
+        known = self.model.fleet.clusters.known_at[clusters]
+        age = t - known
+        return np.where(age >= 0, np.exp(-np.maximum(age, 0.0) / self.params.decay_hours), 0.0)
+
+    def partner_match(self, idx: np.ndarray, t: float) -> np.ndarray:
+        """Accounts matching partners' indicators at ``t`` (intelligence sharing)."""
+        intel = self.model.policy("intel_sharing")
+        if intel is None or idx.size == 0:
+            return np.zeros(idx.size, dtype=bool)
+        return intel.matched(idx, t)
+
+    def template_match(self, idx: np.ndarray, t: float) -> np.ndarray:
+        """Accounts matching the operator's templates learned from own confirmations."""
+        if not self.enabled or idx.size == 0:
+            return np.zeros(idx.size, dtype=bool)
+        acc = self.model.fleet.accounts
+        return acc.intel_u[idx] < self._template_p(acc.op[idx].astype(np.int64), t)
+
+    def boost(self, idx: np.ndarray, t: float) -> np.ndarray:
+        """Additive score boost (d′ units) of accounts ``idx`` at ``t``."""
+        out = np.zeros(idx.size)
+        intel = self.model.policy("intel_sharing")
+        partners = self.partner_match(idx, t)
+        if intel is not None:
+            out[partners] = intel.params.prior_boost
+        if not self.enabled or idx.size == 0:
+            return out
+        p = self.params
+        own = self.template_match(idx, t)
+        out = np.maximum(out, np.where(own, p.template_boost, 0.0))
+        acc = self.model.fleet.accounts
+        return out + p.cluster_boost * self._cluster_factor(acc.cluster[idx], t)
+
+    # ------------------------------------------------------------------ sign-up screening
+    def screen(self, idx: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """Which new accounts ``idx`` (signing up at hours ``t``) screening blocks."""
+        if not self.enabled or self.params.screening_prob <= 0 or idx.size == 0:
+            return np.zeros(idx.size, dtype=bool)
+        acc = self.model.fleet.accounts
+        p = self.params
+        t = np.asarray(t, dtype=float)
+        infra = self._cluster_factor(acc.cluster[idx], t)
+        u = acc.intel_u[idx]
+        templ = u < self._template_p(acc.op[idx].astype(np.int64), t)
+        intel = self.model.policy("intel_sharing")
+        if intel is not None:
+            templ |= intel.matched_at(idx, t)
+        prob = p.screening_prob * np.maximum(infra, templ.astype(float))
+        hit = self.rng.random(idx.size) < prob
+        self.screened += int(hit.sum())
+        return hit
