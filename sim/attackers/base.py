@@ -86,6 +86,10 @@ class Operator(mesa.Agent):
             cfg.tokens_in * t.price_in_usd_per_mtok + cfg.tokens_out * t.price_out_usd_per_mtok
         ) / 1e6
         self.bans_seen: dict[str, int] = {}
+        #: Whether the first fleet (whose clusters were prepared in advance) has been ordered,
+        #: and the latest cluster the operator knows to be burned (−1: none).
+        self.first_fleet_ordered = False
+        self.last_burned_cluster = -1
         self.bans_noticed_total = 0
 
     # ------------------------------------------------------------------ derived
@@ -276,6 +280,7 @@ class Operator(mesa.Agent):
         slots, attempts, cost = slots[rows], d.attempts, d.price
         self.next_slot = float(slots.max() + gap)
         clusters, ready = self._assign_clusters(k, slots)
+        self.first_fleet_ordered = True
         fl = m.fleet
         nd = fl.accounts.u.shape[1]
         age0 = np.array([s.params.age_days for s in m.market.offers(self)])
@@ -323,18 +328,20 @@ class Operator(mesa.Agent):
         while i < k:
             c = self.open_cluster
             if c < 0 or cl.burned[c] or cl.assigned[c] >= cl.target_size[c]:
-                if c >= 0 and cl.burned[c] and c0.reuse_burned_share > 0:
+                # The first fleet's clusters were prepared before the campaign; later ones
+                # replace burned infrastructure or grow the fleet, and need new infrastructure.
+                later = self.first_fleet_ordered
+                burned = self.last_burned_cluster
+                if later and burned >= 0 and c0.reuse_burned_share > 0:
                     reuse = int(self.stream.binomial(k - i, c0.reuse_burned_share))
                     if reuse:
-                        out[i : i + reuse] = c
-                        cl.assigned[c] += reuse
+                        out[i : i + reuse] = burned
+                        cl.assigned[burned] += reuse
                         i += reuse
                         if i >= k:
                             break
                 nd = cl.u.shape[1]
                 when = float(t[i])
-                # Only a cluster that replaces burned infrastructure is an unplanned cost.
-                later = c >= 0 and bool(cl.burned[c])
                 ready = when + c0.cluster_setup_hours if later else 0.0
                 cl.append(
                     1,
@@ -371,7 +378,9 @@ class Operator(mesa.Agent):
         if seen.size:
             acc = self.model.fleet.accounts
             # Burned infrastructure is not reused: new accounts go to a fresh cluster.
-            self.model.fleet.clusters.burned[np.unique(acc.cluster[seen])] = True
+            burned = np.unique(acc.cluster[seen])
+            self.model.fleet.clusters.burned[burned] = True
+            self.last_burned_cluster = int(burned[-1])
             when = np.sort(self._noticed_at(seen))
             when = when[(when < self.end) & (when >= self.start)]
             if when.size and self.target_fleet(float(when[0])) > 0:

@@ -166,11 +166,17 @@ class Supplier:
         # Inventory at the batch start: refilled since the last sale, up to the stock. Unit k
         # is available once the inventory plus the production since then reaches k.
         cap_h = self.capacity(t0) / 24.0
-        start = max(t0, self.inventory_at)
         if math.isinf(p.stock):
             delivered = times.copy()
         else:
-            inv = min(float(p.stock), self.inventory + cap_h * (start - self.inventory_at))
+            if self.inventory <= 0 and self.inventory_at > t0:
+                start, inv = self.inventory_at, 0.0  # a backlog: wait for production
+            else:
+                # (A sale at a later hour in the same window, by another operator, is taken
+                # to have come first; the refill since then is not counted.)
+                start = t0
+                refill = cap_h * max(t0 - self.inventory_at, 0.0)
+                inv = min(float(p.stock), self.inventory + refill)
             k = np.arange(1, n + 1, dtype=float)
             ready = start + np.maximum(k - inv, 0.0) / max(cap_h, 1e-12)
             delivered = np.maximum(times, ready)
