@@ -49,7 +49,7 @@ SUMMARY: dict[str, str] = {
     "or degraded outputs, before the horizon",
     "accounts_confirmed": "attacker accounts confirmed by review or auto-ban",
     "accounts_screened": "attacker accounts blocked at sign-up by screening on learned "
-    "indicators (paid for, never served; counted among the banned)",
+    "indicators before the horizon (paid for, never served; not counted as banned)",
     "account_spend_usd": "what all operators paid for accounts (identity-check attempts included)",
     "account_mean_price_usd": "account_spend_usd / accounts_created",
     "market": "per account supplier (market on): accounts bought, mean price paid, mean wait for "

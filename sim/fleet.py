@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-#: Why an account ended: banned, abandoned when its campaign stopped, or retired by its operator
-#: once it noticed the account was throttled or degraded.
-END_NONE, END_BANNED, END_ABANDONED, END_RETIRED = 0, 1, 2, 3
+#: Why an account ended: banned, abandoned when its campaign stopped, retired by its operator once
+#: it noticed the account was throttled or degraded, or blocked at sign-up by screening.
+END_NONE, END_BANNED, END_ABANDONED, END_RETIRED, END_SCREENED = 0, 1, 2, 3, 4
 #: Enforcement actions other than a ban.
 ACT_NONE, ACT_THROTTLE, ACT_DEGRADE = 0, 1, 2
 #: ``banned_by`` codes below 0 (detectors use their index >= 0).

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim.fleet import END_BANNED, END_SCREENED
 from sim.registry import suppliers as registry
 from sim.suppliers.base import Delivery, Supplier, SupplierParams
 
@@ -82,7 +83,9 @@ class AccountMarket:
         fl = self.model.fleet
         acc = fl.accounts
         n = fl.n
-        banned = (acc.end_kind[:n] == 1) & (acc.ended_at[:n] <= t) & (acc.supplier[:n] >= 0)
+        kind = acc.end_kind[:n]
+        lost = (kind == END_BANNED) | (kind == END_SCREENED)
+        banned = lost & (acc.ended_at[:n] <= t) & (acc.supplier[:n] >= 0)
         counts = np.bincount(acc.supplier[:n][banned], minlength=len(self.suppliers))
         for s, c in zip(self.suppliers, counts.tolist(), strict=True):
             s.burned = int(c)
@@ -116,18 +119,18 @@ class AccountMarket:
         return rows[o], np.concatenate([p[1] for p in parts])[o], delivery
 
     def _split(self, op: Operator, offers: list[Supplier], t: float, n: int) -> np.ndarray:
-        """Water-filling: each chunk to the lowest weighted marginal usable price."""
+        """Water-filling: each chunk to the lowest weighted marginal usable price (linear in the
+        accounts already taken this batch: a + b·j per supplier)."""
         chunk = max(1, math.ceil(n / CHUNKS))
-        taken = np.zeros(len(offers))
         weight = np.array([op.supplier_weight(s, t) for s in offers])
+        a = np.array([float(s.usable_price(t, 0.0)) for s in offers])
+        b = np.array([float(s.usable_price(t, 1.0)) for s in offers]) - a
+        taken = np.zeros(len(offers))
         pick = np.empty(n, dtype=np.int64)
         i = 0
         while i < n:
             size = min(chunk, n - i)
-            marginal = np.array(
-                [float(s.usable_price(t, taken[j] + size / 2)) for j, s in enumerate(offers)]
-            )
-            j = int(np.argmin(marginal * weight))
+            j = int(np.argmin((a + b * (taken + size / 2)) * weight))
             pick[i : i + size] = j
             taken[j] += size
             i += size

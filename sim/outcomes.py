@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from sim.fleet import BY_SCREEN, END_BANNED, END_RETIRED
+from sim.fleet import END_BANNED, END_RETIRED, END_SCREENED
 
 if TYPE_CHECKING:
     from sim.model import DistillationModel
@@ -164,7 +164,7 @@ def summarize(
         gains_final.append(g_hours[-1] if g_hours.size else np.zeros(len(model.domains)))
         caps[k] = overall[-1] if overall.size else 0.0
         cash[k] = float(led[(led["payer"] == op.party) & led["cash"]]["usd"].sum())
-    screened = (acc.banned_by[:n] == BY_SCREEN) & banned_by_horizon
+    screened = (acc.end_kind[:n] == END_SCREENED) & ended_before
     price = acc.price_usd[:n]
     for k, op in enumerate(ops):
         mine = acc.op[:n] == k

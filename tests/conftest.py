@@ -25,6 +25,16 @@ SMALL = [
 ]
 
 
+#: The defence mechanisms of issue #9 switched off: for tests that pin an older mechanism's
+#: arithmetic in isolation (the flat account price, the latency's set-up time, ...).
+PRE_MARKET = [
+    "market.enabled=false",
+    "learning.enabled=false",
+    "operators.qwen.cluster_setup_usd=0",
+    "operators.qwen.cluster_setup_hours=0",
+]
+
+
 def small_cfg(*overrides: str, base: list[str] = SMALL):
     return load([*base, *overrides]).cfg
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import SMALL_WORLD, run_small
+from conftest import PRE_MARKET, SMALL_WORLD, run_small
 
 
 def _strip(summary: dict) -> dict:
@@ -137,19 +137,19 @@ def test_three_labs_run_as_three_operators():
 def test_throttle_and_degrade_keep_accounts_alive(action):
     # Reviewers who often confirm legitimate cases, so that some customers are acted on wrongly.
     spend = ["detection.budget_usd_per_day=100000", "review.false_confirm_legit_prob=0.3"]
-    r = run_small(f"enforcement={action}", *spend, keep_model=True)
+    r = run_small(*PRE_MARKET, f"enforcement={action}", *spend, keep_model=True)
     s = r.summary
     assert s["accounts_banned"] == 0
     acc = r.model.fleet.accounts
     assert (acc.action[: r.model.fleet.n] > 0).sum() > 0
-    base = run_small("enforcement=ban", *spend).summary
+    base = run_small(*PRE_MARKET, "enforcement=ban", *spend).summary
     if action == "throttle":
         assert s["exchanges_harvested"] < s["exchanges_sent"]
     else:
         assert s["exchanges_harvested"] == s["exchanges_sent"]
     assert (
         s["capability_extracted"]
-        < run_small("detection.budget_usd_per_day=0").summary["capability_extracted"]
+        < run_small(*PRE_MARKET, "detection.budget_usd_per_day=0").summary["capability_extracted"]
     )
     assert base["accounts_banned"] > 0
     # Legitimate customers caught by mistake get the same action, which costs less than a ban.

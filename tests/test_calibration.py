@@ -71,6 +71,12 @@ def test_no_cap_binds_at_the_target(name):
         assert o["attacker_spend_usd"] < 0.9 * op.budget_usd
         days = (min(op.end_hour or 1e18, cfg.world.days * 24) - op.start_hour) / 24
         assert o["accounts_created"] < 0.5 * op.creation_per_day * days, "creation cap binds"
+    # No supplier makes an order wait for production, and none sells near its capacity.
+    for name, sup in s["market"].items():
+        p = cfg.suppliers[name]
+        assert (sup["mean_wait_hours"] or 0.0) < 1.0, f"supplier {name} makes orders wait"
+        assert sup["accounts_bought"] < 0.5 * (p.stock + p.capacity_per_day * cfg.world.days)
+    assert not cfg.market.enabled or s["market"], "the market is on: its suppliers are reported"
 
 
 def test_calibration_is_not_inert():

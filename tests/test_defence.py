@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import run_small
+from conftest import PRE_MARKET, run_small
 
-from sim.fleet import BY_SCREEN, END_BANNED
+from sim.fleet import END_BANNED, END_SCREENED
 
 HIGH_B = "detection.budget_usd_per_day=300000"
 MARKET = "market.enabled=true"
@@ -39,6 +39,11 @@ FLAT_SUPPLIER = [
 ]
 
 
+def run(*overrides: str, **kw):
+    """A small world without the defence mechanisms, plus ``overrides`` (the one under test)."""
+    return run_small(*PRE_MARKET, *overrides, **kw)
+
+
 def _same(a: dict, b: dict) -> None:
     for k in KEYS:
         assert a[k] == b[k], k
@@ -47,15 +52,15 @@ def _same(a: dict, b: dict) -> None:
 # ---------------------------------------------------------------------------------- switch-off
 @pytest.mark.parametrize("policy", ["baseline", "kyc_mandate"])
 def test_a_flat_unlimited_supplier_is_the_model_without_a_market(policy):
-    off = run_small(HIGH_B, f"policy={policy}").summary
-    on = run_small(HIGH_B, f"policy={policy}", MARKET, *FLAT_SUPPLIER).summary
+    off = run(HIGH_B, f"policy={policy}").summary
+    on = run(HIGH_B, f"policy={policy}", MARKET, *FLAT_SUPPLIER).summary
     _same(off, on)
     assert on["market"]["verified"]["accounts_bought"] == on["accounts_created"]
 
 
 def test_learning_with_no_boost_and_no_screening_changes_nothing():
-    off = run_small(HIGH_B, "policy=intel_sharing").summary
-    neutral = run_small(
+    off = run(HIGH_B, "policy=intel_sharing").summary
+    neutral = run(
         HIGH_B,
         "policy=intel_sharing",
         LEARN,
@@ -68,23 +73,23 @@ def test_learning_with_no_boost_and_no_screening_changes_nothing():
 
 
 def test_free_instant_infrastructure_changes_nothing():
-    off = run_small(HIGH_B).summary
-    zero = run_small(
+    off = run(HIGH_B).summary
+    zero = run(
         HIGH_B, "operators.qwen.cluster_setup_usd=0", "operators.qwen.cluster_setup_hours=0"
     ).summary
     _same(off, zero)
 
 
 # ---------------------------------------------------------------------------------- market
-def test_supply_curve_rises_with_purchase_rate_and_burned_share(small):
-    r = run_small(MARKET, keep_model=True)
+def test_supply_curve_rises_with_purchase_rate_and_burned_share():
+    r = run(MARKET, keep_model=True)
     s = r.model.market.suppliers[0]
     t = r.model.horizon - 1
     s.burned = 0
     base = s.price(t, 0.0)
     assert s.price(t, s.capacity(t)) > base  # buying at the full daily capacity costs more
     s.burned = int(0.5 * s.params.pool)
-    assert s.price(t, 0.0) == pytest.approx(base * 2 ** s.params.burn_elasticity)
+    assert s.price(t, 0.0) == pytest.approx(base * 2**s.params.burn_elasticity)
 
 
 def test_the_price_paid_rises_as_bans_rise():
@@ -92,9 +97,9 @@ def test_the_price_paid_rises_as_bans_rise():
     prices respond to the defender). The first fleet's price is set by its purchase rate; the
     replacements' by the burns."""
     pool = ["suppliers.farmed.pool=3000", "suppliers.verified.pool=3000"]
-    quiet = run_small(MARKET, *pool, "detection.budget_usd_per_day=0").summary
-    hunted = run_small(MARKET, *pool, HIGH_B, keep_model=True)
-    no_burn = run_small(
+    quiet = run(MARKET, *pool, "detection.budget_usd_per_day=0").summary
+    hunted = run(MARKET, *pool, HIGH_B, keep_model=True)
+    no_burn = run(
         MARKET,
         *pool,
         HIGH_B,
@@ -121,7 +126,7 @@ def test_an_empty_inventory_makes_orders_wait_for_production():
         "suppliers.farmed.stock=0",
         "suppliers.farmed.capacity_per_day=200",
     ]
-    s = run_small(MARKET, *thin, keep_model=True)
+    s = run(MARKET, *thin, keep_model=True)
     m = s.model
     acc = m.fleet.accounts
     n = m.fleet.n
@@ -132,12 +137,15 @@ def test_an_empty_inventory_makes_orders_wait_for_production():
 
 
 def test_kyc_blocks_the_tiers_below_its_level_and_the_operator_moves_up():
-    free = run_small(MARKET).summary["market"]
-    kyc = run_small(MARKET, "policy=kyc_mandate").summary["market"]
+    free = run(MARKET).summary["market"]
+    kyc = run(MARKET, "policy=kyc_mandate").summary["market"]
     assert free["farmed"]["accounts_bought"] > free["verified"]["accounts_bought"]
-    share = lambda mk: mk["verified"]["accounts_bought"] / sum(  # noqa: E731
-        v["accounts_bought"] for v in mk.values()
-    )
+
+    def share(market: dict) -> float:
+        return market["verified"]["accounts_bought"] / sum(
+            v["accounts_bought"] for v in market.values()
+        )
+
     assert share(kyc) > share(free) + 0.1
     # The farmed price is multiplied and its blocked attempts paid: at least base x 2.5 / 0.7.
     assert kyc["farmed"]["price_end_usd"] >= 10.0 * 2.5 / 0.7
@@ -146,8 +154,8 @@ def test_kyc_blocks_the_tiers_below_its_level_and_the_operator_moves_up():
 
 # ---------------------------------------------------------------------------------- infrastructure
 def test_burned_infrastructure_delays_and_costs_replacements():
-    base = run_small(HIGH_B, keep_model=True)
-    slow = run_small(
+    base = run(HIGH_B, keep_model=True)
+    slow = run(
         HIGH_B,
         "operators.qwen.cluster_setup_hours=48",
         "operators.qwen.cluster_setup_usd=500",
@@ -170,8 +178,8 @@ def test_burned_infrastructure_delays_and_costs_replacements():
 
 
 def test_reused_infrastructure_stays_linked_and_known():
-    fresh = run_small(HIGH_B, LEARN).summary
-    reuse = run_small(HIGH_B, LEARN, "operators.qwen.reuse_burned_share=1.0", keep_model=True)
+    fresh = run(HIGH_B, LEARN).summary
+    reuse = run(HIGH_B, LEARN, "operators.qwen.reuse_burned_share=1.0", keep_model=True)
     s = reuse.summary
     assert s["operators"]["qwen"]["clusters_opened"] < fresh["operators"]["qwen"]["clusters_opened"]
     # Accounts put on known infrastructure are screened at sign-up or die sooner.
@@ -183,11 +191,11 @@ def test_reused_infrastructure_stays_linked_and_known():
 def test_learning_shortens_the_life_of_later_accounts_sharing_indicators():
     """Later accounts are banned at a higher rate per day of exposure once the defender has
     learned indicators from earlier confirmations (screening off: detection alone)."""
-    off = run_small(HIGH_B, keep_model=True)
+    off = run(HIGH_B, keep_model=True)
     # Every later account shares the operator's templates: the effect at its clearest.
     shared = ["learning.template_match_share=1", "learning.template_boost=2"]
-    on = run_small(HIGH_B, LEARN, "learning.screening_prob=0", *shared, keep_model=True)
-    default = run_small(HIGH_B, LEARN, "learning.screening_prob=0").summary
+    on = run(HIGH_B, LEARN, "learning.screening_prob=0", *shared, keep_model=True)
+    default = run(HIGH_B, LEARN, "learning.screening_prob=0").summary
 
     def later_hazard(r):
         m = r.model
@@ -207,10 +215,10 @@ def test_learning_shortens_the_life_of_later_accounts_sharing_indicators():
 
 
 def test_screening_blocks_sign_ups_on_known_indicators():
-    r = run_small(HIGH_B, LEARN, "learning.screening_prob=1.0", keep_model=True)
+    r = run(HIGH_B, LEARN, "learning.screening_prob=1.0", keep_model=True)
     m = r.model
     acc, n = m.fleet.accounts, m.fleet.n
-    screened = acc.banned_by[:n] == BY_SCREEN
+    screened = acc.end_kind[:n] == END_SCREENED
     before = acc.ended_at[:n] < m.horizon
     assert r.summary["accounts_screened"] == int((screened & before).sum()) > 0
     # Blocked before serving: no harvest, ended when they would have gone live.
@@ -220,7 +228,7 @@ def test_screening_blocks_sign_ups_on_known_indicators():
 
 # ---------------------------------------------------------------------------------- attacker
 def test_adaptive_operator_moves_away_from_a_supplier_whose_accounts_die():
-    r = run_small(MARKET, "attacker=adaptive", keep_model=True)
+    r = run(MARKET, "attacker=adaptive", keep_model=True)
     m = r.model
     op = m.operator_list[0]
     t = m.horizon / 2
@@ -233,7 +241,7 @@ def test_adaptive_operator_moves_away_from_a_supplier_whose_accounts_die():
 
 
 def test_adaptive_operator_replaces_only_accounts_worth_their_price():
-    r = run_small("attacker=adaptive", keep_model=True)
+    r = run("attacker=adaptive", keep_model=True)
     op = r.model.operator_list[0]
     when = np.array([24.0, 30.0])
     assert op.replacements(when).size == 2

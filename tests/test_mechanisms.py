@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from conftest import mean_over_seeds, run_small, small_cfg
+from conftest import PRE_MARKET, mean_over_seeds, run_small, small_cfg
 
 from sim.model import DistillationModel
 from sim.policies.kyc import usable_price
@@ -15,6 +15,7 @@ from sim.review import Case, ReviewQueue
 
 def test_kyc_raises_usable_price_by_formula_and_blocks_its_share():
     r = run_small(
+        *PRE_MARKET,
         "policies.kyc.enabled=true",
         "policies.kyc.price_multiplier=2.0",
         "policies.kyc.block_share=0.3",
@@ -35,7 +36,9 @@ def test_kyc_raises_usable_price_by_formula_and_blocks_its_share():
     led = r.ledger
     checks = led[(led.category == "kyc_checks") & (led.payee == "identity_vendor")].usd.sum()
     assert checks >= attempts.sum() * 1.5 - 1e-6
-    off = run_small("policies.kyc.enabled=false", "detection.budget_usd_per_day=0", keep_model=True)
+    off = run_small(
+        *PRE_MARKET, "policies.kyc.enabled=false", "detection.budget_usd_per_day=0", keep_model=True
+    )
     m = off.model
     assert np.allclose(m.fleet.accounts.price_usd[: m.fleet.n], 20.0)
 

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 import pytest
-from conftest import SMALL_WORLD, run_small, small_cfg
+from conftest import PRE_MARKET, SMALL_WORLD, run_small, small_cfg
 
 from sim.configuration import load
 from sim.fleet import ACT_DEGRADE, ACT_THROTTLE, END_BANNED
@@ -166,6 +166,7 @@ def test_adaptive_operator_with_sanctions_runs_where_nothing_can_confirm_an_acco
 
 def test_go_no_go_counts_only_the_harvest_the_budget_can_pay_for():
     r = run_small(
+        *PRE_MARKET,
         "attacker=adaptive",
         "attacker.go_no_go=false",
         "operators.qwen.budget_usd=72000",
@@ -184,7 +185,9 @@ def test_go_no_go_counts_only_the_harvest_the_budget_can_pay_for():
 
 
 def test_throttled_accounts_are_noticed_retired_and_replaced():
-    r = run_small("enforcement=throttle", "detection.budget_usd_per_day=100000", keep_model=True)
+    r = run_small(
+        *PRE_MARKET, "enforcement=throttle", "detection.budget_usd_per_day=100000", keep_model=True
+    )
     m, s = r.model, r.summary
     acc, n = m.fleet.accounts, m.fleet.n
     retired = acc.end_kind[:n] == END_RETIRED
@@ -230,6 +233,7 @@ def test_adaptive_operator_reacts_to_throttles_as_to_bans():
 def _scan_inputs(mixing: float):
     """Each detector's test probability and signal mean for the live attacker accounts."""
     cfg = small_cfg(
+        *PRE_MARKET,
         f"operators.qwen.traffic_mixing={mixing}",
         "operators.qwen.tolerated_cadence_per_day=600",
         "detection.budget_usd_per_day=100000",

@@ -37,7 +37,7 @@ import numpy as np
 
 from sim.attackers.base import Operator, StrategyParams
 from sim.attribution import attribution_probability
-from sim.fleet import BY_BLACKLIST, BY_SWEEP
+from sim.fleet import BY_BLACKLIST, BY_SCREEN, BY_SWEEP
 from sim.parameters import P, share
 from sim.registry import attackers
 
@@ -299,6 +299,8 @@ class AdaptiveOperator(Operator):
                 k = "sweep"
             elif code == BY_BLACKLIST:
                 k = "blacklist"
+            elif code == BY_SCREEN:
+                k = "screen"
             elif code >= 0:
                 k = self.model.detector_list[int(code)].kind
             else:
@@ -317,8 +319,8 @@ class AdaptiveOperator(Operator):
                 self.cluster_size = max(
                     s.min_cluster_size, int(round(self.cluster_size * (1 - s.cluster_step)))
                 )
-            elif kind == "blacklist":
-                continue
+            elif kind in ("blacklist", "screen"):
+                continue  # nothing in its rule book answers these
             else:
                 self.cadence = max(s.min_cadence_per_day, self.cadence * (1 - s.cadence_step))
             self.responses.append((when, kind))

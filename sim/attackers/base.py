@@ -31,6 +31,7 @@ from sim.fleet import (
     END_ABANDONED,
     END_BANNED,
     END_RETIRED,
+    END_SCREENED,
 )
 from sim.harvest import OperatorWindow
 from sim.ledger import DEFENDER, attacker
@@ -209,8 +210,8 @@ class Operator(mesa.Agent):
         return self.model.fleet.operator_rows(self.index)
 
     def _noticed_at(self, rows: np.ndarray) -> np.ndarray:
-        """When the operator learns each account ended (bans after a notice delay; accounts it
-        retired or abandoned itself at once)."""
+        """When the operator learns each account ended (bans after a notice delay; a refused
+        sign-up, or an account it retired or abandoned itself, at once)."""
         acc = self.model.fleet.accounts
         ended = acc.ended_at[rows]
         banned = acc.end_kind[rows] == END_BANNED
@@ -221,12 +222,13 @@ class Operator(mesa.Agent):
         return int((self._noticed_at(self.mine()) > t).sum())
 
     def noticed_losses(self, t0: float, t1: float) -> np.ndarray:
-        """Own accounts banned, or retired as throttled or degraded, that the operator noticed
-        in ``[t0, t1)``."""
+        """Own accounts banned, retired as throttled or degraded, or blocked at sign-up, that the
+        operator noticed in ``[t0, t1)``."""
         rows = self.mine()
         acc = self.model.fleet.accounts
         seen = self._noticed_at(rows)
-        lost = (acc.end_kind[rows] == END_BANNED) | (acc.end_kind[rows] == END_RETIRED)
+        kind = acc.end_kind[rows]
+        lost = (kind == END_BANNED) | (kind == END_RETIRED) | (kind == END_SCREENED)
         return rows[lost & (seen >= t0) & (seen < t1)]
 
     def retire_noticed(self, t1: float) -> None:
@@ -304,7 +306,7 @@ class Operator(mesa.Agent):
         blocked = m.learning.screen(idx, acc.active_at[idx])
         if blocked.any():
             # Blocked at sign-up: paid for, never served; noticed and replaced like a ban.
-            fl.end(idx[blocked], acc.active_at[idx[blocked]], END_BANNED, BY_SCREEN)
+            fl.end(idx[blocked], acc.active_at[idx[blocked]], END_SCREENED, BY_SCREEN)
         self.cash += float(cost.sum())
         m.ledger.book(slots, self.party, "account_vendors", "accounts", cost)
         kyc = m.policy("kyc")
