@@ -55,7 +55,10 @@ class Defender(mesa.Agent):
         self.confirmed_by_op = np.zeros(n_ops)
         self.decisions_by_op = np.zeros(n_ops)
         self.attributed_at = np.full(n_ops, math.inf)
+        self.blacklisted_at = np.full(n_ops, math.inf)
         self.attribution_draw = self.stream.random(n_ops)
+        #: Whether a blacklist would be enforced (its own stream: drawing it changes nothing else).
+        self.blacklist_draw = model.streams("sanctions").random(n_ops)
         # Probability an investigation exposes a confirmed account's cluster: 1 − Π(1 − p_signal).
         signals = list(cfg.enforcement.sweep_signals.values())
         self.p_cluster_found = 1.0 - math.prod(1.0 - p for p in signals) if signals else 0.0
@@ -264,8 +267,8 @@ class Defender(mesa.Agent):
     def _collateral(self, idx: np.ndarray, t: float) -> None:
         """Banning accounts that resell to real customers cuts those customers off too."""
         m = self.model
-        if idx.size == 0:
-            return
+        if idx.size == 0 or t >= m.horizon:
+            return  # a ban that lands after the horizon cuts nobody off within it
         per_op = np.bincount(m.fleet.accounts.op[idx], minlength=len(m.operator_list))
         for k, op in enumerate(m.operator_list):
             mix = op.cfg.traffic_mixing
@@ -320,15 +323,32 @@ class Defender(mesa.Agent):
                 continue
             if self.attribution_probability(k, t) > self.attribution_draw[k]:
                 self.attributed_at[k] = t
-                if sanctions and sanctions.blacklists(t) and op.go:
-                    acc = m.fleet.accounts
-                    n = m.fleet.n
-                    mine = np.flatnonzero(acc.op[:n] == k)
-                    acc.attributed[mine] = True
-                    live = mine[acc.ended_at[mine] > t]
-                    ban_t = t + m.latency.enforcement_hours(1)[0]
-                    self.enforce(live, ban_t, BY_BLACKLIST, confirmed=False)
-                    op.stop(ban_t, "blacklisted")
+                enforced = sanctions and sanctions.blacklist_enforced(self.blacklist_draw[k])
+                if enforced and sanctions.blacklists(t) and op.go:
+                    lag = sanctions.params.enforcement_lag_days * 24.0
+                    self.env_blacklist(k, t + lag, sanctions.params.front_company_share)
+
+    def env_blacklist(self, k: int, t: float, front_share: float) -> None:
+        """Blacklist operator ``k`` at hour ``t`` (a SimPy event): its live accounts are banned
+        and it routes ``front_share`` of its demand through front companies (0: it stops)."""
+        m = self.model
+
+        def designation():
+            yield m.env.timeout(max(t - m.env.now, 0.0))
+            op = m.operator_list[k]
+            acc = m.fleet.accounts
+            mine = m.fleet.operator_rows(k)
+            acc.attributed[mine] = True
+            live = mine[acc.ended_at[mine] > t]
+            ban_t = t + m.latency.enforcement_hours(1)[0]
+            self.enforce(live, ban_t, BY_BLACKLIST, confirmed=False)
+            self.blacklisted_at[k] = t
+            if front_share > 0:
+                op.reroute(ban_t, front_share)
+            else:
+                op.stop(ban_t, "blacklisted")
+
+        m.env.process(designation())
 
     def retrospective(self) -> None:
         """Post-campaign investigation of every operator with a confirmed account.

@@ -74,7 +74,8 @@ SUMMARY: dict[str, str] = {
     "(summed for total)",
     "attribution_probability": "P(attribution) given the evidence held at the horizon, watermark "
     "evidence included (the headline operator's; the mean over operators for total)",
-    "attributed_in_run": "whether the in-run attribution draw came up (it triggers blacklisting; "
+    "attributed_in_run": "whether the in-run attribution draw came up (under an enacted sanctions "
+    "regime it can lead to a blacklist; "
     "for total: for any operator)",
     "attribution_hours": "hour of the (first) in-run attribution (null if none)",
     "detection_budget_usd": "B x days: the detection budget over the horizon",

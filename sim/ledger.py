@@ -20,7 +20,8 @@ CATEGORIES = {
     "infrastructure": "attacker -> proxy_vendors: proxies/payment/phone per account-day",
     "api_fees": "attacker -> defender (share paid in real money) or resellers: per exchange",
     "traffic_mixing": "attacker -> resellers: cost of mixing traffic with customers'",
-    "expected_penalty": "attacker -> sanctions: P(attribution) × P(enforcement) × penalty (risk)",
+    "expected_penalty": "attacker -> sanctions: P(attribution) × the sanctions chain's discounted "
+    "expected penalty (risk)",
     "serving_cost": "defender -> compute: (1 − gross margin) × list price of every attacker "
     "exchange served, whoever paid for it",
     "detection_fixed": "defender -> detector:<name>: a running detector's fixed cost",

@@ -247,3 +247,52 @@ def test_adaptive_operator_replaces_only_accounts_worth_their_price():
     assert op.replacements(when).size == 2
     op.cfg.value_usd = 1.0  # capability worth nothing: no account is worth $20
     assert op.replacements(when).size == 0
+
+
+# ---------------------------------------------------------------------------------- sanctions
+def test_an_enacted_blacklist_lands_after_its_lag_and_the_operator_reroutes():
+    enacted = [
+        HIGH_B,
+        "policy=sanctions_enacted",
+        "policies.sanctions.enforcement_lag_days=2",
+        "policies.sanctions.enforcement_probability=1",
+        "policies.sanctions.front_company_share=0.5",
+    ]
+    r = run(*enacted, keep_model=True)
+    m, o = r.model, r.summary["operators"]["qwen"]
+    d = m.defender
+    assert o["attributed_in_run"]
+    assert d.blacklisted_at[0] == pytest.approx(d.attributed_at[0] + 48)
+    t = int(d.blacklisted_at[0]) + 48  # a day after the bans took effect and were noticed
+    before = m.harvested_h[0, : int(d.attributed_at[0])].mean()
+    after = m.harvested_h[0, t:].mean()
+    assert 0 < after < 0.75 * before  # half the demand, through front companies
+    assert o["stop_reason"] is None
+    # A lag past the horizon: attributed in the run, blacklisted never; only the penalty bites.
+    late = run(*enacted[:2], keep_model=True)
+    assert late.summary["operators"]["qwen"]["attributed_in_run"]
+    assert np.isinf(late.model.defender.blacklisted_at[0])
+
+
+def test_a_proposed_sanction_is_weighed_through_its_chain_not_inside_the_run():
+    s = run(HIGH_B, "policy=sanctions").summary
+    e = run(HIGH_B, "policy=sanctions_enacted").summary
+    b = run(HIGH_B).summary
+    # Nothing in the run changes (the measure is not in force; an enacted one lands past it)...
+    assert s["capability_extracted"] == e["capability_extracted"] == b["capability_extracted"]
+    # ...and the enacted regime's penalty is larger: no enactment risk, a shorter lag.
+    assert 0 < s["expected_penalty_usd"] < e["expected_penalty_usd"]
+
+
+# ---------------------------------------------------------------------------------- export controls
+def test_export_controls_raise_the_value_of_distillation_to_the_attacker():
+    base = run().summary["operators"]["qwen"]
+    ec = run("policy=export_controls").summary["operators"]["qwen"]
+    assert ec["value_usd"] == pytest.approx(base["value_usd"] * (1 + 0.6 * 0.5))
+    assert ec["net_value_usd"] > base["net_value_usd"]
+    # The adaptive operator's go/no-go weighs it: a campaign just short of paying (its
+    # break-even value is about $1.2M in this world) goes once its outside option costs more.
+    marginal = ["attacker=adaptive", "operators.qwen.value_usd=1.1e6"]
+    off = run(*marginal).summary["operators"]["qwen"]
+    on = run(*marginal, "policy=export_controls").summary["operators"]["qwen"]
+    assert (off["went"], on["went"]) == (False, True)

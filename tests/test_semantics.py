@@ -356,9 +356,11 @@ def test_reported_attribution_is_the_evidence_held_at_the_horizon_in_every_case(
         )
         assert o["attribution_probability"] == pytest.approx(p)
         s = m.policy("sanctions").params
-        assert o["expected_penalty_usd"] == pytest.approx(
-            p * s.enforcement_probability * s.penalty_usd
-        )
+        # The chain (proposed regime): public naming, enactment, enforcement, discounted lags.
+        chain = s.public_attribution_prob * s.enactment_prob * s.enforcement_probability
+        lag_years = (s.enactment_lag_days + s.enforcement_lag_days) / 365.0
+        discount = np.exp(-s.discount_rate_per_year * lag_years)
+        assert o["expected_penalty_usd"] == pytest.approx(p * chain * discount * s.penalty_usd)
     # Undefended but watermarked: attribution after the fact only, and no in-run event.
     s = run_small("detection.budget_usd_per_day=0", "policies.watermarking.enabled=true").summary
     assert s["attribution_probability"] == pytest.approx(0.9)
@@ -381,7 +383,13 @@ def test_times_are_to_fixed_levels_and_delays_against_the_undefended_twin():
     hit = np.flatnonzero(curve >= 0.05)
     assert s["days_to_capability_5pts"] == pytest.approx((hit[0] + 1) / 24)
     # A campaign cut short reaches less: it is late (or never there), not "faster".
-    cut = run_small("detection.budget_usd_per_day=100000", "policies.sanctions.enabled=true")
+    blacklist_at_once = [
+        "policy=sanctions_enacted",
+        "policies.sanctions.enforcement_lag_days=0",
+        "policies.sanctions.enforcement_probability=1",
+        "policies.sanctions.front_company_share=0",
+    ]
+    cut = run_small("detection.budget_usd_per_day=100000", *blacklist_at_once)
     c = cut.summary
     assert c["capability_extracted"] < 0.8 * c0
     assert c["days_to_80pct_of_undefended"] is None

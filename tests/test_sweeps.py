@@ -366,6 +366,8 @@ def test_ready_sweeps_have_the_promised_grids():
         "kyc_mandate",
         "intel_sharing",
         "sanctions",
+        "sanctions_enacted",
+        "export_controls",
         "output_poisoning",
         "watermarking",
         "rate_limits",

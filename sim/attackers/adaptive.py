@@ -188,8 +188,8 @@ class AdaptiveOperator(Operator):
 
     @property
     def penalty_usd(self) -> float:
-        """Expected penalty if attributed: penalty × P(enforcement) under the sanctions in force
-        at the horizon, when the evidence is weighed (0 without sanctions)."""
+        """Expected penalty if attributed under the sanctions in force at the horizon, when the
+        evidence is weighed: the chain's discounted expected penalty (0 without sanctions)."""
         s = self.model.policy("sanctions")
         return s.expected_penalty_if_attributed(self.model.horizon) if s else 0.0
 

@@ -90,6 +90,7 @@ class Operator(mesa.Agent):
         #: Whether the first fleet (whose clusters were prepared in advance) has been ordered,
         #: and the latest cluster the operator knows to be burned (−1: none).
         self.first_fleet_ordered = False
+        self.rerouted_at = math.inf
         self.last_burned_cluster = -1
         self.bans_noticed_total = 0
 
@@ -106,8 +107,11 @@ class Operator(mesa.Agent):
 
     @property
     def value_usd(self) -> float:
-        """What the capability is worth to the operator, given the teacher's lead (MODEL §8)."""
-        return self.cfg.value_usd * self.model.cfg.teacher.lead_over_open_models
+        """What the capability is worth to the operator, given the teacher's lead and the cost of
+        its outside option under export controls (MODEL §8)."""
+        v = self.cfg.value_usd * self.model.cfg.teacher.lead_over_open_models
+        ec = self.model.policy("export_controls")
+        return v * ec.value_factor(self.start) if ec is not None else v
 
     @property
     def fee_per_exchange(self) -> float:
@@ -385,6 +389,10 @@ class Operator(mesa.Agent):
             self.last_burned_cluster = int(burned[-1])
             when = np.sort(self._noticed_at(seen))
             when = when[(when < self.end) & (when >= self.start)]
+            if when.size and self.rerouted_at < t1:
+                # Rerouted after a blacklist: replace only up to the smaller fleet.
+                room = self.target_fleet(float(when[-1])) - self.believed_open(float(when[-1]))
+                when = when[: max(room, 0)]
             if when.size and self.target_fleet(float(when[0])) > 0:
                 self.order(self.replacements(when))
 
@@ -456,6 +464,12 @@ class Operator(mesa.Agent):
             out = min(end, t1)
             self.budget_exhausted_at = min(self.budget_exhausted_at, out)
             self.stop(out, "budget")
+
+    def reroute(self, t: float, share: float) -> None:
+        """Blacklisted at ``t``: carry on through front companies and resellers with ``share``
+        of the demand (the accounts lost to the blacklist are replaced up to that fleet)."""
+        self.demand *= share
+        self.rerouted_at = min(self.rerouted_at, t)
 
     def stop(self, t: float, reason: str) -> None:
         """End the campaign at ``t``: no more orders, live accounts abandoned."""
