@@ -41,6 +41,16 @@ UNFITTED = [
 ]
 
 
+#: Per operator: the revealed-preference diagnostic (its marginal value of an exchange at the
+#: horizon against what an exchange cost it).
+REVEALED = ["marginal_value_per_exchange_usd", "cost_per_exchange_usd"]
+
+
+def unfitted_figures(cfg: Config) -> list[str]:
+    """The figures reported beside a fit: :data:`UNFITTED` and each operator's diagnostic."""
+    return UNFITTED + [f"operators.{op}.{k}" for op in cfg.operators for k in REVEALED]
+
+
 def get_path(obj: Any, path: str) -> Any:
     """Read a dotted path through dataclasses and dicts."""
     for part in path.split("."):
@@ -119,10 +129,11 @@ def simulate_targets(
         )
         summ = evaluate(c, scenario, progress=False, summary_only=True).summary
         rows.append({m: float(get_path(summ, m) or 0.0) for m in metrics})
-        unfit.append({m: get_path(summ, m) for m in UNFITTED})
+        names = unfitted_figures(cfg)
+        unfit.append({m: get_path(summ, m) for m in names})
     mean = {m: float(np.mean([r[m] for r in rows])) for m in metrics}
     unf = {}
-    for m in UNFITTED:
+    for m in names:
         vals = [u[m] for u in unfit if u[m] is not None]
         unf[m] = float(np.mean(vals)) if vals else None
     return mean, rows, unf

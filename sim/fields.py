@@ -125,8 +125,10 @@ SUMMARY: dict[str, str] = {
     "auto_bans": "accounts banned without review",
     "sweeps": "cluster sweeps",
     "operators": "per operator: the figures above that apply to one operator, plus its final "
-    "cadence, harvest cadence, obfuscation and cluster size, the clusters it opened and its stop "
-    "reason",
+    "cadence, harvest cadence, obfuscation and cluster size, the clusters it opened, its stop "
+    "reason, and the revealed-preference diagnostic: marginal_value_per_exchange_usd (value x "
+    "dG/dN at the horizon, at the stock it believed it held) against cost_per_exchange_usd (its "
+    "cash per exchange harvested)",
     "legit_tiers": "per legitimate tier: size, usage, revenue, remaining lifetime, false-ban cost "
     "to the defender and to the user",
     "wall_seconds": "wall-clock seconds of the simulation (twin included)",

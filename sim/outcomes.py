@@ -118,6 +118,20 @@ def _sub(a: float | None, b: float | None) -> float | None:
     return None if a is None or b is None else float(a - b)
 
 
+def _revealed_preference(model: DistillationModel, k: int, op, rec_cash: float) -> dict:
+    """What one more exchange was worth to operator ``k`` at the horizon (value × dG/dN at the
+    stock it believed it held, at its quality and mix) against what its exchanges cost it on
+    average (its cash over the exchanges it harvested). An operator that stopped where value
+    still far exceeds cost had a reason the model does not contain (README, calibration)."""
+    harvested = float(model.harvested_h[k].sum())
+    n_eff = model.believed_stock[k]
+    mv = op.value_usd * op.quality * op.curve.marginal_per_exchange(n_eff, op.mix)
+    return {
+        "marginal_value_per_exchange_usd": float(mv),
+        "cost_per_exchange_usd": ratio(rec_cash, harvested),
+    }
+
+
 def headline_index(model: DistillationModel, caps: np.ndarray) -> int | None:
     """Operator whose figures are the headline: the named one, the largest (``max``), or None
     (``total``: the sum over operators)."""
@@ -210,6 +224,7 @@ def summarize(
             "harvest_cadence_per_day_final": float(op.harvest_cadence),
             "obfuscation_final": float(op.obfuscation),
             "cluster_size_final": int(op.cluster_size),
+            **_revealed_preference(model, k, op, rec_cash=float(cash[k])),
         }
         per_op[op.name] = rec
 
