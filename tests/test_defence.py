@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from conftest import PRE_MARKET, run_small
+from scipy.special import ndtr
 
 from sim.fleet import END_BANNED, END_SCREENED
 
@@ -296,3 +297,46 @@ def test_export_controls_raise_the_value_of_distillation_to_the_attacker():
     off = run(*marginal).summary["operators"]["qwen"]
     on = run(*marginal, "policy=export_controls").summary["operators"]["qwen"]
     assert (off["went"], on["went"]) == (False, True)
+
+
+# ---------------------------------------------------------------------------------- capacity
+def test_a_capacity_aware_threshold_flags_what_the_analysts_can_clear():
+    """τ is set so the benign population's expected flags per scan are the utilisation share of
+    the detector's part of the analysts' throughput; more analysts, a lower τ (money buys reach)."""
+    taus = {}
+    for b in (30_000, 1_000_000):
+        r = run(
+            f"detection.budget_usd_per_day={b}",
+            "detection.threshold.method=capacity",
+            keep_model=True,
+        )
+        m = r.model
+        rc, d = m.cfg.review, m.defender
+        per_day = (
+            d.n_analysts
+            * rc.shift_hours
+            * 60
+            / (rc.review_minutes_median * np.exp(rc.review_minutes_sigma**2 / 2))
+        )
+        dets = [x for x in m.detector_list if x.on]
+        legit = m.legit
+        for det in dets:
+            # Expected over the population's persistent terms: P(s > τ) = 1 − Φ(τ − μ).
+            mu = det.dprime * det.legit_signal(legit, legit.median_rate * det.period / 24)
+            w = legit.weight * det.legit_test_factor(legit, det.period)
+            expected = float((w * ndtr(mu - det.tau)).sum()) * det.coverage
+            target = 0.8 * per_day * det.period / 24 / len(dets)
+            assert expected == pytest.approx(target, rel=0.01), det.name
+        taus[b] = [x.tau for x in dets]
+        assert r.summary["review_backlog_at_end"] <= 0.01 * r.summary["review_cases"]
+    assert all(hi < lo for lo, hi in zip(taus[30_000], taus[1_000_000], strict=True))
+
+
+def test_with_many_analysts_a_capacity_threshold_catches_more_than_a_fixed_fpr():
+    high = "detection.budget_usd_per_day=1000000"
+    fpr = run(high).summary
+    cap = run(high, "detection.threshold.method=capacity").summary
+    assert cap["capability_extracted"] < 0.95 * fpr["capability_extracted"]
+    assert cap["accounts_banned"] > 1.5 * fpr["accounts_banned"]
+    # The reach is bought with legitimate customers wrongly acted on.
+    assert cap["legit_accounts_acted_on"] > fpr["legit_accounts_acted_on"]

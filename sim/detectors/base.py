@@ -24,7 +24,7 @@ from scipy.special import ndtr, ndtri
 
 from sim.parameters import P, share
 from sim.signal import PersistentMeanSampler, ThinningSampler, d_prime, quality_cap, scores
-from sim.thresholds import BayesTerms, bayes_terms, threshold
+from sim.thresholds import BayesTerms, bayes_terms, calibrated_threshold, threshold
 
 if TYPE_CHECKING:
     from sim.attackers.base import Operator
@@ -219,7 +219,10 @@ class Detector(mesa.Agent):
         cfg = self.model.cfg.detection.threshold
         if cfg.method == "bayes":
             self.bayes = bayes_terms(self.model, self)
-        self.tau = threshold(cfg, self.dprime, mu, legit.weight * test, self.bayes)
+        if cfg.method == "capacity":
+            self.tau = self._capacity_threshold(cfg, mu, legit.weight * test)
+        else:
+            self.tau = threshold(cfg, self.dprime, mu, legit.weight * test, self.bayes)
         # float32 is ample for a persistent mean, and twice as fast.
         u = rng.standard_normal(legit.n, dtype=np.float32)
         m = mu.astype(np.float32) + np.float32(math.sqrt(self.rho)) * u
@@ -232,6 +235,25 @@ class Detector(mesa.Agent):
         extra = legit.weight - 1.0
         if np.any(extra > 0):
             self._extra_weight_q = float((extra * self._review_q(np.arange(legit.n))).sum())
+
+    def _capacity_threshold(self, cfg, mu: np.ndarray, weights: np.ndarray) -> float:
+        """τ at which the benign population's expected flags per scan are
+        ``capacity_utilisation`` × this detector's equal part of the cases the analysts can clear
+        in a scan (analyst-hours a day × 60 / mean review minutes × cadence / 24); no analysts,
+        no reviewable flags (τ = ∞). Benign flags dominate the cases at any realistic base rate,
+        so the attacker's own flags are not counted against the capacity."""
+        m = self.model
+        rc = m.cfg.review
+        n = m.defender.n_analysts
+        running = sum(1 for d in m.detector_list if d.on)
+        if n <= 0 or running == 0 or self.coverage <= 0:
+            return math.inf
+        minutes = rc.review_minutes_median * math.exp(rc.review_minutes_sigma**2 / 2)
+        per_day = n * rc.shift_hours * 60.0 / minutes
+        cases = cfg.capacity_utilisation * per_day * self.period / 24.0 / running
+        total = float(weights.sum()) * self.coverage
+        fpr = min(cases / total, 0.5) if total > 0 else 0.5
+        return calibrated_threshold(mu, weights, fpr)
 
     def _review_q(self, idx: np.ndarray) -> np.ndarray:
         """Per-window probability that legitimate accounts ``idx`` are flagged for review: over
