@@ -13,7 +13,10 @@ Partners' indicators (:mod:`sim.policies.intel_sharing`) are templates learned e
 the same store with the policy's own share, decay and boost. Sign-up screening blocks a new account
 that matches — on known infrastructure with ``screening_prob × exp(−age / decay)``, on a template
 match with ``screening_prob`` — before it ever serves: the operator has paid for it and notices the
-loss like a ban. All figures are estimates [E].
+loss like a ban. Account age can be a signal too (``age_boost``, off by default: its strength is
+unsourced): every account's scores, legitimate ones included, get ``age_boost × exp(−age /
+age_scale_days)``; aged or hijacked accounts arrive with their history. All figures are
+estimates [E].
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ import math
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from sim.legit import DAYS_PER_MONTH
 
 if TYPE_CHECKING:
     from sim.model import DistillationModel
@@ -74,8 +79,30 @@ class Learning:
         acc = self.model.fleet.accounts
         return acc.intel_u[idx] < self._template_p(acc.op[idx].astype(np.int64), t)
 
+    # ------------------------------------------------------------------ account age
+    @property
+    def uses_age(self) -> bool:
+        return self.enabled and self.params.age_boost > 0
+
+    def _age_term(self, age_days: np.ndarray) -> np.ndarray:
+        p = self.params
+        return p.age_boost * np.exp(-np.maximum(age_days, 0.0) / p.age_scale_days)
+
+    def legit_age_term(self, legit) -> np.ndarray | None:
+        """The age term of every legitimate account (None when age is not used). Ages are
+        uniform over each tier's lifetime — the steady state of a tier with constant sign-ups,
+        which also keeps the share of young accounts constant over the run."""
+        if not self.uses_age:
+            return None
+        if getattr(self, "_legit_age", None) is None:
+            life = np.array([t.lifetime_months * DAYS_PER_MONTH for t in legit.tiers])
+            rng = self.model.streams("legit_age")
+            self._legit_age = rng.random(legit.n) * life[legit.tier]
+        return self._age_term(self._legit_age)
+
     def boost(self, idx: np.ndarray, t: float) -> np.ndarray:
-        """Additive score boost (d′ units) of accounts ``idx`` at ``t``."""
+        """Additive score boost (d′ units) of accounts ``idx`` at ``t``: shared and learned
+        indicators, and (if used) the account's age."""
         out = np.zeros(idx.size)
         intel = self.model.policy("intel_sharing")
         partners = self.partner_match(idx, t)
@@ -87,7 +114,11 @@ class Learning:
         own = self.template_match(idx, t)
         out = np.maximum(out, np.where(own, p.template_boost, 0.0))
         acc = self.model.fleet.accounts
-        return out + p.cluster_boost * self._cluster_factor(acc.cluster[idx], t)
+        out = out + p.cluster_boost * self._cluster_factor(acc.cluster[idx], t)
+        if self.uses_age:
+            age = acc.age0_days[idx] + (t - acc.active_at[idx]) / 24.0
+            out = out + self._age_term(age)
+        return out
 
     # ------------------------------------------------------------------ sign-up screening
     def screen(self, idx: np.ndarray, t: np.ndarray) -> np.ndarray:

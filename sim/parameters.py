@@ -238,6 +238,11 @@ class LearningConfig:
     decay_hours: float = P(336.0, gt=0.0)
     #: Probability sign-up screening blocks a new account matching fresh indicators.
     screening_prob: float = share(0.5)
+    #: Account age as a signal: every account's scores get age_boost × exp(−age / age_scale_days)
+    #: (d′ units), legitimate ones too (their ages uniform over their tier's lifetime: the steady
+    #: state). 0: not used (its strength is unsourced).
+    age_boost: float = P(0.0, ge=0.0, le=10.0)
+    age_scale_days: float = P(14.0, gt=0.0)
 
 
 @dataclass

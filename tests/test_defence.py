@@ -340,3 +340,31 @@ def test_with_many_analysts_a_capacity_threshold_catches_more_than_a_fixed_fpr()
     assert cap["accounts_banned"] > 1.5 * fpr["accounts_banned"]
     # The reach is bought with legitimate customers wrongly acted on.
     assert cap["legit_accounts_acted_on"] > fpr["legit_accounts_acted_on"]
+
+
+def test_account_age_flags_young_accounts_and_spares_aged_ones():
+    """With age as a signal, new attacker accounts are caught sooner, aged (hijacked) ones keep
+    their cover, and young legitimate accounts are flagged more too."""
+    only_age = [
+        HIGH_B,
+        LEARN,
+        "learning.cluster_boost=0",
+        "learning.template_boost=0",
+        "learning.screening_prob=0",
+    ]
+    market = [MARKET, "suppliers=[farmed,aged]", "suppliers.aged.base_price_usd=10"]
+    off = run(*only_age, *market, keep_model=True)
+    on = run(*only_age, *market, "learning.age_boost=2", keep_model=True)
+
+    def hazard(r, supplier: int) -> float:
+        m = r.model
+        acc, n = m.fleet.accounts, m.fleet.n
+        rows = acc.supplier[:n] == supplier
+        end = np.minimum(acc.ended_at[:n], m.horizon)
+        exposure = np.clip(end - acc.active_at[:n], 0.0, None)[rows].sum() / 24.0
+        banned = rows & (acc.end_kind[:n] == END_BANNED) & (acc.ended_at[:n] < m.horizon)
+        return banned.sum() / exposure
+
+    assert hazard(on, 0) > 1.5 * hazard(off, 0)  # farmed: new accounts
+    assert hazard(on, 1) < 1.2 * hazard(off, 1)  # aged: a year of history
+    assert on.summary["fpr_per_account_horizon"] > off.summary["fpr_per_account_horizon"]

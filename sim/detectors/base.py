@@ -215,6 +215,9 @@ class Detector(mesa.Agent):
             return
         median_period = legit.median_rate * self.period / 24.0
         mu = self.dprime * self.legit_signal(legit, median_period)
+        age = self.model.learning.legit_age_term(legit)
+        if age is not None:
+            mu = mu + age  # young legitimate accounts look young too
         test = self.legit_test_factor(legit, self.period)
         cfg = self.model.cfg.detection.threshold
         if cfg.method == "bayes":
