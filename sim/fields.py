@@ -70,7 +70,8 @@ SUMMARY: dict[str, str] = {
     "every operator's is in operators",
     "attacker_net_value_usd": "value of capability − cash − expected penalty, of the headline "
     "operator (summed for total)",
-    "expected_penalty_usd": "P(attribution) x P(enforcement) x penalty, of the headline operator "
+    "expected_penalty_usd": "P(attribution) x the sanctions chain's P(public) x P(enacted) x "
+    "P(enforced) x penalty, discounted over the lags (MODEL §8), of the headline operator "
     "(summed for total)",
     "attribution_probability": "P(attribution) given the evidence held at the horizon, watermark "
     "evidence included (the headline operator's; the mean over operators for total)",
@@ -78,6 +79,9 @@ SUMMARY: dict[str, str] = {
     "regime it can lead to a blacklist; "
     "for total: for any operator)",
     "attribution_hours": "hour of the (first) in-run attribution (null if none)",
+    "blacklisted_at_hours": "hour an enacted sanctions regime blacklisted the (first) headline "
+    "operator inside the run (null if none; it then routes front_company_share of its demand "
+    "through front companies: operators.<op>.demand_per_day_final)",
     "detection_budget_usd": "B x days: the detection budget over the horizon",
     "detection_spend_usd": "what the budget bought: detectors' fixed costs, inspection, quality, "
     "and analysts",
@@ -125,8 +129,8 @@ SUMMARY: dict[str, str] = {
     "auto_bans": "accounts banned without review",
     "sweeps": "cluster sweeps",
     "operators": "per operator: the figures above that apply to one operator, plus its final "
-    "cadence, harvest cadence, obfuscation and cluster size, the clusters it opened, its stop "
-    "reason, and the revealed-preference diagnostic: marginal_value_per_exchange_usd (value x "
+    "cadence, harvest cadence, obfuscation, cluster size and demand, the clusters it opened, its "
+    "stop reason, and the revealed-preference diagnostic: marginal_value_per_exchange_usd (value x "
     "dG/dN at the horizon, at the stock it believed it held) against cost_per_exchange_usd (its "
     "cash per exchange harvested)",
     "legit_tiers": "per legitimate tier: size, usage, revenue, remaining lifetime, false-ban cost "

@@ -216,6 +216,8 @@ def summarize(
             "confirmation_decisions": float(d.decisions_by_op[k]),
             "attributed_in_run": bool(d.attributed_at[k] < math.inf),
             "attributed_at_hours": finite_or_none(d.attributed_at[k]),
+            "blacklisted_at_hours": finite_or_none(d.blacklisted_at[k]),
+            "demand_per_day_final": float(op.demand),
             "net_value_usd": float(op.value_usd * caps[k] - cash[k] - penalty),
             "went": bool(op.go),
             "stopped_at_hours": finite_or_none(op.stopped_at),
@@ -305,6 +307,9 @@ def summarize(
         "attributed_in_run": bool(np.any(d.attributed_at[scope] < math.inf)) if ops else False,
         "attribution_hours": finite_or_none(
             float(np.min(d.attributed_at[scope])) if ops else math.inf
+        ),
+        "blacklisted_at_hours": finite_or_none(
+            float(np.min(d.blacklisted_at[scope])) if ops else math.inf
         ),
         "detection_budget_usd": budget * days,
         "detection_spend_usd": costs["detection_spend"],

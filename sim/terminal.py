@@ -93,9 +93,19 @@ def format_summary(s: dict[str, Any]) -> str:
             f"{_num(s['exchanges_harvested'])} ({_num(s['exchanges_attributed'])})",
         ),
         (
-            "accounts created (attributed, banned, retired)",
+            "accounts created (attributed, banned, retired, screened)",
             f"{_num(s['accounts_created'])} ({_num(s['accounts_attributed'])}, "
-            f"{_num(s['accounts_banned'])}, {_num(s['accounts_retired'])})",
+            f"{_num(s['accounts_banned'])}, {_num(s['accounts_retired'])}, "
+            f"{_num(s['accounts_screened'])})",
+        ),
+        (
+            "accounts: spend (mean price)",
+            f"{_money(s['account_spend_usd'])} ({_money(s['account_mean_price_usd'])})"
+            + "".join(
+                f"; {k} {_num(v['accounts_bought'])}"
+                + ("" if v["mean_price_usd"] is None else f" at {_money(v['mean_price_usd'])}")
+                for k, v in s["market"].items()
+            ),
         ),
         (
             "first flag / first detection",

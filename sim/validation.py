@@ -285,7 +285,10 @@ def validate(tree: DictConfig | dict, checked: bool = False) -> Config:
         for name, node in cfg.suppliers.items()
     }
     if cfg.market.enabled and not cfg.suppliers:
-        raise ConfigError("suppliers", "market.enabled needs at least one supplier")
+        raise ConfigError(
+            "suppliers",
+            f"market.enabled needs at least one supplier; allowed: {', '.join(suppliers.kinds())}",
+        )
     mode = (cfg.attacker or {}).get("mode")
     if mode is None:
         raise ConfigError("attacker.mode", f"missing; allowed: {', '.join(attackers.kinds())}")

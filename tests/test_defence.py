@@ -264,6 +264,8 @@ def test_an_enacted_blacklist_lands_after_its_lag_and_the_operator_reroutes():
     d = m.defender
     assert o["attributed_in_run"]
     assert d.blacklisted_at[0] == pytest.approx(d.attributed_at[0] + 48)
+    assert o["blacklisted_at_hours"] == r.summary["blacklisted_at_hours"] == d.blacklisted_at[0]
+    assert o["demand_per_day_final"] == pytest.approx(0.5 * m.cfg.operators["qwen"].demand_per_day)
     t = int(d.blacklisted_at[0]) + 48  # a day after the bans took effect and were noticed
     before = m.harvested_h[0, : int(d.attributed_at[0])].mean()
     after = m.harvested_h[0, t:].mean()
@@ -368,3 +370,13 @@ def test_account_age_flags_young_accounts_and_spares_aged_ones():
     assert hazard(on, 0) > 1.5 * hazard(off, 0)  # farmed: new accounts
     assert hazard(on, 1) < 1.2 * hazard(off, 1)  # aged: a year of history
     assert on.summary["fpr_per_account_horizon"] > off.summary["fpr_per_account_horizon"]
+
+
+def test_kyc_required_level_is_a_config_key_and_moves_the_operator():
+    """Requiring identity checks blocks the verified tier too; only aged accounts pass."""
+    payment = run(MARKET, "policy=kyc_mandate").summary["market"]
+    identity = run(
+        MARKET, "policy=kyc_mandate", "policies.kyc.required_verification=identity"
+    ).summary["market"]
+    assert identity["verified"]["price_end_usd"] > payment["verified"]["price_end_usd"]
+    assert identity["aged"]["accounts_bought"] >= payment["aged"]["accounts_bought"]
