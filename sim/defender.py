@@ -326,9 +326,9 @@ class Defender(mesa.Agent):
                 enforced = sanctions and sanctions.blacklist_enforced(self.blacklist_draw[k])
                 if enforced and sanctions.blacklists(t) and op.go:
                     lag = sanctions.params.enforcement_lag_days * 24.0
-                    self.env_blacklist(k, t + lag, sanctions.params.front_company_share)
+                    self.schedule_blacklist(k, t + lag, sanctions.params.front_company_share)
 
-    def env_blacklist(self, k: int, t: float, front_share: float) -> None:
+    def schedule_blacklist(self, k: int, t: float, front_share: float) -> None:
         """Blacklist operator ``k`` at hour ``t`` (a SimPy event): its live accounts are banned
         and it routes ``front_share`` of its demand through front companies (0: it stops)."""
         m = self.model

@@ -43,7 +43,6 @@ class Learning:
         #: When the defender last learned each operator's templates (own confirmations).
         self.templates_at = np.full(n_ops, -math.inf)
         self.rng = model.streams("learning")
-        self.screened = 0
 
     # ------------------------------------------------------------------ learning
     def learn(self, cluster: int, op: int, t: float) -> None:
@@ -55,11 +54,6 @@ class Learning:
         self.templates_at[op] = max(self.templates_at[op], t)
 
     # ------------------------------------------------------------------ matching
-    def _template_p(self, ops: np.ndarray, t: float | np.ndarray) -> np.ndarray:
-        p = self.params
-        age = t - self.templates_at[ops]
-        return p.template_match_share * np.exp(-np.maximum(age, 0.0) / p.decay_hours)
-
     def _cluster_factor(self, clusters: np.ndarray, t: float | np.ndarray) -> np.ndarray:
         known = self.model.fleet.clusters.known_at[clusters]
         age = t - known
@@ -72,12 +66,16 @@ class Learning:
             return np.zeros(idx.size, dtype=bool)
         return intel.matched(idx, t)
 
-    def template_match(self, idx: np.ndarray, t: float) -> np.ndarray:
-        """Accounts matching the operator's templates learned from own confirmations."""
+    def template_match(self, idx: np.ndarray, t: float | np.ndarray) -> np.ndarray:
+        """Accounts matching the operator's templates learned from own confirmations, at hour
+        ``t`` (one for all, or one per account)."""
         if not self.enabled or idx.size == 0:
             return np.zeros(idx.size, dtype=bool)
         acc = self.model.fleet.accounts
-        return acc.intel_u[idx] < self._template_p(acc.op[idx].astype(np.int64), t)
+        age = t - self.templates_at[acc.op[idx].astype(np.int64)]
+        p = self.params
+        share = p.template_match_share * np.exp(-np.maximum(age, 0.0) / p.decay_hours)
+        return acc.intel_u[idx] < share
 
     # ------------------------------------------------------------------ account age
     @property
@@ -129,12 +127,9 @@ class Learning:
         p = self.params
         t = np.asarray(t, dtype=float)
         infra = self._cluster_factor(acc.cluster[idx], t)
-        u = acc.intel_u[idx]
-        templ = u < self._template_p(acc.op[idx].astype(np.int64), t)
+        templ = self.template_match(idx, t)
         intel = self.model.policy("intel_sharing")
         if intel is not None:
             templ |= intel.matched_at(idx, t)
         prob = p.screening_prob * np.maximum(infra, templ.astype(float))
-        hit = self.rng.random(idx.size) < prob
-        self.screened += int(hit.sum())
-        return hit
+        return self.rng.random(idx.size) < prob

@@ -303,7 +303,7 @@ class Operator(mesa.Agent):
             price_usd=cost,
             attempts=attempts,
             supplier=supplier,
-            age0_days=age0[np.maximum(supplier, 0)] if m.market.enabled else 0.0,
+            age0_days=age0[np.maximum(supplier, 0)],  # −1: the operator's own, one offer
         )
         idx = np.arange(new.start, new.stop)
         acc = fl.accounts

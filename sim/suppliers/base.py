@@ -103,10 +103,13 @@ class Supplier:
         below = VERIFICATION.index(self.params.verification) < VERIFICATION.index(kyc.required)
         return below & (np.asarray(times, dtype=float) >= kyc.params.effective_hour)
 
+    def _checked_at(self, t: float) -> bool:
+        return bool(self._checked(np.array([t]))[0])
+
     def blocked(self, t: float) -> float:
         """Share of this tier's sign-ups blocked by the KYC policy in force at ``t``."""
         kyc = self.model.policy("kyc")
-        return float(kyc.params.block_share) if self._checked(np.array([t]))[0] else 0.0
+        return float(kyc.params.block_share) if self._checked_at(t) else 0.0
 
     def capacity(self, t: float) -> float:
         """Usable accounts produced a day at ``t`` (blocked sign-ups lower the supply)."""
@@ -132,7 +135,7 @@ class Supplier:
         """Expected price of a usable account at ``t``: the KYC multiplier and the blocked
         attempts included."""
         kyc = self.model.policy("kyc")
-        if not self._checked(np.array([t]))[0]:
+        if not self._checked_at(t):
             return self.price(t, extra)
         return self.price(t, extra) * kyc.params.price_multiplier / (1.0 - kyc.params.block_share)
 
