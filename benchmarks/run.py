@@ -182,7 +182,7 @@ def sweep_throughput(n_basic: int) -> dict:
     return out
 
 
-SECTIONS = ["full", "scaling", "reference", "sweeps"]
+SECTIONS = ["full", "speed", "scaling", "reference", "sweeps"]
 
 
 def main() -> None:
@@ -227,6 +227,18 @@ def main() -> None:
         )
         rows.append(("full scale, whole `distillsim run` (median)", f"{cmd['median_s']:.3f} s"))
         rows.append(("full scale, peak resident memory", f"{cmd['peak_rss_mib']:.0f} MiB"))
+        save()
+    if "speed" in only:
+        res["speed"] = {}
+        for speed in ("hourly", "streaming"):
+            t = time_model([*FULL, f"speed={speed}"], max(3, args.reps // 2))
+            res["speed"][speed] = t
+            rows.append(
+                (
+                    f"full scale, speed={speed} (scans inside the window), in-process (median)",
+                    f"{t['median_s']:.3f} s",
+                )
+            )
         save()
     if "scaling" in only:
         reps = max(3, args.reps // 2)

@@ -53,6 +53,7 @@ GROUPS = [
     "analysis",
     "policy",
     "mix",
+    "speed",
     "sweep",
 ]
 

@@ -94,7 +94,7 @@ class Defender(mesa.Agent):
         intel = m.policy("intel_sharing")
         for f in flags:
             det = m.detector_list[f.index]
-            delay = m.latency.detector_hours(f.detector, det.kind)
+            delay = det.processing_hours
             auto = det.params.auto_ban_score
             cases: list[Case] = []
             fast: list[Case] = []

@@ -83,8 +83,8 @@ SUMMARY: dict[str, str] = {
     "operator inside the run (null if none; it then routes front_company_share of its demand "
     "through front companies: operators.<op>.demand_per_day_final)",
     "detection_budget_usd": "B x days: the detection budget over the horizon",
-    "detection_spend_usd": "what the budget bought: detectors' fixed costs, inspection, quality, "
-    "and analysts",
+    "detection_spend_usd": "what the budget bought: detectors' fixed costs, inspection, faster "
+    "processing latency, quality, and analysts",
     "detection_unspent_usd": "detection_budget_usd − detection_spend_usd (not reallocated)",
     "defender_total_cost_usd": "the defender's cost, on its profit basis: detection spend + "
     "identity checks + intelligence sharing + forgone margin (false actions, KYC friction, rate "
@@ -124,8 +124,8 @@ SUMMARY: dict[str, str] = {
     "review_mean_backlog": "time-averaged number of cases waiting (= arrival rate x mean wait "
     "within the horizon, Little's law)",
     "review_backlog_at_end": "cases not reviewed by the horizon",
-    "detectors": "per detector: allocated, fixed, inspection, quality and unspent $/day, d′, "
-    "threshold, target and realised coverage, scans",
+    "detectors": "per detector: allocated, fixed, inspection, latency, quality and unspent $/day, "
+    "d′, threshold, target and realised coverage, cadence and processing latency (hours), scans",
     "auto_bans": "accounts banned without review",
     "sweeps": "cluster sweeps",
     "operators": "per operator: the figures above that apply to one operator, plus its final "

@@ -42,6 +42,32 @@ class WindowHarvest:
     sent_h: np.ndarray  # (ops, W)
     harvested_h: np.ndarray  # (ops, W)
     effective_hd: np.ndarray  # (ops, W, domains)
+    start: np.ndarray | None = None  # when each live account's live part of the window begins
+    stop: np.ndarray | None = None  # ... and ends
+    rate: np.ndarray | None = None  # its operator's own exchanges an hour (λ)
+
+
+def live_accounts(fleet: Fleet, t0: float, t1: float, ops: list[OperatorWindow]) -> WindowHarvest:
+    """The accounts live in ``[t0, t1)`` as the fleet stands, with no traffic drawn: what a scan
+    at a sub-window time sees (detectors look at live intervals and expected volumes only)."""
+    op_end = np.array([o.end_hour for o in ops])
+    idx, a, b = live_intervals(fleet, t0, t1, op_end)
+    lam = np.array([o.cadence_per_day for o in ops])[fleet.accounts.op[idx].astype(np.intp)]
+    lam = lam / 24.0
+    empty = np.zeros((len(ops), 0))
+    return WindowHarvest(
+        idx=idx,
+        live_hours=b - a,
+        expected=lam * (b - a),
+        sent=np.zeros(idx.size),
+        harvested=np.zeros(idx.size),
+        sent_h=empty,
+        harvested_h=empty,
+        effective_hd=empty[..., None],
+        start=a,
+        stop=b,
+        rate=lam,
+    )
 
 
 def live_intervals(fleet: Fleet, t0: float, t1: float, op_end: np.ndarray):
@@ -209,6 +235,9 @@ def harvest_window(
         sent_h=sent_h,
         harvested_h=harv_h,
         effective_hd=eff_hd,
+        start=a,
+        stop=b,
+        rate=lam,
     )
 
 

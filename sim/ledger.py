@@ -26,6 +26,7 @@ CATEGORIES = {
     "exchange served, whoever paid for it",
     "detection_fixed": "defender -> detector:<name>: a running detector's fixed cost",
     "detection_inspection": "defender -> detector:<name>: inspecting its coverage of the traffic",
+    "detection_latency": "defender -> detector:<name>: a faster processing latency, if bought",
     "detection_quality": "defender -> detector:<name>: quality (d′) bought with the rest",
     "review_staff": "defender -> analysts: review team pay",
     "kyc_checks": "defender -> identity_vendor: identity checks at sign-up",

@@ -220,6 +220,14 @@ class LegitPopulation:
         profile = 1.0 + world.diurnal_amplitude * np.cos(phase)
         return rng.poisson(self._live_rate / 24.0 * profile).astype(float)
 
+    def expected_traffic(self, lo: float, hi: float, world: WorldConfig) -> float:
+        """Expected legitimate exchanges in ``[lo, hi)`` at today's live rates (the diurnal
+        profile integrated): what a scan inside a window plans its coverage on."""
+        w = 2.0 * math.pi / 24.0
+        p = world.diurnal_peak_hour
+        wave = (math.sin(w * (hi - p)) - math.sin(w * (lo - p))) / w
+        return self._live_rate / 24.0 * ((hi - lo) + world.diurnal_amplitude * wave)
+
     def tier_table(self, margin: float) -> dict[str, dict[str, float]]:
         """Per-tier figures implied by the config, mutually consistent by construction; false-ban
         costs for a mean-usage account banned half-way through the horizon."""

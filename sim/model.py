@@ -18,9 +18,9 @@ import simpy
 from sim.attackers.base import Operator
 from sim.capability import CapabilityCurve
 from sim.defender import Defender
-from sim.detectors.base import Detector, ScanContext
+from sim.detectors.base import Detector, Flags, ScanContext
 from sim.fleet import ACT_NONE, Fleet
-from sim.harvest import expected_harvest, harvest_window
+from sim.harvest import expected_harvest, harvest_window, live_accounts
 from sim.latency import LatencyModel
 from sim.learning import Learning
 from sim.ledger import Ledger
@@ -144,22 +144,74 @@ class DistillationModel(mesa.Model):
 
     # ------------------------------------------------------------------ one window
     def step(self) -> None:
-        """One window: events resolve, operators top up, the fleet harvests, detectors score."""
+        """One window: events resolve, operators top up, detectors that score faster than the
+        window score at their times inside it, the fleet harvests, the window's scans close it."""
         t0 = self.time_h
         t1 = min(t0 + self.window, self.horizon)
         hours = np.arange(int(t0), int(t1), dtype=float)
 
-        # Reviews, enforcement and partners' indicators that fall inside the window.
-        self.env.run(until=t1)
-        # Operators end campaigns as planned, replace the bans they notice, keep fleets at size.
-        for op in self.operator_list:
-            op.begin_window(t0, t1)
-            op.top_up(t0, t1)
+        prev = t0
+        for k, t in enumerate([*self._sub_window_scans(t0, t1), t1]):
+            # Reviews, enforcement and partners' indicators that fall before t.
+            self.env.run(until=t)
+            # Operators end campaigns as planned, replace the bans they notice, keep fleets at
+            # size.
+            for op in self.operator_list:
+                if k == 0:
+                    op.begin_window(t0, t1)
+                op.top_up(prev, t)
+            if t < t1:
+                self._scan_inside_window(t0, t)
+            prev = t
         # The fleet harvests; operators pay for what they get while their money lasts.
         h = self._harvest(t0, t1, hours)
         # Legitimate customers use the API as usual.
         legit_h = self.legit.hourly_traffic(hours, self.cfg.world, self.rng_legit_traffic)
         self._close_window(t0, t1, h, legit_h)
+
+    def _sub_window_scans(self, t0: float, t1: float) -> list[float]:
+        """Hours strictly inside the window at which a detector faster than the window scores."""
+        times = {
+            round(t0 + j * d.period, 9)
+            for d in self.detector_list
+            if d.on and d.period < self.window
+            for j in range(1, int(round((t1 - t0) / d.period)))
+        }
+        return sorted(times)
+
+    def _scan_inside_window(self, t0: float, t: float) -> None:
+        """Scans at hour ``t`` inside the window, before its harvest is drawn: detectors see live
+        intervals and expected volumes only, so scoring them now is exact (MODEL §4); their
+        flags go to review at ``t`` and may end accounts before the window does."""
+        flags, ctx = self._period_scans(t0, t)
+        if ctx is not None:
+            self.defender.triage(flags, ctx)
+
+    def _period_scans(self, t0: float, t: float) -> tuple[list[Flags], ScanContext | None]:
+        """The scans at hour ``t`` of detectors faster than the window, each on the accounts live
+        in its own period ``[t − cadence, t)``. Inspection money is a daily amount, so coverage
+        is what it buys on the day's mean rate (legitimate live rate plus the period's attacker
+        rate), and the bill counts the period's expected traffic, diurnal peak included."""
+        due = [d for d in self.detector_list if d.period < self.window and d.due(t)]
+        if not due:
+            return [], None
+        ops = self.operator_list
+        inputs = [op.window_inputs(t0, t, np.ones(0)) for op in ops]
+        own = np.array([op.own_share for op in ops])
+        flags, ctx = [], None
+        for period in sorted({d.period for d in due}):
+            lo = t - period
+            live = live_accounts(self.fleet, lo, t, inputs)
+            legit = self.legit.expected_traffic(lo, t, self.cfg.world)
+            attack = float((live.expected / own[self.fleet.accounts.op[live.idx]]).sum())
+            traffic = legit + attack
+            per_day = self.legit.live_rate + attack * 24.0 / period
+            ctx = self._scan_context(lo, t, live, traffic, sub_window=True)
+            for det in due:
+                if det.period == period:
+                    det.set_period_coverage(traffic, per_day)
+                    flags.append(det.scan(ctx))
+        return flags, ctx
 
     def _close_window(self, t0: float, t1: float, h, legit_h: np.ndarray) -> None:
         """What follows the window's traffic: detection, policies, payment, adaptation."""
@@ -169,10 +221,13 @@ class DistillationModel(mesa.Model):
         traffic = float(legit_h.sum() + (h.sent_h.sum(axis=1) / own).sum())
         # Detectors inspect what their money covers of it, score the window, and flag; flags go
         # to review after each detector's latency.
-        for det in self.detector_list:
-            det.set_coverage(traffic * 24.0 / (t1 - t0))
         ctx = self._scan_context(t0, t1, h, traffic)
-        flags = [det.scan(ctx) for det in self.detector_list]
+        flags, _ = self._period_scans(t0, t1)
+        for det in self.detector_list:
+            if det.period >= self.window:
+                det.set_coverage(traffic * 24.0 / (t1 - t0))
+                flags.append(det.scan(ctx))
+        flags.sort(key=lambda f: f.index)
         self.scan_windows += any(det.due(t1) for det in self.detector_list)
         self.defender.triage(flags, ctx)
         # Policies act on what the window showed (poisoning marks, costs).
@@ -265,7 +320,9 @@ class DistillationModel(mesa.Model):
                 start = k
         stock += eff_hd[:, start:].sum(axis=1)
 
-    def _scan_context(self, t0: float, t1: float, h, traffic: float) -> ScanContext:
+    def _scan_context(
+        self, t0: float, t1: float, h, traffic: float, sub_window: bool = False
+    ) -> ScanContext:
         acc = self.fleet.accounts
         idx = h.idx
         eligible = (
@@ -294,6 +351,7 @@ class DistillationModel(mesa.Model):
             rho=self.cfg.detection.rho,
             rng=self.rng_detect,
             traffic=traffic,
+            sub_window=sub_window,
         )
         return ctx
 

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 DETECTION_CATEGORIES = (
     "detection_fixed",
     "detection_inspection",
+    "detection_latency",
     "detection_quality",
     "review_staff",
 )
@@ -351,12 +352,15 @@ def summarize(
                 "allocated_usd_per_day": det.spend,
                 "fixed_usd_per_day": det.paid["fixed"] / days,
                 "inspection_usd_per_day": det.paid["inspection"] / days,
+                "latency_usd_per_day": det.paid["latency"] / days,
                 "quality_usd_per_day": det.paid["quality"] / days,
                 "unspent_usd_per_day": det.spend - sum(det.paid.values()) / days,
                 "dprime": det.dprime,
                 "threshold": finite_or_none(det.tau),
                 "coverage_target": float(det.params.coverage),
                 "coverage": det.mean_coverage,
+                "cadence_hours": det.period,
+                "processing_hours": det.processing_hours,
                 "scans": det.scans,
             }
             for det in model.detector_list

@@ -191,7 +191,9 @@ class ThresholdConfig:
     method: str = P("fpr", choices=["fpr", "bayes", "capacity"])
     #: τ = Φ⁻¹(1 − FPR) for a typical legitimate account (``typical``, MODEL §4), or τ such that
     #: the whole benign population's mean FPR is the target (``population``: benign-calibrated).
-    target_fpr_per_window: float = P(1e-4, gt=0.0, lt=1.0)
+    #: Per 24 h of scanning: a detector that scores every c hours targets c/24 of it per scan, so
+    #: a faster cadence does not multiply the false flags a day.
+    target_fpr_per_day: float = P(1e-4, gt=0.0, lt=1.0)
     calibrate_on: str = P("typical", choices=["typical", "population"])
     #: ``capacity``: each running detector flags, on average over the benign population, this
     #: share of its part of the analysts' case throughput per scan (MODEL §4) [E].

@@ -45,8 +45,12 @@ def threshold(
     benign_means: np.ndarray | None = None,
     benign_weights: np.ndarray | None = None,
     bayes: BayesTerms | None = None,
+    period_hours: float = 24.0,
 ) -> float:
-    """Score threshold τ: a target per-window FPR, or cost-sensitive Bayes.
+    """Score threshold τ: a target FPR a day of scanning, or cost-sensitive Bayes.
+
+    A detector that scores every ``period_hours`` targets ``period_hours / 24`` of the daily
+    FPR per scan.
 
     ``fpr`` on ``typical`` (default): τ = Φ⁻¹(1 − FPR) for a typical account (μ = 0; MODEL §4),
     so legitimate look-alikes (power users) are flagged more as the detector sharpens.
@@ -57,7 +61,7 @@ def threshold(
     without terms, before the model has derived them, nothing either).
     """
     if cfg.method == "fpr":
-        fpr = cfg.target_fpr_per_window
+        fpr = min(cfg.target_fpr_per_day * period_hours / 24.0, 1.0 - 1e-12)
         if (
             cfg.calibrate_on == "typical"
             or benign_means is None

@@ -381,11 +381,13 @@ def _cross_checks(cfg: Config, tree: DictConfig) -> None:
                 f"not a detector name or kind; allowed: {', '.join(known)}",
             )
         _check_value(f"latency.detector_hours.{k}", v, {"ge": 0.0})
+    w = cfg.world.window_hours
     for name, d in cfg.detectors.items():
-        if d.cadence_hours % cfg.world.window_hours:
+        if not (_whole(d.cadence_hours / w) or _whole(w / d.cadence_hours)):
             raise ConfigError(
                 f"detectors.{name}.cadence_hours",
-                f"must be a multiple of world.window_hours ({cfg.world.window_hours})",
+                f"must be a multiple of world.window_hours ({w}) or divide it a whole number of "
+                f"times (e.g. 1, 0.5, 0.25 for streaming)",
             )
     for k, v in cfg.enforcement.sweep_signals.items():
         _check_value(f"enforcement.sweep_signals.{k}", v, {"ge": 0.0, "le": 1.0})
@@ -413,3 +415,7 @@ def _cross_checks(cfg: Config, tree: DictConfig) -> None:
             raise ConfigError(
                 "scenario.calibration.targets", f"{t.metric!r} is both fitted and a target"
             )
+
+
+def _whole(x: float) -> bool:
+    return abs(x - round(x)) < 1e-9 and round(x) >= 1

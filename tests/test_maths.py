@@ -66,7 +66,7 @@ def test_d_prime_diminishing_returns():
 
 
 def test_fpr_threshold_and_tpr():
-    cfg = ThresholdConfig(method="fpr", target_fpr_per_window=1e-3)
+    cfg = ThresholdConfig(method="fpr", target_fpr_per_day=1e-3)
     tau = threshold(cfg, 3.0)
     assert tau == pytest.approx(ndtri(1 - 1e-3))
     rng = np.random.default_rng(0)

@@ -141,7 +141,7 @@ def test_persistent_term_slows_horizon_fpr_growth():
         "legit.tiers.enterprise.accounts=600",
         "legit.tiers.power_users.accounts=100",
         "operators.qwen.demand_per_day=1000",
-        "detection.threshold.target_fpr_per_window=0.002",
+        "detection.threshold.target_fpr_per_day=0.002",
     ]
     ind = run_small(*common, "detection.rho=0").summary
     per = run_small(*common, "detection.rho=0.9").summary
@@ -171,8 +171,8 @@ def test_review_wait_grows_with_load():
     waits = [mean_wait(n) for n in (3, 30, 300)]
     assert waits[0] == 0.0 and waits[0] < waits[1] < waits[2]
     # In the model: more legitimate flags for the same analysts -> longer waits.
-    lo = run_small("detection.threshold.target_fpr_per_window=1e-5").summary
-    hi = run_small("detection.threshold.target_fpr_per_window=3e-3").summary
+    lo = run_small("detection.threshold.target_fpr_per_day=1e-5").summary
+    hi = run_small("detection.threshold.target_fpr_per_day=3e-3").summary
     assert hi["review_cases"] > lo["review_cases"]
     assert hi["review_mean_wait_hours"] > lo["review_mean_wait_hours"]
 

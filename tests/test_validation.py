@@ -51,6 +51,8 @@ CASES = [
     ("+detection.shares.bogus=0.1", "detection.shares", ["bogus=0", "volume", "review"]),
     ("latency.detector_hours.nope=1", "latency.detector_hours.nope", ["+latency"]),
     ("detectors.linkage.cadence_hours=36", "detectors.linkage.cadence_hours", ["multiple"]),
+    ("detectors.linkage.cadence_hours=5", "detectors.linkage.cadence_hours", ["divide", "0.25"]),
+    ("detectors.volume.cadence_hours=0.1", "detectors.volume.cadence_hours", [">= 0.25"]),
 ]
 
 

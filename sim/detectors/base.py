@@ -46,8 +46,16 @@ class DetectorParams:
     usd_per_exchange: float = P(1e-5, ge=0.0)
     #: Target share of the traffic inspected; its cost is paid before any quality is bought.
     coverage: float = share(1.0)
-    #: Scores the traffic of the last ``cadence_hours`` (a multiple of world.window_hours).
-    cadence_hours: int = P(24, gt=0)
+    #: Scores the traffic of the last ``cadence_hours``: a multiple of world.window_hours, or a
+    #: whole fraction of it (scored at sub-window times inside the window's step, MODEL §4).
+    cadence_hours: float = P(24.0, ge=0.25)
+    #: Extra share of the price per exchange once it scores more often than daily: a daily job
+    #: runs as a batch, which batch APIs price at half the real-time rate (MODEL §4) [S/E].
+    subdaily_premium: float = P(1.0, ge=0.0)
+    #: Processing latency (hours from a scan to its flags reaching review) it can buy instead of
+    #: ``latency.detector_hours``, and what that costs a day (null: not bought) [E].
+    fast_latency_hours: float | None = P(None, ge=0.0)
+    fast_latency_usd_per_day: float = P(0.0, ge=0.0)
     #: Scores above this bypass review and go straight to enforcement (null: never).
     auto_ban_score: float | None = None
 
@@ -77,6 +85,8 @@ class ScanContext:
     rng: np.random.Generator
     #: All exchanges served in the window (legitimate and attacker).
     traffic: float = 0.0
+    #: A scan at a sub-window time, before the window's harvest is drawn (MODEL §4).
+    sub_window: bool = False
 
 
 @dataclass
@@ -121,15 +131,22 @@ class Detector(mesa.Agent):
         )
         self.quality_usd = 0.0
         self.dprime = 0.0
-        self.tau = threshold(model.cfg.detection.threshold, self.dprime)
+        self.period = float(params.cadence_hours)
+        self.tau = threshold(model.cfg.detection.threshold, self.dprime, period_hours=self.period)
+        #: Processing latency (hours from a scan to review) and what buying it down costs a day.
+        self.processing_hours = model.latency.detector_hours(name, params.kind)
+        self.latency_usd = 0.0
         self.bayes: BayesTerms | None = None
         self.coverage = 0.0
         #: Dollars booked over the run: fixed, inspection and quality; traffic it covered.
-        self.paid = {"fixed": 0.0, "inspection": 0.0, "quality": 0.0}
+        self.paid = {"fixed": 0.0, "inspection": 0.0, "latency": 0.0, "quality": 0.0}
         self._covered = 0.0
         self._traffic = 0.0
+        #: Expected traffic of this window's periods (scans faster than the window), and the part
+        #: of it inspected: its traffic-weighted coverage is what the window's inspection pays.
+        self._period_traffic = 0.0
+        self._period_covered = 0.0
         self.rho = model.cfg.detection.rho
-        self.period = float(params.cadence_hours)
         self._legit_sampler: ThinningSampler | None = None
         #: Σ (w − 1)·q over legitimate accounts (thinned worlds only; 0 otherwise).
         self._extra_weight_q = 0.0
@@ -159,18 +176,32 @@ class Detector(mesa.Agent):
         return np.ones(legit.n)
 
     # ------------------------------------------------------------------ budget
+    @property
+    def usd_per_exchange(self) -> float:
+        """Price of inspecting one exchange at this cadence: the batch price at a daily or
+        slower cadence, ``1 + subdaily_premium`` times it when scoring more often."""
+        p = self.params
+        return p.usd_per_exchange * (1.0 + p.subdaily_premium if self.period < 24.0 else 1.0)
+
     def plan(self, traffic_per_day: float, tolerance: float) -> None:
-        """Split S into fixed cost, inspection of the target coverage and quality (MODEL §4).
+        """Split S into fixed cost, inspection of the target coverage, a faster processing
+        latency if one is offered, and quality (MODEL §4).
 
         ``traffic_per_day``: the defender's forecast of the exchanges it serves a day. If S
-        cannot pay for the target coverage, the detector inspects what it can and buys no quality.
+        cannot pay for the target coverage, the detector inspects what it can and buys nothing
+        else; if what is left cannot pay for the faster latency, it keeps the slower one.
         """
         p = self.params
         if not self.on:
             return
         room = self.spend - p.fixed_usd_per_day
-        inspect = p.coverage * p.usd_per_exchange * max(traffic_per_day, 0.0)
+        inspect = p.coverage * self.usd_per_exchange * max(traffic_per_day, 0.0)
         left = max(room - inspect, 0.0)
+        offered = p.fast_latency_hours is not None
+        if offered and inspect <= room and left >= p.fast_latency_usd_per_day:
+            self.latency_usd = p.fast_latency_usd_per_day
+            self.processing_hours = float(p.fast_latency_hours)
+            left -= self.latency_usd
         self.quality_usd = min(left, quality_cap(p.d0, p.d_inf, p.s_half_usd_per_day, tolerance))
         self.dprime = d_prime(self.quality_usd, p.d0, p.d_inf, p.s_half_usd_per_day)
         self.set_coverage(traffic_per_day)
@@ -184,21 +215,33 @@ class Detector(mesa.Agent):
         elif p.usd_per_exchange <= 0 or traffic_per_day <= 0:
             self.coverage = p.coverage
         else:
-            room = self.spend - p.fixed_usd_per_day - self.quality_usd
-            self.coverage = min(p.coverage, room / (p.usd_per_exchange * traffic_per_day))
+            room = self.spend - p.fixed_usd_per_day - self.latency_usd - self.quality_usd
+            self.coverage = min(p.coverage, room / (self.usd_per_exchange * traffic_per_day))
+
+    def set_period_coverage(self, traffic: float, traffic_per_day: float) -> None:
+        """Coverage for one scan period carrying ``traffic`` expected exchanges, bought on
+        ``traffic_per_day``; noted for the window's inspection bill."""
+        self.set_coverage(traffic_per_day)
+        self._period_traffic += traffic
+        self._period_covered += self.coverage * traffic
 
     def window_cost(self, hours: float, traffic: float) -> dict[str, float]:
         """What the detector spends in a window of ``hours`` carrying ``traffic`` exchanges."""
         if not self.on:
-            return {"fixed": 0.0, "inspection": 0.0, "quality": 0.0}
+            return {"fixed": 0.0, "inspection": 0.0, "latency": 0.0, "quality": 0.0}
+        coverage = self.coverage
+        if self._period_traffic > 0:
+            coverage = self._period_covered / self._period_traffic
+            self._period_traffic = self._period_covered = 0.0
         cost = {
             "fixed": self.params.fixed_usd_per_day * hours / 24.0,
-            "inspection": self.coverage * traffic * self.params.usd_per_exchange,
+            "inspection": coverage * traffic * self.usd_per_exchange,
+            "latency": self.latency_usd * hours / 24.0,
             "quality": self.quality_usd * hours / 24.0,
         }
         for k, v in cost.items():
             self.paid[k] += v
-        self._covered += self.coverage * traffic
+        self._covered += coverage * traffic
         self._traffic += traffic
         return cost
 
@@ -225,7 +268,9 @@ class Detector(mesa.Agent):
         if cfg.method == "capacity":
             self.tau = self._capacity_threshold(cfg, mu, legit.weight * test)
         else:
-            self.tau = threshold(cfg, self.dprime, mu, legit.weight * test, self.bayes)
+            self.tau = threshold(
+                cfg, self.dprime, mu, legit.weight * test, self.bayes, period_hours=self.period
+            )
         # float32 is ample for a persistent mean, and twice as fast.
         u = rng.standard_normal(legit.n, dtype=np.float32)
         m = mu.astype(np.float32) + np.float32(math.sqrt(self.rho)) * u
@@ -293,13 +338,21 @@ class Detector(mesa.Agent):
             out = self._extra_weight_q
         return self.coverage * max(out, 0.0)
 
-    def due(self, t1: float) -> bool:
-        return self.on and round(t1) % self.params.cadence_hours == 0
+    def due(self, t: float) -> bool:
+        """Whether it scores at hour ``t`` (a multiple of its cadence)."""
+        k = t / self.period
+        return self.on and abs(k - round(k)) < 1e-9
 
     def period_volume(self, ctx: ScanContext) -> np.ndarray:
         """Expected exchanges of each live account since this detector's last scan: its whole
         traffic, the operator's own and the reseller customers' mixed in (MODEL §4: every
-        detector sees an account's total traffic; mixing dilutes only what is in it)."""
+        detector sees an account's total traffic; mixing dilutes only what is in it). A scan
+        inside the window counts each account's rate over its live part of the period."""
+        if self.period < ctx.t1 - ctx.t0 or ctx.sub_window:
+            h = ctx.harvest
+            lo = ctx.t1 - self.period
+            own = h.rate * np.clip(np.minimum(h.stop, ctx.t1) - np.maximum(h.start, lo), 0, None)
+            return own / (1.0 - ctx.mixing[ctx.fleet.accounts.op[h.idx]])
         cum = ctx.fleet.accounts.view("expected_cum")
         last = np.zeros(cum.size)
         last[: self._last_cum.size] = self._last_cum

@@ -43,7 +43,7 @@ class OutputPoisoning(Policy):
         m = self.model
         p = self.params
         self.rng = m.streams("poisoning")
-        self.tau = threshold(ThresholdConfig(method="fpr", target_fpr_per_window=p.selector_fpr), 0)
+        self.tau = threshold(ThresholdConfig(method="fpr", target_fpr_per_day=p.selector_fpr), 0)
         self.content = ContentParams()
         self.marked_legit_exchanges = 0.0
         legit = m.legit
