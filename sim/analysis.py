@@ -854,7 +854,8 @@ def _kind_tables(kind: str, df, curve, groups, be) -> list[str]:
             "half (or 80%) of its final capability; a run that never gets there counts as "
             "reaching it at the horizon (a lower bound), and the share of runs that do is given. "
             "Detection "
-            "spent is what the budget bought (fixed costs, inspection, quality up to d∞, "
+            "spent is what the budget bought (fixed costs, inspection, faster latency, quality "
+            "up to d∞, "
             "analysts); the rest of B × days is unspent. Net on attacker traffic: fees the "
             "defender received less the cost of serving those exchanges (negative: served at "
             "a loss).",
