@@ -64,7 +64,8 @@ SUMMARY: dict[str, str] = {
     "legit_accounts_acted_on": "legitimate accounts wrongly banned, throttled or degraded",
     "reseller_customers_hit": "reseller customers cut off with banned mixed accounts (in median "
     "legitimate customers' traffic)",
-    "fpr_per_window": "legitimate flags per account and scoring window",
+    "fpr_per_window": "legitimate flags per account and window in which a detector scored (a "
+    "day in the default 24 h window, whatever the detectors' cadence)",
     "fpr_per_account_horizon": "share of legitimate accounts flagged at least once",
     "attacker_spend_usd": "cash spend of the headline operator (all operators' for total); "
     "every operator's is in operators",

@@ -152,17 +152,23 @@ class DistillationModel(mesa.Model):
 
         prev = t0
         for k, t in enumerate([*self._sub_window_scans(t0, t1), t1]):
+            self.time_h = prev
             # Reviews, enforcement and partners' indicators that fall before t.
             self.env.run(until=t)
             # Operators end campaigns as planned, replace the bans they notice, keep fleets at
             # size.
+            if k > 0:
+                self._reserve_fees(t0, t1, prev)
             for op in self.operator_list:
                 if k == 0:
                     op.begin_window(t0, t1)
                 op.top_up(prev, t)
             if t < t1:
-                self._scan_inside_window(t0, t)
+                self._scan_inside_window(t0, t1, t)
             prev = t
+        self.time_h = t0
+        for op in self.operator_list:
+            op.reserved_usd = 0.0
         # The fleet harvests; operators pay for what they get while their money lasts.
         h = self._harvest(t0, t1, hours)
         # Legitimate customers use the API as usual.
@@ -179,24 +185,45 @@ class DistillationModel(mesa.Model):
         }
         return sorted(times)
 
-    def _scan_inside_window(self, t0: float, t: float) -> None:
+    def _reserve_fees(self, t0: float, t1: float, t: float) -> None:
+        """What each operator owes for ``[t0, t)`` at the expected spending rate, set aside so
+        that ordering part-way through a window does not spend the fees the harvest will need."""
+        ops = self.operator_list
+        inputs = [op.window_inputs(t0, t1, np.ones(0)) for op in ops]
+        so_far = expected_harvest(self.fleet, t0, t, inputs, self.cfg.enforcement.throttle_factor)
+        for k, op in enumerate(ops):
+            fees = float(so_far[k]) * op.fee_per_exchange + op.infra_cost(t0, t1, t)
+            op.reserved_usd = min(fees, max(op.budget_left, 0.0))
+
+    def _scan_inside_window(self, t0: float, t1: float, t: float) -> None:
         """Scans at hour ``t`` inside the window, before its harvest is drawn: detectors see live
         intervals and expected volumes only, so scoring them now is exact (MODEL §4); their
-        flags go to review at ``t`` and may end accounts before the window does."""
-        flags, ctx = self._period_scans(t0, t)
+        flags go to review at ``t`` and may end accounts before the window does. Attribution is
+        checked after them, as at a window's end."""
+        flags, ctx = self._period_scans(t0, t1, t)
         if ctx is not None:
             self.defender.triage(flags, ctx)
+            self.defender.attribute(t)
 
-    def _period_scans(self, t0: float, t: float) -> tuple[list[Flags], ScanContext | None]:
+    def _period_scans(
+        self, t0: float, t1: float, t: float
+    ) -> tuple[list[Flags], ScanContext | None]:
         """The scans at hour ``t`` of detectors faster than the window, each on the accounts live
-        in its own period ``[t − cadence, t)``. Inspection money is a daily amount, so coverage
-        is what it buys on the day's mean rate (legitimate live rate plus the period's attacker
-        rate), and the bill counts the period's expected traffic, diurnal peak included."""
+        in its own period ``[t − cadence, t)``; an operator's accounts are live until its money
+        runs out at the expected spending rate, as the window's harvest will have it. Inspection
+        money is a daily amount, so coverage is what it buys on the day's mean rate (legitimate
+        live rate plus the period's attacker rate), and the bill counts the period's expected
+        traffic, diurnal peak included."""
         due = [d for d in self.detector_list if d.period < self.window and d.due(t)]
         if not due:
             return [], None
         ops = self.operator_list
-        inputs = [op.window_inputs(t0, t, np.ones(0)) for op in ops]
+        inputs = [op.window_inputs(t0, t1, np.ones(0)) for op in ops]
+        expected = expected_harvest(
+            self.fleet, t0, t1, inputs, self.cfg.enforcement.throttle_factor
+        )
+        for k, op in enumerate(ops):
+            inputs[k].end_hour = op.budget_end(t0, t1, float(expected[k]))
         own = np.array([op.own_share for op in ops])
         flags, ctx = [], None
         for period in sorted({d.period for d in due}):
@@ -211,6 +238,7 @@ class DistillationModel(mesa.Model):
                 if det.period == period:
                     det.set_period_coverage(traffic, per_day)
                     flags.append(det.scan(ctx))
+        flags.sort(key=lambda f: f.index)  # one case per account, under the first detector
         return flags, ctx
 
     def _close_window(self, t0: float, t1: float, h, legit_h: np.ndarray) -> None:
@@ -222,7 +250,7 @@ class DistillationModel(mesa.Model):
         # Detectors inspect what their money covers of it, score the window, and flag; flags go
         # to review after each detector's latency.
         ctx = self._scan_context(t0, t1, h, traffic)
-        flags, _ = self._period_scans(t0, t1)
+        flags, _ = self._period_scans(t0, t1, t1)
         for det in self.detector_list:
             if det.period >= self.window:
                 det.set_coverage(traffic * 24.0 / (t1 - t0))

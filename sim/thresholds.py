@@ -61,7 +61,7 @@ def threshold(
     without terms, before the model has derived them, nothing either).
     """
     if cfg.method == "fpr":
-        fpr = min(cfg.target_fpr_per_day * period_hours / 24.0, 1.0 - 1e-12)
+        fpr = min(cfg.target_fpr_per_day * (period_hours / 24.0), 1.0 - 1e-12)
         if (
             cfg.calibrate_on == "typical"
             or benign_means is None

@@ -383,11 +383,12 @@ def _cross_checks(cfg: Config, tree: DictConfig) -> None:
         _check_value(f"latency.detector_hours.{k}", v, {"ge": 0.0})
     w = cfg.world.window_hours
     for name, d in cfg.detectors.items():
-        if not (_whole(d.cadence_hours / w) or _whole(w / d.cadence_hours)):
+        c = d.cadence_hours
+        if not (_whole(c / w) or (_whole(w / c) and _whole(4 * c))):
             raise ConfigError(
                 f"detectors.{name}.cadence_hours",
-                f"must be a multiple of world.window_hours ({w}) or divide it a whole number of "
-                f"times (e.g. 1, 0.5, 0.25 for streaming)",
+                f"must be a multiple of world.window_hours ({w}) or a whole number of quarter "
+                f"hours that divides it (e.g. 6, 1, 0.5, 0.25 for streaming)",
             )
     for k, v in cfg.enforcement.sweep_signals.items():
         _check_value(f"enforcement.sweep_signals.{k}", v, {"ge": 0.0, "le": 1.0})

@@ -24,7 +24,7 @@ def cadence(hours: float) -> list[str]:
 
 def per_run(overrides: list[str], seeds) -> np.ndarray:
     """Per run: mean hours from activation to the first flag (flagged accounts), mean lifetime of
-    banned accounts, accounts banned, exchanges harvested."""
+    banned accounts, accounts banned, exchanges harvested, the hour of attribution."""
     rows = []
     for s in seeds:
         r = run_small(*AMPLE, *overrides, seed=s, keep_model=True)
@@ -39,17 +39,35 @@ def per_run(overrides: list[str], seeds) -> np.ndarray:
                 float((acc.ended_at[:n][banned] - acc.active_at[:n][banned]).mean()),
                 float(banned.sum()),
                 float(r.summary["exchanges_harvested"]),
+                float(r.model.defender.attributed_at[0]),
             )
         )
     return np.array(rows)
 
 
-def test_scans_inside_the_window_match_a_world_whose_window_is_the_cadence():
-    """Exact in distribution: 6-hourly scans inside 24 h windows against 6 h windows (10 seeds
-    each, Welch t-tests per statistic), and the same test tells both from daily scans."""
+#: Uniform 6-hourly scans, and mixed cadences (hourly volume, 6-hourly content, daily linkage).
+CASES = {
+    "6h": (cadence(6), 6),
+    "mixed": (
+        [
+            "detectors.volume.cadence_hours=1",
+            "detectors.content.cadence_hours=6",
+            "detectors.linkage.cadence_hours=24",
+        ],
+        1,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_scans_inside_the_window_match_a_world_whose_window_is_the_cadence(case):
+    """Exact in distribution: scans inside 24 h windows against a world whose window is the
+    fastest cadence (10 seeds each, Welch t-tests per statistic), and the same test tells both
+    from daily scans."""
+    overrides, window = CASES[case]
     seeds = range(100, 110)
-    inside = per_run(cadence(6), seeds)
-    direct = per_run([*cadence(6), "world.window_hours=6"], seeds)
+    inside = per_run(overrides, seeds)
+    direct = per_run([*overrides, f"world.window_hours={window}"], seeds)
     daily = per_run([], seeds)
     for j, name in enumerate(("flag delay", "banned lifetime", "banned", "harvest")):
         p = stats.ttest_ind(inside[:, j], direct[:, j], equal_var=False).pvalue
@@ -58,6 +76,9 @@ def test_scans_inside_the_window_match_a_world_whose_window_is_the_cadence():
     for other in (inside, direct):
         assert stats.ttest_ind(other[:, 0], daily[:, 0], equal_var=False).pvalue < 0.01
         assert other[:, 0].mean() < daily[:, 0].mean()
+    # Attribution is checked after every scan inside a window, not only at its end.
+    hours = inside[:, 4][np.isfinite(inside[:, 4])]
+    assert hours.size and np.any(hours % 24 != 0), hours
 
 
 def test_faster_cadence_shortens_time_to_first_flag_and_the_life_of_banned_accounts():

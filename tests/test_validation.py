@@ -53,6 +53,7 @@ CASES = [
     ("detectors.linkage.cadence_hours=36", "detectors.linkage.cadence_hours", ["multiple"]),
     ("detectors.linkage.cadence_hours=5", "detectors.linkage.cadence_hours", ["divide", "0.25"]),
     ("detectors.volume.cadence_hours=0.1", "detectors.volume.cadence_hours", [">= 0.25"]),
+    ("detectors.volume.cadence_hours=0.4", "detectors.volume.cadence_hours", ["quarter hours"]),
 ]
 
 

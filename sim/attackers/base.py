@@ -175,6 +175,10 @@ class Operator(mesa.Agent):
         """Accounts the current demand and cadence call for."""
         return int(math.ceil(self.demand / self.harvest_cadence)) if self.demand > 0 else 0
 
+    #: Fees and infrastructure the window owes so far, not yet paid (they are paid once its harvest
+    #: is drawn): scans inside a window make operators order part-way through it (MODEL §4).
+    reserved_usd: float = 0.0
+
     @property
     def budget_left(self) -> float:
         return self.cfg.budget_usd - self.cash
@@ -279,7 +283,7 @@ class Operator(mesa.Agent):
         slots = slots[slots < self.end]
         if slots.size == 0:
             return 0
-        rows, supplier, d = m.market.buy(self, slots, self.budget_left)
+        rows, supplier, d = m.market.buy(self, slots, self.budget_left - self.reserved_usd)
         k = rows.size
         if k == 0:
             return 0

@@ -47,7 +47,7 @@ class DetectorParams:
     #: Target share of the traffic inspected; its cost is paid before any quality is bought.
     coverage: float = share(1.0)
     #: Scores the traffic of the last ``cadence_hours``: a multiple of world.window_hours, or a
-    #: whole fraction of it (scored at sub-window times inside the window's step, MODEL §4).
+    #: whole fraction of it in quarter hours (scored inside the window's step, MODEL §4).
     cadence_hours: float = P(24.0, ge=0.25)
     #: Extra share of the price per exchange once it scores more often than daily: a daily job
     #: runs as a batch, which batch APIs price at half the real-time rate (MODEL §4) [S/E].
@@ -341,7 +341,7 @@ class Detector(mesa.Agent):
     def due(self, t: float) -> bool:
         """Whether it scores at hour ``t`` (a multiple of its cadence)."""
         k = t / self.period
-        return self.on and abs(k - round(k)) < 1e-9
+        return self.on and abs(k - round(k)) < 1e-6
 
     def period_volume(self, ctx: ScanContext) -> np.ndarray:
         """Expected exchanges of each live account since this detector's last scan: its whole
