@@ -59,6 +59,9 @@ def evaluate(
 ) -> RunResult:
     """Simulate ``cfg`` and compute its outcomes (only the summary with ``summary_only``).
 
+    With ``attacker=best_response`` the operators' levers are searched first
+    (:mod:`sim.experiments.best_response`, cached) and the run plays them.
+
     With ``analysis.undefended_reference`` and B > 0, the undefended twin (:func:`undefended`)
     is simulated first — or taken from ``reference`` (a sweep's cache) — for the times relative
     to the undefended capability. At B = 0 a run is its own twin.
@@ -67,6 +70,14 @@ def evaluate(
     from sim.outcomes import summarize, timeseries
 
     t0 = time.perf_counter()
+    show = _progress_enabled(cfg) if progress is None else progress
+    best = None
+    if cfg.attacker.mode == "best_response" and cfg.attacker.search.enabled:
+        # The operators' levers are searched on training replicates first, then played here.
+        from sim.experiments.best_response import search, with_levers
+
+        best = search(cfg, scenario or cfg.scenario.name, progress=show)
+        cfg = with_levers(cfg, best.levers)
     ref: dict[str, Any] | None = None
     if needs_reference(cfg):
         twin = undefended(cfg)
@@ -75,7 +86,6 @@ def evaluate(
         else:
             ref = evaluate(twin, scenario, replicate, progress=False, summary_only=True).summary
     streams = Streams(root_sequence(cfg.seed, replicate))
-    show = _progress_enabled(cfg) if progress is None else progress
     bar = None
     if show:
         from tqdm import tqdm
@@ -98,6 +108,8 @@ def evaluate(
     summary = summarize(model, name, reference=ref)
     if replicate is not None:
         summary["replicate"] = int(replicate)
+    if best is not None:
+        summary["best_response"] = best.summary()
     if summary_only:
         ts = ledger = by_window = pd.DataFrame()
     else:

@@ -137,6 +137,9 @@ SUMMARY: dict[str, str] = {
     "legit_tiers": "per legitimate tier: size, usage, revenue, remaining lifetime, false-ban cost "
     "to the defender and to the user",
     "wall_seconds": "wall-clock seconds of the simulation (twin included)",
+    "best_response": "attacker=best_response only: the levers the search chose, their mean net "
+    "value on the training replicates (and each one's) against the fixed policy's, every trial "
+    "(levers, net value, best so far) and the search's seconds",
 }
 
 

@@ -63,6 +63,34 @@ def _delay(s: dict[str, Any], pct: int) -> str:
     return "never reached" if d is None else f"{d:+,.2f} days"
 
 
+def _best_response_rows(br: dict[str, Any]) -> list[tuple[str, str]]:
+    """The chosen levers and the search's gain over the fixed policy (training replicates)."""
+    lev = br["levers"]
+    if not lev.get("go", True):
+        chosen = "no-go"
+    else:
+        parts = []
+        for k, v in lev.items():
+            if k == "go":
+                continue
+            if isinstance(v, dict):
+                v = ", ".join(f"{n} ×{x:.2f}" for n, x in v.items())
+                parts.append(f"supplier weights {v}" if v else "")
+            elif isinstance(v, float):
+                parts.append(f"{k} {v:.2f}")
+            else:
+                parts.append(f"{k} {v}")
+        chosen = "; ".join(p for p in parts if p)
+    return [
+        ("best response (levers)", chosen),
+        (
+            "  its net value vs fixed (training)",
+            f"{_money(br['train_net_value_usd'])} vs {_money(br['fixed_train_net_value_usd'])}, "
+            f"{len(br['trials'])} trials in {br['search_seconds']:,.0f} s",
+        ),
+    ]
+
+
 def format_summary(s: dict[str, Any]) -> str:
     """A two-column table of the headline figures, then one line per operator."""
     wait = s["review_mean_wait_hours"]
@@ -176,6 +204,9 @@ def format_summary(s: dict[str, Any]) -> str:
                     f"stopped at {_when(o['stopped_at_hours'])}: {o['stop_reason']}",
                 )
             )
+    br = s.get("best_response")
+    if br:
+        rows += _best_response_rows(br)
     w = max(len(r[0]) for r in rows)
     out = [f"{k.ljust(w)}  {v}" for k, v in rows]
     if len(s["operators"]) > 1:

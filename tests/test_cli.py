@@ -67,7 +67,7 @@ def test_folder_contents(run_folder):
         assert (f / name).is_file() and (f / name).stat().st_size > 0, name
     s = json.loads((f / "summary.json").read_text())
     # Exactly the documented figures (sim/fields.py, docs/OUTPUTS.md), nothing undocumented.
-    expected = expand(list(SUMMARY), [0.1, 0.2, 0.3]) - {"replicate"}
+    expected = expand(list(SUMMARY), [0.1, 0.2, 0.3]) - {"replicate", "best_response"}
     assert set(s) == expected, set(s) ^ expected
     for k in OPERATOR_KEYS:
         assert k in s["operators"]["qwen"], k

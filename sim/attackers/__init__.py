@@ -6,6 +6,13 @@ To add one: subclass :class:`~sim.attackers.base.Operator`, declare ``Params``, 
 
 from sim.attackers.adaptive import AdaptiveOperator
 from sim.attackers.base import Operator, StrategyParams
+from sim.attackers.best_response import BestResponseOperator
 from sim.attackers.fixed import FixedOperator
 
-__all__ = ["AdaptiveOperator", "FixedOperator", "Operator", "StrategyParams"]
+__all__ = [
+    "AdaptiveOperator",
+    "BestResponseOperator",
+    "FixedOperator",
+    "Operator",
+    "StrategyParams",
+]
