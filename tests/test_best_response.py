@@ -96,3 +96,14 @@ def test_same_seeds_give_the_same_levers(tmp_path):
     assert a.levers == b.levers and a.trials == b.trials and not b.cached
     again = search(cfg_for(tmp_path / "a", "attacker.search.trials=12"), "t")
     assert again.cached and again.levers == a.levers
+
+
+def test_concurrent_searches_of_one_world_run_it_once(tmp_path):
+    """Sweep points sharing a world (a budget's replicates) wait for one search."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    cfg = cfg_for(tmp_path, "attacker.search.trials=6")
+    with ThreadPoolExecutor(2) as pool:
+        a, b = pool.map(lambda _: search(cfg, "t"), range(2))
+    assert sorted([a.cached, b.cached]) == [False, True]
+    assert a.levers == b.levers

@@ -331,7 +331,7 @@ def test_an_interrupted_sweep_is_marked_and_the_rerun_finishes_it(tmp_path, monk
 def test_bad_sweep_input_fails_before_any_folder(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     assert main(["sweep", "sweep=nope"]) == 2
-    allowed = "allowed: detector_mix, policy_compare, speed_compare, spend_curve"
+    allowed = "allowed: attackers, detector_mix, policy_compare, speed_compare, spend_curve"
     assert allowed in capsys.readouterr().err
     assert main(["sweep", "detection.budget_usd_per_day=0,-5"]) == 2
     err = capsys.readouterr().err

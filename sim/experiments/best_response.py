@@ -14,6 +14,7 @@ launcher asks.
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import json
 import math
 import os
@@ -155,21 +156,24 @@ def search(cfg: Config, scenario: str, progress: bool = False) -> BestResponse:
     """The operators' best response to ``cfg``'s defence (from the cache if searched before)."""
     key = _key(cfg, scenario)
     path = Path(cfg.output.results_dir) / "cache" / "best_response" / f"{key}.json"
-    if path.is_file():
-        try:
-            data = json.loads(path.read_text())
-            return BestResponse(**data, cached=True)
-        except (OSError, json.JSONDecodeError, TypeError):
-            pass  # a damaged entry is searched again
-    result = _search(cfg, scenario, progress)
-    from sim.outputs import _clean
-
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".tmp-{os.getpid()}")
-    data = dataclasses.asdict(result)
-    data.pop("cached")
-    tmp.write_text(json.dumps(_clean(data), allow_nan=False))
-    os.replace(tmp, path)
+    # Sweep points that share a world (replicates of one budget) wait for one search, not repeat it.
+    with open(path.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if path.is_file():
+            try:
+                data = json.loads(path.read_text())
+                return BestResponse(**data, cached=True)
+            except (OSError, json.JSONDecodeError, TypeError):
+                pass  # a damaged entry is searched again
+        result = _search(cfg, scenario, progress)
+        from sim.outputs import _clean
+
+        tmp = path.with_suffix(f".tmp-{os.getpid()}")
+        data = dataclasses.asdict(result)
+        data.pop("cached")
+        tmp.write_text(json.dumps(_clean(data), allow_nan=False))
+        os.replace(tmp, path)
     return result
 
 
