@@ -9,11 +9,15 @@ USAGE = """usage: distillsim <command> [key=value ...]
 
 commands:
   run         simulate one world and write results/runs/<scenario>/<timestamp>/
-  sweep       a Hydra multirun (sweep=spend_curve|policy_compare|detector_mix, or any key=a,b,c)
+  sweep       a Hydra multirun (sweep=spend_curve|policy_compare|detector_mix|speed_compare|
+              attackers, or any key=a,b,c)
               aggregated into results/sweeps/<sweep>/<timestamp>/
   report      regenerate a sweep folder's curves, frontier and tables from its runs.parquet
   calibrate   fit a scenario's listed parameters to its disclosed targets
               (--seeds N: seeds per evaluation, default 5; --write: store the fit)
+  stackelberg the defence (B and its split) that is best once the attacker best-responds,
+              per defender value; results/studies/stackelberg/<timestamp>/
+              (--budgets, --mixes, --values, --replicates, --no-full-check)
 
 Overrides use Hydra syntax, e.g.:
   distillsim run scenario=feb2026_three_labs seed=3 detection.budget_usd_per_day=50000
@@ -75,6 +79,10 @@ def main(argv: list[str] | None = None) -> int:
             from sim.commands import report
 
             return report(rest)
+        if cmd == "stackelberg":
+            from sim.commands import stackelberg
+
+            return stackelberg(rest)
     except ConfigError as e:
         print(f"distillsim: error: {e}", file=sys.stderr)
         return 2
@@ -82,7 +90,8 @@ def main(argv: list[str] | None = None) -> int:
         print("distillsim: interrupted", file=sys.stderr)
         return 130
     print(
-        f"distillsim: error: unknown command {cmd!r}; allowed: run, sweep, report, calibrate",
+        f"distillsim: error: unknown command {cmd!r}; allowed: run, sweep, report, calibrate, "
+        "stackelberg",
         file=sys.stderr,
     )
     return 2

@@ -54,3 +54,52 @@ def report(args: list[str]) -> int:
     build(folder)
     print(folder)
     return 0
+
+
+def stackelberg(args: list[str]) -> int:
+    """``distillsim stackelberg [options] [key=value ...]``: the defender's choice against the
+    attacker's best response (:mod:`sim.experiments.stackelberg`)."""
+    import argparse
+
+    from sim.experiments.stackelberg import stackelberg as study
+    from sim.validation import ConfigError
+
+    ap = argparse.ArgumentParser(prog="distillsim stackelberg", add_help=False)
+    ap.add_argument("--budgets", default="0,10000,100000,1000000")
+    ap.add_argument("--mixes", default="balanced,content_heavy,review_heavy")
+    ap.add_argument("--values", default="300000,1000000,3000000,10000000")
+    ap.add_argument("--replicates", type=int, default=2)
+    ap.add_argument("--no-full-check", action="store_true")
+    opts, overrides = ap.parse_known_args(args)
+    bad = [a for a in overrides if a.startswith("-") or "=" not in a]
+    if bad:
+        raise ConfigError(
+            "stackelberg",
+            f"unknown argument {bad[0]!r}; options: --budgets, "
+            "--mixes, --values, --replicates, --no-full-check, key=value overrides",
+        )
+
+    def numbers(name: str, text: str) -> list[float]:
+        try:
+            out = [float(x) for x in text.split(",") if x.strip()]
+        except ValueError:
+            raise ConfigError(
+                f"--{name}", f"expected comma-separated numbers, got {text!r}"
+            ) from None
+        if not out or any(x < 0 for x in out):
+            raise ConfigError(f"--{name}", f"expected non-negative numbers, got {text!r}")
+        return out
+
+    if opts.replicates < 1:
+        raise ConfigError("--replicates", f"must be >= 1 (got {opts.replicates})")
+    folder = study(
+        overrides,
+        budgets=numbers("budgets", opts.budgets),
+        mixes=[m for m in opts.mixes.split(",") if m],
+        values=numbers("values", opts.values),
+        replicates=list(range(opts.replicates)),
+        full_check=not opts.no_full_check,
+    )
+    print((folder / "summary.md").read_text())
+    print(folder)
+    return 0

@@ -1,0 +1,65 @@
+"""The defender's Stackelberg choice (issue #10): the choice rule, the study and its command."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from conftest import SMALL
+
+from sim.cli import main
+from sim.experiments.stackelberg import choose, stackelberg
+
+
+def test_the_choice_minimises_cost_plus_the_value_of_the_leak():
+    """A table whose optimum is known: against the naive attacker the cheap defence wins at a low
+    value and the strong one at a high value; against the best response the strong defence leaks
+    little less than the cheap one, so the cheap one wins at both and the naive choice costs
+    the difference."""
+    rows = []
+    for attacker, leak in (("fixed", {0: 10.0, 1: 2.0}), ("best_response", {0: 10.0, 1: 9.0})):
+        for b, cost in ((0.0, 1.0e6), (1.0e5, 5.0e6)):
+            rows.append(
+                {
+                    "budget_usd_per_day": b,
+                    "mix": "balanced",
+                    "attacker": attacker,
+                    "capability_points": leak[int(b > 0)],
+                    "defender_total_cost_usd": cost,
+                }
+            )
+    got = choose(pd.DataFrame(rows), [1.0e5, 1.0e6])
+    low, high = got.iloc[0], got.iloc[1]
+    assert low["best_vs_naive"] == "$0/day balanced" == low["best_vs_best_response"]
+    assert high["best_vs_naive"] == "$100,000/day balanced"  # 5M + 2M < 1M + 10M
+    assert high["best_vs_best_response"] == "$0/day balanced"  # 1M + 10M < 5M + 9M
+    assert high["cost_of_assuming_naive_usd"] == pytest.approx((5e6 + 9e6) - (1e6 + 10e6))
+
+
+def test_the_study_writes_its_tables_and_checks_the_choice_at_full_scale(tmp_path):
+    folder = stackelberg(
+        [*SMALL, "world.days=6", f"output.results_dir={tmp_path}"],
+        budgets=[0, 300000],
+        mixes=["balanced"],
+        values=[1e5, 1e7],
+        replicates=[0],
+        reduced=["world.legit_sample_share=0.005"],
+        reduced_search=["attacker.search.trials=6", "attacker.search.train_replicates=1"],
+        n_jobs=1,
+    )
+    for name in ("summary.md", "candidates.csv", "choices.csv", "full_scale_check.csv"):
+        assert (folder / name).is_file(), name
+    cands = pd.read_csv(folder / "candidates.csv")
+    assert len(cands) == 4 and set(cands["attacker"]) == {"fixed", "best_response"}
+    assert len(pd.read_csv(folder / "choices.csv")) == 2
+    assert not list(folder.parent.glob(".tmp-*"))
+
+
+def test_the_command_rejects_bad_options_before_any_work(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["stackelberg", "--budgets", "0,abc"]) == 2
+    assert "--budgets" in capsys.readouterr().err
+    assert main(["stackelberg", "--bogus"]) == 2
+    assert "--replicates" in capsys.readouterr().err
+    assert main(["stackelberg", "--mixes", "nope"]) == 2
+    assert "mix" in capsys.readouterr().err
+    assert not (tmp_path / "results").exists()
