@@ -260,6 +260,30 @@ def test_joblib_launcher_gives_the_same_figures(basic_sweep, tmp_path):
     assert "`world.days=5`" in (folder / "summary.md").read_text()
 
 
+def test_best_response_points_give_the_same_figures_whichever_launcher(tmp_path):
+    """Each launcher searches the attacker's levers afresh (its own cache): same levers, same
+    figures."""
+    grid = [
+        "detection.budget_usd_per_day=20000",
+        "attacker=best_response",
+        "attacker.search.trials=5",
+        "attacker.search.train_replicates=1",
+        "replicate=range(0,2)",
+    ]
+    for d in ("basic", "joblib"):
+        (tmp_path / d).mkdir()
+    a = _sweep(tmp_path / "basic", "sweep=spend_curve", *TINY, *grid, "hydra/launcher=basic")
+    b = _sweep(
+        tmp_path / "joblib",
+        "sweep=spend_curve",
+        *TINY,
+        *grid,
+        "hydra/launcher=joblib",
+        "hydra.launcher.n_jobs=2",
+    )
+    pd.testing.assert_frame_equal(_figures(a), _figures(b))
+
+
 def test_a_failing_point_is_recorded_and_the_rest_aggregate(tmp_path, monkeypatch):
     import sim.cache
 
@@ -375,6 +399,8 @@ def test_ready_sweeps_have_the_promised_grids():
     }
     mix = params("detector_mix")
     assert 3 <= len(mix["detection.budget_usd_per_day"]) <= 4 and len(mix["mix"]) >= 4
+    assert set(params("attackers")["attacker"]) == {"fixed", "adaptive", "best_response"}
+    assert set(params("speed_compare")["speed"]) == {"daily", "hourly", "streaming"}
 
 
 def test_ray_launcher_gives_the_same_figures(basic_sweep, tmp_path):
