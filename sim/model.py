@@ -134,7 +134,10 @@ class DistillationModel(mesa.Model):
     def traffic_forecast_per_day(self) -> float:
         """The defender's forecast of the exchanges it serves a day: its legitimate traffic and
         every campaign's at its planned demand, mixed-in customers' traffic included."""
-        attack = sum(op.cfg.demand_per_day / op.own_share for op in self.operator_list)
+        attack = sum(
+            op.configured.demand_per_day / (1.0 - op.configured.traffic_mixing)
+            for op in self.operator_list
+        )
         return self.legit.live_rate + attack
 
     def policy(self, name: str) -> Policy | None:

@@ -86,7 +86,8 @@ def _best_response_rows(br: dict[str, Any]) -> list[tuple[str, str]]:
         (
             "  its net value vs fixed (training)",
             f"{_money(br['train_net_value_usd'])} vs {_money(br['fixed_train_net_value_usd'])}, "
-            f"{len(br['trials'])} trials in {br['search_seconds']:,.0f} s",
+            f"{len(br['trials'])} trials in {br['search_seconds']:,.0f} s"
+            + (f"; at a bound: {', '.join(br['at_bounds'])}" if br.get("at_bounds") else ""),
         ),
     ]
 

@@ -107,3 +107,32 @@ def test_concurrent_searches_of_one_world_run_it_once(tmp_path):
         a, b = pool.map(lambda _: search(cfg, "t"), range(2))
     assert sorted([a.cached, b.cached]) == [False, True]
     assert a.levers == b.levers
+
+
+def test_unreplaced_losses_stay_unreplaced():
+    """replace_share = 0: the window's top-up does not bring the losses back either."""
+    r = run_small(
+        *SHORT,
+        "attacker.search.enabled=false",
+        "attacker.levers.replace_share=0.0",
+        "detection.budget_usd_per_day=300000",
+        keep_model=True,
+    )
+    op = r.model.operator_list[0]
+    assert r.summary["accounts_banned"] > 0
+    assert r.summary["accounts_created"] == op.fleet_size
+
+
+def test_the_defender_plans_on_the_configured_campaign_not_the_levers():
+    """The leader commits first: its traffic forecast (and so its detectors' coverage split)
+    does not move with the attacker's levers."""
+    a = run_small(*SHORT, "attacker.search.enabled=false", keep_model=True).model
+    b = run_small(
+        *SHORT,
+        "attacker.search.enabled=false",
+        "attacker.levers.demand_scale=3.0",
+        "attacker.levers.traffic_mixing=0.8",
+        keep_model=True,
+    ).model
+    assert a.traffic_forecast_per_day() == b.traffic_forecast_per_day()
+    assert [d.quality_usd for d in a.detector_list] == [d.quality_usd for d in b.detector_list]

@@ -63,3 +63,17 @@ def test_the_command_rejects_bad_options_before_any_work(tmp_path, monkeypatch, 
     assert main(["stackelberg", "--mixes", "nope"]) == 2
     assert "mix" in capsys.readouterr().err
     assert not (tmp_path / "results").exists()
+
+
+def test_bayes_thresholds_are_refused(tmp_path):
+    from sim.validation import ConfigError
+
+    with pytest.raises(ConfigError, match="bayes"):
+        stackelberg(
+            [*SMALL, "detection=bayes", f"output.results_dir={tmp_path}"],
+            budgets=[0],
+            mixes=["balanced"],
+            values=[1e6],
+            replicates=[0],
+            reduced=[],
+        )

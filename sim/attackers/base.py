@@ -66,6 +66,9 @@ class Operator(mesa.Agent):
         self.name = name
         self.index = index
         self.cfg = cfg
+        #: The campaign facts the defender plans on (its traffic forecast): the configured ones,
+        #: whatever levers a best response then plays.
+        self.configured = cfg
         self.strategy = strategy
         self.party = attacker(name)
         self.stream = model.streams(f"operator:{name}")

@@ -117,8 +117,17 @@ class BestResponseOperator(FixedOperator):
     def __init__(self, model, name, index, cfg, strategy) -> None:
         levers = strategy.levers
         super().__init__(model, name, index, apply_levers(cfg, levers, model.horizon), strategy)
+        # The defender commits before the attacker moves: it plans on the configured campaign.
+        self.configured = cfg
         self.levers = levers
         self._losses_seen = 0
+        #: Losses deliberately left unreplaced: the fleet's target shrinks by them, so the
+        #: window's top-up does not bring them back.
+        self.unreplaced = 0
+
+    def target_fleet(self, t: float) -> int:
+        base = super().target_fleet(t)
+        return max(base - self.unreplaced, 0) if base > 0 else 0
 
     def plan(self) -> None:
         if not self.levers.go:
@@ -134,6 +143,7 @@ class BestResponseOperator(FixedOperator):
         n = self._losses_seen + np.arange(1, when.size + 1)
         keep = np.floor(n * s) > np.floor((n - 1) * s)
         self._losses_seen += when.size
+        self.unreplaced += int((~keep).sum())
         return when[keep]
 
     def supplier_weight(self, supplier, t: float) -> float:

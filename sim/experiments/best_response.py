@@ -42,6 +42,8 @@ class BestResponse:
     fixed_train_net_value_usd: float
     #: One row per trial: its number, levers, mean net value and the best so far.
     trials: list[dict[str, Any]] = field(default_factory=list)
+    #: Chosen levers within 2% of a bound of the search space (the bound may bind).
+    at_bounds: list[str] = field(default_factory=list)
     seconds: float = 0.0
     cached: bool = False
 
@@ -52,6 +54,7 @@ class BestResponse:
             "train_net_values_usd": self.train_net_values_usd,
             "fixed_train_net_value_usd": self.fixed_train_net_value_usd,
             "trials": self.trials,
+            "at_bounds": self.at_bounds,
             "search_seconds": round(self.seconds, 3),
         }
 
@@ -234,6 +237,7 @@ def _search(cfg: Config, scenario: str, progress: bool) -> BestResponse:
         )
     chosen = study.best_trial
     return BestResponse(
+        at_bounds=_at_bounds(chosen.params, s),
         levers=_as_levers(chosen.params),
         train_net_value_usd=float(chosen.value),
         train_net_values_usd=values[chosen.number],
@@ -241,3 +245,29 @@ def _search(cfg: Config, scenario: str, progress: bool) -> BestResponse:
         trials=rows,
         seconds=time.perf_counter() - t0,
     )
+
+
+def _at_bounds(params: dict[str, Any], s: Search) -> list[str]:
+    """Levers the search pushed to within 2% (in log terms for scales) of a bound."""
+    lo = 1.0 / s.max_scale
+    span = math.log(s.max_scale / lo)
+    out = []
+    for k, v in params.items():
+        if isinstance(v, bool):
+            continue
+        if k in ("demand_scale", "cadence_scale") or k.startswith("supplier_weights."):
+            near = min(math.log(v / lo), math.log(s.max_scale / v)) < 0.02 * span
+        elif k == "cluster_size":
+            near = v <= 1 or v >= s.max_cluster_size
+        else:
+            top = {
+                "obfuscation": s.max_obfuscation,
+                "traffic_mixing": s.max_traffic_mixing,
+                "length_share": 1.0,
+                "replace_share": 1.0,
+            }[k]
+            bottom = s.min_length_share if k == "length_share" else 0.0
+            near = min(v - bottom, top - v) < 0.02 * (top - bottom)
+        if near:
+            out.append(k)
+    return out

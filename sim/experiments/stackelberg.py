@@ -15,7 +15,6 @@ again at full scale and the gap is reported.
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
 import shutil
 from dataclasses import dataclass
@@ -73,10 +72,8 @@ def score(
         levers = found.levers
         cfg = with_levers(cfg, levers)
     rows = [cached_summary(dataclasses.replace(cfg, replicate=r), scenario)[0] for r in replicates]
-    per_point = cfg.defender.value_usd_per_capability_point
-    points = [
-        r["defender_value_of_leak_usd"] / per_point if per_point > 0 else math.nan for r in rows
-    ]
+    # Capability points leaked: 100 × the capability of every operator (the leak's own basis).
+    points = [100.0 * sum(o["capability_extracted"] for o in r["operators"].values()) for r in rows]
     return {
         "budget_usd_per_day": candidate.budget,
         "mix": candidate.mix,
@@ -158,6 +155,14 @@ def stackelberg(
         for m in mixes:
             _load([*overrides, *reduced], Candidate(float(b), m), "best_response", reduced_search)
     base = load([*overrides, *reduced])
+    if base.cfg.detection.threshold.method == "bayes":
+        from sim.validation import ConfigError
+
+        raise ConfigError(
+            "detection.threshold.method",
+            "bayes puts the defender's value on a capability point into its thresholds, so one "
+            "set of runs cannot serve every value; use fpr or capacity (or run once per value)",
+        )
     root = Path(out_dir or base.cfg.output.results_dir) / "studies" / "stackelberg"
     final = root / datetime.now().strftime("%Y-%m-%d_%H-%M-%S_%f")
     cands = [Candidate(float(b), m) for b in budgets for m in mixes]
