@@ -52,6 +52,23 @@ def test_the_study_writes_its_tables_and_checks_the_choice_at_full_scale(tmp_pat
     assert len(cands) == 4 and set(cands["attacker"]) == {"fixed", "best_response"}
     assert len(pd.read_csv(folder / "choices.csv")) == 2
     assert not list(folder.parent.glob(".tmp-*"))
+    assert "on the full-scale figures" in (folder / "summary.md").read_text()
+
+
+def test_the_full_scale_choice_uses_the_full_scale_figures():
+    from sim.experiments.stackelberg import full_choice
+
+    full = pd.DataFrame(
+        {
+            "budget_usd_per_day": [0.0, 1e5],
+            "mix": ["balanced", "balanced"],
+            "defender_cost_full_usd": [1e6, 5e6],
+            "points_full": [10.0, 9.0],
+        }
+    )
+    got = full_choice(full, [1e6, 1e7])
+    assert list(got["best_at_full_scale"]) == ["$0/day balanced", "$100,000/day balanced"]
+    assert got["loss_usd"].tolist() == pytest.approx([11e6, 95e6])
 
 
 def test_the_command_rejects_bad_options_before_any_work(tmp_path, monkeypatch, capsys):

@@ -112,6 +112,25 @@ def choose(table: pd.DataFrame, values: list[float]) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+def full_choice(full: pd.DataFrame, values: list[float]) -> pd.DataFrame:
+    """Per V, the defence with the least loss among those re-checked at full scale (against the
+    full-scale best response): where it differs from the reduced world's choice, that choice
+    rested on the reduced world."""
+    out = []
+    for v in values:
+        loss = full["defender_cost_full_usd"] + v * full["points_full"]
+        k = int(loss.idxmin())
+        out.append(
+            {
+                "value_usd_per_point": v,
+                "best_at_full_scale": f"${full.loc[k, 'budget_usd_per_day']:,.0f}/day "
+                f"{full.loc[k, 'mix']}",
+                "loss_usd": float(loss[k]),
+            }
+        )
+    return pd.DataFrame(out)
+
+
 def _md(df: pd.DataFrame) -> str:
     cols = list(df.columns)
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
@@ -198,6 +217,7 @@ def stackelberg(
                     "defender_cost_full_usd": f["defender_total_cost_usd"],
                     "attacker_net_reduced_usd": red["attacker_net_value_usd"],
                     "attacker_net_full_usd": f["attacker_net_value_usd"],
+                    "points_full": f["capability_points"],
                 }
             )
     tmp = root / f".tmp-{final.name}-{os.getpid()}"
@@ -225,11 +245,16 @@ def stackelberg(
             "",
         ]
         if check:
-            pd.DataFrame(check).to_csv(tmp / "full_scale_check.csv", index=False)
+            full = pd.DataFrame(check)
+            full.to_csv(tmp / "full_scale_check.csv", index=False)
             lines += [
                 "## The chosen defences at full scale, against their best response",
                 "",
-                _md(pd.DataFrame(check)),
+                _md(full),
+                "",
+                "## The choice again, among these defences, on the full-scale figures",
+                "",
+                _md(full_choice(full, values)),
                 "",
             ]
         (tmp / "summary.md").write_text("\n".join(lines))
