@@ -94,3 +94,22 @@ def test_bayes_thresholds_are_refused(tmp_path):
             replicates=[0],
             reduced=[],
         )
+
+
+def test_every_split_of_a_zero_budget_is_one_world_simulated_once(tmp_path, capsys):
+    folder = stackelberg(
+        [*SMALL, "world.days=6", f"output.results_dir={tmp_path}"],
+        budgets=[0],
+        mixes=["balanced", "review_heavy"],
+        values=[1e6],
+        replicates=[0],
+        reduced=[],
+        reduced_search=["attacker.search.trials=3", "attacker.search.train_replicates=1"],
+        full_check=False,
+        n_jobs=1,
+    )
+    assert "(1 distinct worlds)" in capsys.readouterr().out
+    c = pd.read_csv(folder / "candidates.csv")
+    assert len(c) == 4 and set(c["mix"]) == {"balanced", "review_heavy"}
+    a, b = (c[c["mix"] == m].drop(columns="mix").reset_index(drop=True) for m in c["mix"].unique())
+    pd.testing.assert_frame_equal(a, b)

@@ -185,12 +185,25 @@ def stackelberg(
     root = Path(out_dir or base.cfg.output.results_dir) / "studies" / "stackelberg"
     final = root / datetime.now().strftime("%Y-%m-%d_%H-%M-%S_%f")
     cands = [Candidate(float(b), m) for b in budgets for m in mixes]
-    jobs = [(c, mode) for c in cands for mode in ("fixed", "best_response")]
-    print(f"[stackelberg] {len(cands)} defences x 2 attackers on the reduced world", flush=True)
-    rows = Parallel(n_jobs=n_jobs, verbose=0)(
+    # With B = 0 nothing is spent, so every split is the same world: simulate it once.
+    same = {(c.budget, c.mix): (c.budget, c.mix if c.budget > 0 else mixes[0]) for c in cands}
+    worlds = sorted(set(same.values()), key=lambda k: (k[0], mixes.index(k[1])))
+    jobs = [(Candidate(b, m), mode) for b, m in worlds for mode in ("fixed", "best_response")]
+    print(
+        f"[stackelberg] {len(cands)} defences ({len(worlds)} distinct worlds) x 2 attackers on "
+        "the reduced world",
+        flush=True,
+    )
+    scored = Parallel(n_jobs=n_jobs, verbose=0)(
         delayed(score)([*overrides, *reduced], c, replicates, mode, reduced_search)
         for c, mode in jobs
     )
+    by_world = {(c.budget, c.mix, mode): r for (c, mode), r in zip(jobs, scored, strict=True)}
+    rows = [
+        {**by_world[(*same[(c.budget, c.mix)], mode)], "mix": c.mix}
+        for c in cands
+        for mode in ("fixed", "best_response")
+    ]
     table = pd.DataFrame(rows)
     choice = choose(table, values)
     check = []
