@@ -57,6 +57,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"distillsim {version('distillsim')}")
         return 0
     cmd, rest = argv[0], argv[1:]
+    if cmd == "stackelberg" and any(a in ("-h", "--help") for a in rest):
+        from sim.commands import STACKELBERG_HELP
+
+        print(STACKELBERG_HELP)
+        return 0
     if any(a in ("-h", "--help") for a in rest):
         print(_help())
         return 0

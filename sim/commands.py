@@ -56,6 +56,23 @@ def report(args: list[str]) -> int:
     return 0
 
 
+STACKELBERG_HELP = """usage: distillsim stackelberg [options] [key=value ...]
+
+The defence (budget B and its split) with the least defender cost + value x capability points
+leaked, against the attacker's best response and against the naive (fixed) attacker, per value.
+Searched on a reduced world (world.legit_sample_share=0.1; best-response searches of 20 trials on
+2 replicates); the chosen defences are re-checked at full scale. A key you set (world or
+attacker.search.*) replaces the reduced world's. Writes results/studies/stackelberg/<timestamp>/.
+
+options:
+  --budgets B,...     candidate budgets, $/day (default 0,10000,100000,1000000)
+  --mixes M,...       splits from configs/mix/ (default balanced,content_heavy,review_heavy)
+  --values V,...      the defender's value of a capability point, $ (default 3e5,1e6,3e6,1e7)
+  --replicates N      held-out replicates per candidate (default 2)
+  --no-full-check     skip the full-scale re-check of the chosen defences
+"""
+
+
 def stackelberg(args: list[str]) -> int:
     """``distillsim stackelberg [options] [key=value ...]``: the defender's choice against the
     attacker's best response (:mod:`sim.experiments.stackelberg`)."""

@@ -139,7 +139,8 @@ SUMMARY: dict[str, str] = {
     "wall_seconds": "wall-clock seconds of the simulation (twin included)",
     "best_response": "attacker=best_response only: the levers the search chose, their mean net "
     "value on the training replicates (and each one's) against the fixed policy's, every trial "
-    "(levers, net value, best so far) and the search's seconds",
+    "(levers, net value, best so far), at_bounds (levers within 2% of a bound of the search "
+    "space), the search's seconds and from_cache (the search was served from the cache)",
 }
 
 

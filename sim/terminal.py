@@ -33,9 +33,17 @@ def _duration(x: float | None) -> str:
     return "n/a" if x is None else f"{x:,.1f} h ({x / 24:,.1f} days)"
 
 
+def _speed(d: dict[str, Any]) -> str:
+    """Cadence and processing latency, when not the daily batch's."""
+    c = d.get("cadence_hours", 24.0)
+    if c == 24.0 and not d.get("latency_usd_per_day"):
+        return ""
+    return f", every {c:g} h, flags to review in {d.get('processing_hours', 0):g} h"
+
+
 def _detectors(s: dict[str, Any]) -> str:
     on = [
-        f"{k} (d′ {d['dprime']:.2f}, coverage {d['coverage']:.0%})"
+        f"{k} (d′ {d['dprime']:.2f}, coverage {d['coverage']:.0%}{_speed(d)})"
         for k, d in s["detectors"].items()
         if d["running"]
     ]
@@ -86,7 +94,8 @@ def _best_response_rows(br: dict[str, Any]) -> list[tuple[str, str]]:
         (
             "  its net value vs fixed (training)",
             f"{_money(br['train_net_value_usd'])} vs {_money(br['fixed_train_net_value_usd'])}, "
-            f"{len(br['trials'])} trials in {br['search_seconds']:,.0f} s"
+            f"{len(br['trials'])} trials in {br['search_seconds']:,.1f} s"
+            + (" (from the cache)" if br.get("from_cache") else "")
             + (f"; at a bound: {', '.join(br['at_bounds'])}" if br.get("at_bounds") else ""),
         ),
     ]

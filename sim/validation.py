@@ -32,6 +32,9 @@ class ConfigError(ValueError):
         self.key = key
         self.message = message
 
+    def __reduce__(self):  # raised in a worker process, it must travel back whole
+        return (ConfigError, (self.key, self.message))
+
 
 #: Per-account state is a few dozen bytes per column: this keeps a run within a few GiB.
 MAX_SIMULATED_ACCOUNTS = 20_000_000
@@ -121,6 +124,8 @@ def _from_omegaconf(e: OmegaConfBaseException) -> ConfigError:
 
 def unknown_key_message(key: str) -> str:
     """What to say about an unknown ``key``: the allowed keys, or how to add a mapping entry."""
+    if key.split(".")[:2] in (["attacker", "search"], ["attacker", "levers"]):
+        return "applies only with attacker=best_response"
     parent = key.rsplit(".", 1)[0] if "." in key else ""
     allowed = _allowed_keys(parent)
     if allowed is None:
@@ -296,7 +301,14 @@ def validate(tree: DictConfig | dict, checked: bool = False) -> Config:
         raise ConfigError(
             "attacker.mode", f"unknown mode {mode!r}; allowed: {', '.join(attackers.kinds())}"
         )
-    cfg.attacker = _plugin(attackers, mode, cfg.attacker, "attacker")
+    try:
+        cfg.attacker = _plugin(attackers, mode, cfg.attacker, "attacker")
+    except ConfigError as e:
+        if e.key.split(".")[:2] in (["attacker", "search"], ["attacker", "levers"]):
+            raise ConfigError(e.key, "applies only with attacker=best_response") from None
+        raise
+    if mode == "best_response":
+        _check_search(cfg)
     _cross_checks(cfg, tree)
     return cfg
 
@@ -420,3 +432,21 @@ def _cross_checks(cfg: Config, tree: DictConfig) -> None:
 
 def _whole(x: float) -> bool:
     return abs(x - round(x)) < 1e-9 and round(x) >= 1
+
+
+def _check_search(cfg: Config) -> None:
+    """The best-response search moves known levers and weighs known suppliers."""
+    from sim.attackers.best_response import LEVERS
+
+    s = cfg.attacker.search
+    for name in s.levers:
+        if name not in LEVERS:
+            raise ConfigError(
+                "attacker.search.levers", f"unknown lever {name!r}; allowed: {', '.join(LEVERS)}"
+            )
+    for name in s.suppliers:
+        if name not in cfg.suppliers:
+            raise ConfigError(
+                "attacker.search.suppliers",
+                f"unknown supplier {name!r}; allowed: {', '.join(cfg.suppliers)}",
+            )

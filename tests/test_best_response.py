@@ -136,3 +136,18 @@ def test_the_defender_plans_on_the_configured_campaign_not_the_levers():
     ).model
     assert a.traffic_forecast_per_day() == b.traffic_forecast_per_day()
     assert [d.quality_usd for d in a.detector_list] == [d.quality_usd for d in b.detector_list]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "words"),
+    [
+        (["attacker=fixed", "attacker.search.trials=3"], "only with attacker=best_response"),
+        (["attacker=best_response", "attacker.search.levers=[nope]"], "unknown lever 'nope'"),
+        (["attacker=best_response", "attacker.search.suppliers=[nope]"], "unknown supplier"),
+    ],
+)
+def test_search_settings_fail_clearly(overrides, words):
+    from sim.validation import ConfigError
+
+    with pytest.raises(ConfigError, match=words):
+        small_cfg(*overrides)

@@ -113,3 +113,23 @@ def test_every_split_of_a_zero_budget_is_one_world_simulated_once(tmp_path, caps
     assert len(c) == 4 and set(c["mix"]) == {"balanced", "review_heavy"}
     a, b = (c[c["mix"] == m].drop(columns="mix").reset_index(drop=True) for m in c["mix"].unique())
     pd.testing.assert_frame_equal(a, b)
+
+
+def test_your_search_settings_reach_the_best_response_runs_only(tmp_path, capsys):
+    from sim.validation import ConfigError
+
+    folder = stackelberg(
+        [*SMALL, "world.days=6", f"output.results_dir={tmp_path}", "attacker.search.trials=3"],
+        budgets=[0],
+        mixes=["balanced"],
+        values=[1e6],
+        replicates=[0],
+        full_check=False,
+        n_jobs=1,
+    )
+    out = capsys.readouterr().out
+    assert "replace the study's reduced" in out and "attacker.search.trials=20" in out
+    assert "world.legit_sample_share=0.1" in out  # SMALL sets it: the user's value stays
+    assert (folder / "summary.md").is_file()
+    with pytest.raises(ConfigError, match="sets the attacker"):
+        stackelberg([*SMALL, "attacker=adaptive"], [0], ["balanced"], [1e6], [0])

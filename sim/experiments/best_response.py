@@ -56,6 +56,7 @@ class BestResponse:
             "trials": self.trials,
             "at_bounds": self.at_bounds,
             "search_seconds": round(self.seconds, 3),
+            "from_cache": self.cached,
         }
 
 
@@ -260,14 +261,16 @@ def _at_bounds(params: dict[str, Any], s: Search) -> list[str]:
         elif k == "cluster_size":
             near = v <= 1 or v >= s.max_cluster_size
         else:
+            # The whole campaign and every loss replaced are natural limits, not bounds.
             top = {
                 "obfuscation": s.max_obfuscation,
                 "traffic_mixing": s.max_traffic_mixing,
-                "length_share": 1.0,
-                "replace_share": 1.0,
+                "length_share": math.inf,
+                "replace_share": math.inf,
             }[k]
             bottom = s.min_length_share if k == "length_share" else 0.0
-            near = min(v - bottom, top - v) < 0.02 * (top - bottom)
+            width = (min(top, 1.0) - bottom) or 1.0
+            near = min(v - bottom, top - v) < 0.02 * width
         if near:
             out.append(k)
     return out

@@ -166,17 +166,30 @@ def stackelberg(
     from joblib import Parallel, delayed
 
     from sim.configuration import load
+    from sim.validation import ConfigError
 
     reduced = REDUCED if reduced is None else reduced
     reduced_search = REDUCED_SEARCH if reduced_search is None else reduced_search
+    if any(o.split("=")[0].lstrip("+~") == "attacker" for o in overrides):
+        raise ConfigError(
+            "attacker", "the study sets the attacker itself (fixed and best_response)"
+        )
+    # Settings of the best response's search go to its runs only (the user's win); a world key
+    # the user sets is theirs in the reduced world too.
+    search_user = [o for o in overrides if o.lstrip("+~").startswith("attacker.")]
+    overrides = [o for o in overrides if o not in search_user]
+    keys = {o.split("=")[0].lstrip("+~") for o in overrides + search_user}
+    mine = [o for o in reduced + reduced_search if o.split("=")[0] in keys]
+    if mine:
+        print(f"[stackelberg] your settings replace the study's reduced {', '.join(mine)}")
+    reduced = [o for o in reduced if o not in mine]
+    reduced_search = [*[o for o in reduced_search if o not in mine], *search_user]
     # Validate every candidate's configuration before any work.
     for b in budgets:
         for m in mixes:
             _load([*overrides, *reduced], Candidate(float(b), m), "best_response", reduced_search)
     base = load([*overrides, *reduced])
     if base.cfg.detection.threshold.method == "bayes":
-        from sim.validation import ConfigError
-
         raise ConfigError(
             "detection.threshold.method",
             "bayes puts the defender's value on a capability point into its thresholds, so one "
@@ -211,7 +224,7 @@ def stackelberg(
         chosen = sorted({k for col in ("_best_br", "_best_naive") for k in choice[col]})
         print(f"[stackelberg] {len(chosen)} chosen defences at full scale", flush=True)
         full = Parallel(n_jobs=n_jobs, verbose=0)(
-            delayed(score)(overrides, Candidate(b, m), replicates, "best_response")
+            delayed(score)(overrides, Candidate(b, m), replicates, "best_response", search_user)
             for b, m in chosen
         )
         for (b, m), f in zip(chosen, full, strict=True):
