@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 from conftest import SMALL
@@ -46,13 +48,21 @@ def test_the_study_writes_its_tables_and_checks_the_choice_at_full_scale(tmp_pat
         reduced_search=["attacker.search.trials=6", "attacker.search.train_replicates=1"],
         n_jobs=1,
     )
-    for name in ("summary.md", "candidates.csv", "choices.csv", "full_scale_check.csv"):
+    for name in (
+        "summary.md",
+        "candidates.csv",
+        "choices.csv",
+        "full_scale_check.csv",
+        "manifest.json",
+    ):
         assert (folder / name).is_file(), name
     cands = pd.read_csv(folder / "candidates.csv")
     assert len(cands) == 4 and set(cands["attacker"]) == {"fixed", "best_response"}
     assert len(pd.read_csv(folder / "choices.csv")) == 2
     assert not list(folder.parent.glob(".tmp-*"))
     assert "on the full-scale figures" in (folder / "summary.md").read_text()
+    meta = json.loads((folder / "manifest.json").read_text())
+    assert meta["study"] == "stackelberg" and len(meta["config_hash"]) == 64 and "git" in meta
 
 
 def test_the_full_scale_choice_uses_the_full_scale_figures():

@@ -249,6 +249,26 @@ def stackelberg(
     tmp = root / f".tmp-{final.name}-{os.getpid()}"
     tmp.mkdir(parents=True)
     try:
+        from sim.outputs import dump_json
+        from sim.provenance import manifest
+
+        dump_json(
+            manifest(
+                base.resolved,
+                base.cfg.seed,
+                base.scenario,
+                [*overrides, *reduced, *reduced_search],
+                {
+                    "study": "stackelberg",
+                    "budgets": [float(b) for b in budgets],
+                    "mixes": list(mixes),
+                    "values": [float(v) for v in values],
+                    "replicates": list(replicates),
+                    "reduced": [*reduced, *reduced_search],
+                },
+            ),
+            tmp / "manifest.json",
+        )
         table.drop(columns="levers").to_csv(tmp / "candidates.csv", index=False)
         table.to_json(tmp / "candidates.json", orient="records", indent=1)
         shown = choice.drop(columns=["_best_br", "_best_naive"])
