@@ -645,7 +645,8 @@ def plot_breakeven(bv: pd.DataFrame, path: Path) -> None:
     plt.close(fig)
 
 
-def _md_table(df: pd.DataFrame) -> str:
+def md_table(df: pd.DataFrame) -> str:
+    """``df`` as a Markdown table (cells as they are)."""
     cols = list(df.columns)
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for _, r in df.iterrows():
@@ -798,7 +799,7 @@ def _kind_tables(kind: str, df, curve, groups, be) -> list[str]:
                         "time to attribution (h)": _event(r, "attribution_hours"),
                     }
                 )
-            out += [_md_table(pd.DataFrame(rows)), ""]
+            out += [md_table(pd.DataFrame(rows)), ""]
     if kind == "detector_mix" and "mix" in groups:
         out += [
             "## Best detector mix per budget (lowest mean capability leaked)",
@@ -845,7 +846,7 @@ def _kind_tables(kind: str, df, curve, groups, be) -> list[str]:
                     "better than the runner-up? (paired gap, 95%)": verdict,
                 }
             )
-        out += [_md_table(pd.DataFrame(rows)), ""]
+        out += [md_table(pd.DataFrame(rows)), ""]
     if kind in ("spend_curve", "custom"):
         out += [
             "## Capability extracted by budget (mean [95% interval])",
@@ -881,5 +882,5 @@ def _kind_tables(kind: str, df, curve, groups, be) -> list[str]:
             )
             rec["attacker net value"] = f"${r['attacker_net_value_usd'] / 1e6:,.1f}M"
             rows.append(rec)
-        out += [_md_table(pd.DataFrame(rows)), ""]
+        out += [md_table(pd.DataFrame(rows)), ""]
     return out

@@ -188,11 +188,16 @@ class DistillationModel(mesa.Model):
         }
         return sorted(times)
 
+    def _plain_inputs(self, t0: float, t1: float) -> list:
+        """The operators' window inputs without teacher staleness: what live intervals and
+        expected volumes need (scans and reservations inside a window)."""
+        return [op.window_inputs(t0, t1, np.ones(0)) for op in self.operator_list]
+
     def _reserve_fees(self, t0: float, t1: float, t: float) -> None:
         """What each operator owes for ``[t0, t)`` at the expected spending rate, set aside so
         that ordering part-way through a window does not spend the fees the harvest will need."""
         ops = self.operator_list
-        inputs = [op.window_inputs(t0, t1, np.ones(0)) for op in ops]
+        inputs = self._plain_inputs(t0, t1)
         so_far = expected_harvest(self.fleet, t0, t, inputs, self.cfg.enforcement.throttle_factor)
         for k, op in enumerate(ops):
             fees = float(so_far[k]) * op.fee_per_exchange + op.infra_cost(t0, t1, t)
@@ -221,7 +226,7 @@ class DistillationModel(mesa.Model):
         if not due:
             return [], None
         ops = self.operator_list
-        inputs = [op.window_inputs(t0, t1, np.ones(0)) for op in ops]
+        inputs = self._plain_inputs(t0, t1)
         expected = expected_harvest(
             self.fleet, t0, t1, inputs, self.cfg.enforcement.throttle_factor
         )

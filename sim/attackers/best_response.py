@@ -137,12 +137,11 @@ class BestResponseOperator(FixedOperator):
     def replacements(self, when: np.ndarray) -> np.ndarray:
         """Replace ``replace_share`` of the losses, spread evenly over them (no random draw)."""
         s = self.levers.replace_share
-        if s >= 1.0 or when.size == 0:
-            self._losses_seen += when.size
-            return when
         n = self._losses_seen + np.arange(1, when.size + 1)
-        keep = np.floor(n * s) > np.floor((n - 1) * s)
         self._losses_seen += when.size
+        if s >= 1.0:
+            return when
+        keep = np.floor(n * s) > np.floor((n - 1) * s)
         self.unreplaced += int((~keep).sum())
         return when[keep]
 

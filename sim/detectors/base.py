@@ -348,7 +348,7 @@ class Detector(mesa.Agent):
         traffic, the operator's own and the reseller customers' mixed in (MODEL §4: every
         detector sees an account's total traffic; mixing dilutes only what is in it). A scan
         inside the window counts each account's rate over its live part of the period."""
-        if self.period < ctx.t1 - ctx.t0 or ctx.sub_window:
+        if ctx.sub_window:
             h = ctx.harvest
             lo = ctx.t1 - self.period
             own = h.rate * np.clip(np.minimum(h.stop, ctx.t1) - np.maximum(h.start, lo), 0, None)

@@ -132,22 +132,17 @@ def full_choice(full: pd.DataFrame, values: list[float]) -> pd.DataFrame:
 
 
 def _md(df: pd.DataFrame) -> str:
-    cols = list(df.columns)
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for _, r in df.iterrows():
-        cells = []
-        for c in cols:
-            v = r[c]
-            if isinstance(v, float) and c.startswith("budget"):
-                cells.append(f"${v:,.0f}")
-            elif isinstance(v, float) and ("usd" in c):
-                cells.append(f"${v / 1e6:,.2f}M")
-            elif isinstance(v, float):
-                cells.append(f"{v:,.4g}")
-            else:
-                cells.append(str(v))
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    """A Markdown table with budgets in $/day, money in $M and other numbers to 4 figures."""
+    from sim.analysis import md_table
+
+    def cell(c: str, v: Any) -> str:
+        if not isinstance(v, float):
+            return str(v)
+        if c.startswith("budget"):
+            return f"${v:,.0f}"
+        return f"${v / 1e6:,.2f}M" if "usd" in c else f"{v:,.4g}"
+
+    return md_table(pd.DataFrame({c: [cell(c, v) for v in df[c]] for c in df.columns}))
 
 
 def stackelberg(
