@@ -79,10 +79,11 @@ def time_model(overrides: list[str], reps: int, cls=None, warmup: bool = True) -
 
 
 def time_evaluate(overrides: list[str], reps: int) -> float:
-    """Median seconds of :func:`sim.evaluators.evaluate` (summary only): the world, its undefended
-    twin (``analysis.undefended_reference``) and their summaries, as a sweep point pays them."""
+    """Median seconds of :func:`sim.experiments.evaluators.evaluate` (summary only): the world,
+    its undefended twin (``analysis.undefended_reference``) and their summaries, as a sweep
+    point pays them."""
     from sim.configuration import load
-    from sim.evaluators import evaluate
+    from sim.experiments.evaluators import evaluate
 
     cfg = load(overrides).cfg
     evaluate(cfg, progress=False, summary_only=True)

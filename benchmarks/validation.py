@@ -36,9 +36,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sim.calibration import fit, simulate_targets  # noqa: E402
 from sim.configuration import load  # noqa: E402
-from sim.evaluators import evaluate  # noqa: E402
+from sim.experiments.calibration import fit, simulate_targets  # noqa: E402
+from sim.experiments.evaluators import evaluate  # noqa: E402
 
 PAGE = ROOT / "docs" / "VALIDATION.md"
 QUIET = ["output.plots=false", "output.progress=off", "analysis.undefended_reference=false"]

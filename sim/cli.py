@@ -73,11 +73,11 @@ def main(argv: list[str] | None = None) -> int:
 
             return run(rest)
         if cmd == "calibrate":
-            from sim.calibration import calibrate_command
+            from sim.experiments.calibration import calibrate_command
 
             return calibrate_command(rest)
         if cmd == "sweep":
-            from sim.sweeps import sweep_command
+            from sim.experiments.sweeps import sweep_command
 
             return sweep_command(rest)
         if cmd == "report":

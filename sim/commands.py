@@ -21,7 +21,7 @@ def run(overrides: list[str]) -> int:
                 "<output.results_dir>/runs/<scenario>/<time>/ (set output.results_dir=...)",
             )
     loaded = load(overrides, command_line=True)  # every bad input fails here, before any output
-    from sim.evaluators import evaluate
+    from sim.experiments.evaluators import evaluate
     from sim.outputs import write_run
     from sim.terminal import format_summary
 
@@ -37,7 +37,7 @@ def report(args: list[str]) -> int:
     """``distillsim report <sweep-folder>``: rebuild a sweep's outputs from runs.parquet."""
     from pathlib import Path
 
-    from sim.analysis import report as build
+    from sim.analysis.report import report as build
     from sim.validation import ConfigError
 
     if len(args) != 1:

@@ -7,42 +7,19 @@
 
 from __future__ import annotations
 
-import json
-import math
-import os
-import shutil
-from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from omegaconf import OmegaConf
 
-from sim import plots
+from sim.analysis import run_figures as plots
 from sim.configuration import Loaded
-from sim.evaluators import RunResult
+from sim.experiments.evaluators import RunResult
+from sim.experiments.storage import atomic_folder, dump_json, stamp
 from sim.provenance import manifest
 
 
-def _clean(x: Any) -> Any:
-    """JSON-safe: NaN/inf -> null, numpy scalars -> Python."""
-    if isinstance(x, dict):
-        return {str(k): _clean(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_clean(v) for v in x]
-    if hasattr(x, "item") and not isinstance(x, str | bytes):
-        x = x.item()
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    return x
-
-
-def dump_json(obj: Any, path: Path) -> None:
-    path.write_text(json.dumps(_clean(obj), indent=2, allow_nan=False) + "\n")
-
-
 def run_folder(results_dir: Path, scenario: str) -> Path:
-    stamp = datetime.now().strftime("%Y-%m-%d_%H-%M-%S_%f")
-    return results_dir / "runs" / scenario / stamp
+    return results_dir / "runs" / scenario / stamp()
 
 
 def write_run(loaded: Loaded, result: RunResult, results_dir: Path | None = None) -> Path:
@@ -50,10 +27,7 @@ def write_run(loaded: Loaded, result: RunResult, results_dir: Path | None = None
     cfg = loaded.cfg
     root = Path(results_dir or cfg.output.results_dir)
     final = run_folder(root, loaded.scenario)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = final.parent / f".tmp-{final.name}-{os.getpid()}"
-    try:
-        tmp.mkdir()
+    with atomic_folder(final) as tmp:
         (tmp / "config.yaml").write_text(OmegaConf.to_yaml(loaded.resolved))
         dump_json(result.summary, tmp / "summary.json")
         result.timeseries.to_parquet(tmp / "timeseries.parquet", index=False)
@@ -80,8 +54,4 @@ def write_run(loaded: Loaded, result: RunResult, results_dir: Path | None = None
             ),
             tmp / "manifest.json",
         )
-        tmp.rename(final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return final

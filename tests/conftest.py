@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from sim.configuration import load
-from sim.evaluators import evaluate
+from sim.experiments.evaluators import evaluate
 
 #: A small world: 10 days, 1% of the legitimate population (each simulated account weighs 100),
 #: one operator with ~1,000 accounts in clusters of 20.

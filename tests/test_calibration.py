@@ -11,9 +11,9 @@ import pytest
 from conftest import SMALL
 from omegaconf import OmegaConf
 
-from sim.calibration import fit, get_path, set_path, simulate_targets, table, write_back
 from sim.configuration import SCENARIO_DIR, load, scenario_names
-from sim.evaluators import evaluate
+from sim.experiments.calibration import fit, get_path, set_path, simulate_targets, table, write_back
+from sim.experiments.evaluators import evaluate
 
 SEEDS = [0, 1, 2, 3, 4]
 QUIET = ["output.plots=false", "output.progress=off"]

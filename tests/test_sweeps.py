@@ -11,7 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.analysis import break_even, curve_table, frontier_table, mean_ci, pareto_mask
+from sim.analysis.breakeven import break_even
+from sim.analysis.curves import curve_table
+from sim.analysis.frontier import frontier_table, pareto_mask
+from sim.analysis.stats import mean_ci
 from sim.cli import main
 
 #: A tiny world: 5 days, 0.5% of the legitimate population, ~500 attacker accounts.
@@ -88,7 +91,7 @@ def test_frontier_is_drawn_within_each_attacker_strategy():
 def test_best_mix_is_judged_on_paired_replicates():
     # Replicates differ a lot, but mix a beats mix b by 0.01 in every one of them (common random
     # numbers): the paired gap is clear although the two means' intervals overlap.
-    from sim.analysis import _kind_tables
+    from sim.analysis.report import _kind_tables
 
     base = np.array([0.30, 0.36, 0.42])
     df = pd.DataFrame(
@@ -110,7 +113,7 @@ def test_best_mix_is_judged_on_paired_replicates():
 def test_a_failed_point_keeps_typed_coordinates():
     # Without a validated config the values are typed as Hydra types them, so a failed point's
     # column matches the others' (a bool next to a string would not fit in runs.parquet).
-    from sim.sweeps import _swept_values
+    from sim.experiments.sweeps import _swept_values
 
     raw = _swept_values(
         ["policies.sanctions.enabled=false", "replicate=1", "x.y=[100,200]", "attacker=fixed"]
@@ -285,10 +288,10 @@ def test_best_response_points_give_the_same_figures_whichever_launcher(tmp_path)
 
 
 def test_a_failing_point_is_recorded_and_the_rest_aggregate(tmp_path, monkeypatch):
-    import sim.cache
+    import sim.experiments.cache
 
-    real = sim.cache.evaluate if hasattr(sim.cache, "evaluate") else None
-    from sim import evaluators
+    real = sim.experiments.cache.evaluate if hasattr(sim.experiments.cache, "evaluate") else None
+    from sim.experiments import evaluators
 
     original = evaluators.evaluate
 
@@ -324,7 +327,7 @@ def test_a_failing_point_is_recorded_and_the_rest_aggregate(tmp_path, monkeypatc
 
 
 def test_an_interrupted_sweep_is_marked_and_the_rerun_finishes_it(tmp_path, monkeypatch, capsys):
-    from sim import evaluators
+    from sim.experiments import evaluators
 
     original = evaluators.evaluate
     calls = []
@@ -374,7 +377,7 @@ def test_bad_sweep_input_fails_before_any_folder(tmp_path, monkeypatch, capsys):
 
 def test_ready_sweeps_have_the_promised_grids():
     from sim.configuration import compose_tree
-    from sim.sweeps import expand
+    from sim.experiments.sweeps import expand
 
     def params(name):
         tree = compose_tree([f"sweep={name}"], return_hydra_config=True)

@@ -1,7 +1,7 @@
 """Hydra sweeper plugin of distillsim: the basic sweeper in batches, aggregated at the end.
 
 Hydra only instantiates plugins that live in the ``hydra_plugins`` namespace; the work itself is in
-:mod:`sim.sweeps` (the task) and :mod:`sim.analysis` (the aggregation).
+:mod:`sim.experiments.sweeps` (the task) and :mod:`sim.analysis` (the aggregation).
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ class DistillsimSweeper(BasicSweeper):
                 try:
                     rows.append(r.return_value)
                 except Exception as exc:  # a job that failed before its task could catch it
-                    from sim.sweeps import _swept_values
+                    from sim.experiments.sweeps import _swept_values
 
                     rows.append(
                         {
@@ -85,7 +85,7 @@ class DistillsimSweeper(BasicSweeper):
                             "error": repr(exc),
                         }
                     )
-        from sim.analysis import aggregate
+        from sim.analysis.runs import aggregate
 
         aggregate(sweep_dir, rows, sweep_config=self.config)
         cached = sum(bool(r.get("cached")) for r in rows)

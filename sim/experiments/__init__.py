@@ -1,5 +1,8 @@
-"""Experiments: what runs worlds rather than what a world is (searches over the model).
+"""Experiments: what runs worlds rather than what a world is.
 
-The model (:mod:`sim.model` and what it uses) imports nothing from here. ``best_response`` chooses
-an attacker's levers against a defence.
+``evaluators`` runs one world into a summary, ``cache`` keeps summaries, ``sweeps`` runs grids
+through Hydra's launchers, ``calibration`` fits a scenario to its disclosures, ``best_response``
+chooses an attacker's levers against a defence and ``stackelberg`` the defence that anticipates
+it; ``storage`` writes results folders atomically. The model imports nothing from here, and
+nothing here imports :mod:`sim.analysis` or the command line.
 """

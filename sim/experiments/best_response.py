@@ -6,9 +6,9 @@ value (value of capability − cash − expected penalty, summed over operators)
 training replicates — common random numbers, so two proposals differ by their levers and not by
 their luck. The first trial is the fixed policy (neutral levers). Training replicates are
 ``train_offset + i``, disjoint from the replicates a sweep or a run reports on, so what is
-reported is held out. Every scored point goes through the result cache (:mod:`sim.cache`), and
-so does the search's outcome: the same world and seed get the same levers at no cost, whichever
-launcher asks.
+reported is held out. Every scored point goes through the result cache
+(:mod:`sim.experiments.cache`), and so does the search's outcome: the same world and seed get the
+same levers at no cost, whichever launcher asks.
 """
 
 from __future__ import annotations
@@ -136,7 +136,7 @@ def _as_levers(flat: dict[str, Any]) -> dict[str, Any]:
 
 def net_values(cfg: Config, levers: dict[str, Any], replicates: list[int], scenario: str):
     """The operators' summed net value on each replicate, playing ``levers`` (cached)."""
-    from sim.cache import cached_summary
+    from sim.experiments.cache import cached_summary
 
     base = with_levers(cfg, levers)
     base = dataclasses.replace(
@@ -150,7 +150,7 @@ def net_values(cfg: Config, levers: dict[str, Any], replicates: list[int], scena
 
 
 def _key(cfg: Config, scenario: str) -> str:
-    from sim.cache import cache_key
+    from sim.experiments.cache import cache_key
 
     # The search depends on the world, the seed and its own settings, not on the run's replicate.
     return cache_key(dataclasses.replace(cfg, replicate=None), f"best_response|{scenario}")
@@ -171,12 +171,12 @@ def search(cfg: Config, scenario: str, progress: bool = False) -> BestResponse:
             except (OSError, json.JSONDecodeError, TypeError):
                 pass  # a damaged entry is searched again
         result = _search(cfg, scenario, progress)
-        from sim.outputs import _clean
+        from sim.experiments.storage import clean
 
         tmp = path.with_suffix(f".tmp-{os.getpid()}")
         data = dataclasses.asdict(result)
         data.pop("cached")
-        tmp.write_text(json.dumps(_clean(data), allow_nan=False))
+        tmp.write_text(json.dumps(clean(data), allow_nan=False))
         os.replace(tmp, path)
     return result
 

@@ -61,8 +61,8 @@ def score(
     search_overrides: list[str] = (),
 ) -> dict[str, Any]:
     """Mean outcomes of one defence against one attacker over ``replicates`` (cached)."""
-    from sim.cache import cached_summary
     from sim.experiments.best_response import search, with_levers
+    from sim.experiments.cache import cached_summary
 
     loaded = _load(overrides, candidate, mode, list(search_overrides))
     cfg, scenario = loaded.cfg, loaded.scenario
@@ -133,7 +133,7 @@ def full_choice(full: pd.DataFrame, values: list[float]) -> pd.DataFrame:
 
 def _md(df: pd.DataFrame) -> str:
     """A Markdown table with budgets in $/day, money in $M and other numbers to 4 figures."""
-    from sim.analysis import md_table
+    from sim.analysis.report import md_table
 
     def cell(c: str, v: Any) -> str:
         if not isinstance(v, float):
@@ -244,7 +244,7 @@ def stackelberg(
     tmp = root / f".tmp-{final.name}-{os.getpid()}"
     tmp.mkdir(parents=True)
     try:
-        from sim.outputs import dump_json
+        from sim.experiments.storage import dump_json
         from sim.provenance import manifest
 
         dump_json(

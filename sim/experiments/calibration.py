@@ -117,7 +117,7 @@ def simulate_targets(
     cfg: Config, metrics: list[str], seeds: list[int], scenario: str
 ) -> tuple[dict[str, float], list[dict], dict[str, float | None]]:
     """Mean of each metric over ``seeds`` (and the per-seed values, and unfitted figures)."""
-    from sim.evaluators import evaluate
+    from sim.experiments.evaluators import evaluate
 
     rows, unfit = [], []
     for s in seeds:
@@ -301,7 +301,7 @@ def write_back(result: FitResult, scenario: str, path: Path | None = None) -> Pa
 
 def calibrate_command(argv: list[str]) -> int:
     """``distillsim calibrate scenario=<name> [--seeds N] [--write]``."""
-    from sim.outputs import dump_json, run_folder
+    from sim.experiments.storage import atomic_folder, dump_json, stamp
 
     write = "--write" in argv
     seeds_arg = "5"
@@ -327,18 +327,17 @@ def calibrate_command(argv: list[str]) -> int:
     print(f"calibrating {loaded.scenario} over seeds {seeds} ...", file=sys.stderr)
     result = fit(loaded, seeds)
     text = table(result, loaded)
-    stamp = run_folder(Path("."), loaded.scenario).name
-    folder = Path(loaded.cfg.output.results_dir) / "calibration" / loaded.scenario / stamp
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "calibration.md").write_text(text)
-    dump_json(
-        {
-            **dataclasses.asdict(result),
-            "max_abs_rel_error": result.max_abs_rel_error,
-            "tree": OmegaConf.to_container(loaded.tree),
-        },
-        folder / "calibration.json",
-    )
+    folder = Path(loaded.cfg.output.results_dir) / "calibration" / loaded.scenario / stamp()
+    with atomic_folder(folder) as tmp:
+        (tmp / "calibration.md").write_text(text)
+        dump_json(
+            {
+                **dataclasses.asdict(result),
+                "max_abs_rel_error": result.max_abs_rel_error,
+                "tree": OmegaConf.to_container(loaded.tree),
+            },
+            tmp / "calibration.json",
+        )
     print(text)
     if write:
         path = write_back(result, loaded.scenario)

@@ -5,10 +5,10 @@
 ``results/sweeps/<sweep>/<timestamp>.partial/`` (renamed to ``<timestamp>/`` once aggregated)
 with the configured launcher (joblib on all cores by
 default; ``hydra/launcher=ray`` for a cluster). Each point is one job (:func:`run_point`): it looks
-its result up in the cache (:mod:`sim.cache`) or simulates it, and returns its summary, so results
-travel back to the driver even where jobs share no disk. The sweeper
+its result up in the cache (:mod:`sim.experiments.cache`) or simulates it, and returns its
+summary, so results travel back to the driver even where jobs share no disk. The sweeper
 (``hydra_plugins/distillsim_sweeper``) is Hydra's basic sweeper run in batches — it reports progress
-and time left after each batch — and hands the jobs' returns to :func:`sim.analysis.aggregate`
+and time left after each batch — and hands the jobs' returns to :func:`sim.analysis.runs.aggregate`
 when the multirun ends.
 """
 
@@ -54,8 +54,8 @@ def _swept_values(overrides: list[str], cfg=None) -> dict[str, Any]:
     Without ``cfg`` (the job's config did not validate) the values stay as typed on the command
     line, so that a failed point still carries its coordinates.
     """
-    from sim.calibration import get_path
     from sim.configuration import GROUPS
+    from sim.experiments.calibration import get_path
 
     out: dict[str, Any] = {}
     for ov in overrides:
@@ -80,8 +80,8 @@ def run_point(cfg: DictConfig) -> dict[str, Any]:
     """Hydra task: one sweep point, from cache or simulated. Never raises (errors are data)."""
     from hydra.core.hydra_config import HydraConfig
 
-    from sim.cache import cached_summary
-    from sim.outputs import dump_json
+    from sim.experiments.cache import cached_summary
+    from sim.experiments.storage import dump_json
     from sim.validation import validate
 
     hc = HydraConfig.get()

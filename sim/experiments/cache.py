@@ -41,7 +41,7 @@ def cache_key(cfg: Config, scenario: str) -> str:
 
 def cached_summary(cfg: Config, scenario: str) -> tuple[dict[str, Any], bool]:
     """The run's summary from the cache, or simulated and stored. Returns (summary, was_cached)."""
-    from sim.evaluators import evaluate
+    from sim.experiments.evaluators import evaluate
 
     key = cache_key(cfg, scenario)
     path = Path(cfg.output.results_dir) / "cache" / key[:2] / f"{key}.json"
@@ -59,10 +59,10 @@ def cached_summary(cfg: Config, scenario: str) -> tuple[dict[str, Any], bool]:
         # The undefended twin is a point of its own (often one of the sweep's): cached too.
         reference=lambda twin: cached_summary(twin, scenario)[0],
     ).summary
-    from sim.outputs import _clean
+    from sim.experiments.storage import clean
 
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(_clean(summary), allow_nan=False))
+    tmp.write_text(json.dumps(clean(summary), allow_nan=False))
     os.replace(tmp, path)
     return summary, False
