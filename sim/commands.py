@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from sim.configuration import load
 
@@ -60,25 +61,30 @@ STACKELBERG_HELP = """usage: distillsim stackelberg [options] [key=value ...]
 
 The defence (budget B and its split) with the least defender cost + value x capability points
 leaked, against the attacker's best response and against the naive (fixed) attacker, per value.
-Searched on a reduced world (world.legit_sample_share=0.1; best-response searches of 20 trials on
-2 replicates); the chosen defences are re-checked at full scale. A key you set (world or
-attacker.search.*) replaces the reduced world's. Writes results/studies/stackelberg/<timestamp>/.
+Every candidate is played on a reduced world (world.legit_sample_share=0.1; best-response
+searches of 30 trials on 2 training replicates, each mix's warm-started up the budget ladder).
+The choice is made on the choice replicates and reported on disjoint report replicates, and the
+chosen defences are played again at full scale (a 40-trial search warm-started from the reduced
+world's). A key you set (world or attacker.search.*) replaces the reduced world's. Writes
+results/studies/stackelberg/<timestamp>/ (summary.md, frontier.png, CSV tables, manifest.json).
 
 options:
-  --budgets B,...     candidate budgets, $/day (default 0,10000,100000,1000000)
-  --mixes M,...       splits from configs/mix/ (default balanced,content_heavy,review_heavy)
-  --values V,...      the defender's value of a capability point, $ (default 3e5,1e6,3e6,1e7)
-  --replicates N      held-out replicates per candidate (default 2)
-  --no-full-check     skip the full-scale re-check of the chosen defences
+  --budgets B,...         candidate budgets, $/day (default 0,10000,100000,1000000)
+  --mixes M,...           splits from configs/mix/ (default balanced,content_heavy,review_heavy)
+  --values V,...          the defender's value of a capability point, $ (default 3e5,1e6,3e6,1e7)
+  --replicates N          replicates the choice is made on: 0..N-1 (default 2)
+  --report-replicates M   held-out replicates it is reported on: N..N+M-1 (default 3)
+  --no-full-check         skip the full-scale re-check of the chosen defences
 """
 
 
 def stackelberg(args: list[str]) -> int:
     """``distillsim stackelberg [options] [key=value ...]``: the defender's choice against the
-    attacker's best response (:mod:`sim.experiments.stackelberg`)."""
+    attacker's best response (:mod:`sim.experiments.stackelberg`, tables and figure from
+    :mod:`sim.analysis.stackelberg`)."""
     import argparse
 
-    from sim.experiments.stackelberg import stackelberg as study
+    from sim.experiments.stackelberg import run as study
     from sim.validation import ConfigError
 
     ap = argparse.ArgumentParser(prog="distillsim stackelberg", add_help=False)
@@ -86,14 +92,15 @@ def stackelberg(args: list[str]) -> int:
     ap.add_argument("--mixes", default="balanced,content_heavy,review_heavy")
     ap.add_argument("--values", default="300000,1000000,3000000,10000000")
     ap.add_argument("--replicates", type=int, default=2)
+    ap.add_argument("--report-replicates", type=int, default=3)
     ap.add_argument("--no-full-check", action="store_true")
     opts, overrides = ap.parse_known_args(args)
     bad = [a for a in overrides if a.startswith("-") or "=" not in a]
     if bad:
         raise ConfigError(
             "stackelberg",
-            f"unknown argument {bad[0]!r}; options: --budgets, "
-            "--mixes, --values, --replicates, --no-full-check, key=value overrides",
+            f"unknown argument {bad[0]!r}; options: --budgets, --mixes, --values, --replicates, "
+            "--report-replicates, --no-full-check, key=value overrides",
         )
 
     def numbers(name: str, text: str) -> list[float]:
@@ -107,16 +114,46 @@ def stackelberg(args: list[str]) -> int:
             raise ConfigError(f"--{name}", f"expected non-negative numbers, got {text!r}")
         return out
 
-    if opts.replicates < 1:
-        raise ConfigError("--replicates", f"must be >= 1 (got {opts.replicates})")
-    folder = study(
+    for flag, n in (
+        ("--replicates", opts.replicates),
+        ("--report-replicates", opts.report_replicates),
+    ):
+        if n < 1:
+            raise ConfigError(flag, f"must be >= 1 (got {n})")
+    result = study(
         overrides,
         budgets=numbers("budgets", opts.budgets),
         mixes=[m for m in opts.mixes.split(",") if m],
         values=numbers("values", opts.values),
-        replicates=list(range(opts.replicates)),
+        choose_replicates=list(range(opts.replicates)),
+        report_replicates=list(range(opts.replicates, opts.replicates + opts.report_replicates)),
         full_check=not opts.no_full_check,
     )
+    folder = write_study(result, Path(result.settings["base"].cfg.output.results_dir))
     print((folder / "summary.md").read_text())
     print(folder)
     return 0
+
+
+def write_study(result, results_dir: Path) -> Path:
+    """The study's folder, written whole: manifest, tables, figure."""
+    from sim.analysis.stackelberg import write
+    from sim.experiments.storage import atomic_folder, dump_json, stamp
+    from sim.provenance import manifest
+
+    s = result.settings
+    base = s["base"]
+    final = results_dir / "studies" / "stackelberg" / stamp()
+    with atomic_folder(final) as tmp:
+        dump_json(
+            manifest(
+                base.resolved,
+                base.cfg.seed,
+                base.scenario,
+                [*s["overrides"], *s["search_overrides"], *s["reduced"]],
+                {"study": "stackelberg", **{k: v for k, v in s.items() if k != "base"}},
+            ),
+            tmp / "manifest.json",
+        )
+        write(tmp, result)
+    return final

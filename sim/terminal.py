@@ -96,6 +96,11 @@ def _best_response_rows(br: dict[str, Any]) -> list[tuple[str, str]]:
             f"{_money(br['train_net_value_usd'])} vs {_money(br['fixed_train_net_value_usd'])}, "
             f"{len(br['trials'])} trials in {br['search_seconds']:,.1f} s"
             + (" (from the cache)" if br.get("from_cache") else "")
+            + (
+                f"; warm-started from B = {_money(br['warm_start_budget_usd_per_day'])}/day"
+                if br.get("warm_start_budget_usd_per_day") is not None
+                else ""
+            )
             + (f"; at a bound: {', '.join(br['at_bounds'])}" if br.get("at_bounds") else ""),
         ),
     ]

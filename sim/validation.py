@@ -450,3 +450,9 @@ def _check_search(cfg: Config) -> None:
                 "attacker.search.suppliers",
                 f"unknown supplier {name!r}; allowed: {', '.join(cfg.suppliers)}",
             )
+    for b in s.warm_start_budgets:
+        if not (isinstance(b, int | float) and math.isfinite(b) and b >= 0):
+            raise ConfigError(
+                "attacker.search.warm_start_budgets",
+                f"budgets are $/day, finite and >= 0 (got {b!r})",
+            )

@@ -5,13 +5,20 @@ Small worlds (6 days) and short searches; each search caches its points under ``
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from conftest import run_small, small_cfg
 
 from sim.experiments.best_response import net_values, search
 
-SHORT = ["world.days=6", "attacker=best_response", "attacker.search.train_replicates=2"]
+SHORT = [
+    "world.days=6",
+    "attacker=best_response",
+    "attacker.search.train_replicates=2",
+    "attacker.search.n_jobs=1",
+]
 HELD_OUT = [0, 1, 2]
 
 
@@ -41,12 +48,12 @@ def test_replace_share_and_supplier_weights_act():
 
 
 def test_search_recovers_the_optimum_of_an_exhaustive_grid(tmp_path):
-    """One lever (demand): the search's best is within 3% of the best of a 9-point log grid
+    """One lever (demand): the search's best is within 3% of the best of a 13-point log grid
     scored on the same training replicates, or better."""
     cfg = cfg_for(tmp_path, "attacker.search.levers=[demand_scale]", "attacker.search.trials=20")
     s = cfg.attacker.search
     reps = [s.train_offset + i for i in range(s.train_replicates)]
-    grid = np.geomspace(1 / s.max_scale, s.max_scale, 9)
+    grid = np.geomspace(1 / s.max_demand_scale, s.max_demand_scale, 13)
     scores = [np.mean(net_values(cfg, {"demand_scale": float(g)}, reps, "t")) for g in grid]
     found = search(cfg, "t")
     assert found.train_net_value_usd >= max(scores) - 0.03 * abs(max(scores))
@@ -131,7 +138,7 @@ def test_the_defender_plans_on_the_configured_campaign_not_the_levers():
         *SHORT,
         "attacker.search.enabled=false",
         "attacker.levers.demand_scale=3.0",
-        "attacker.levers.traffic_mixing=0.8",
+        "attacker.levers.mixing_shift=0.8",
         keep_model=True,
     ).model
     assert a.traffic_forecast_per_day() == b.traffic_forecast_per_day()
@@ -151,3 +158,81 @@ def test_search_settings_fail_clearly(overrides, words):
 
     with pytest.raises(ConfigError, match=words):
         small_cfg(*overrides)
+
+
+def test_neutral_levers_are_the_fixed_policy_for_every_operator_of_a_scenario(tmp_path):
+    """Levers are relative to each operator's campaign: with several operators whose clusters
+    differ, the search's first trial (the neutral levers) still plays each of them as is."""
+    from sim.configuration import load
+    from sim.experiments.best_response import _as_levers, _inside, _space, neutral
+
+    base = [
+        "scenario=feb2026_three_labs",
+        "world.days=12",
+        "world.legit_sample_share=0.01",
+        f"output.results_dir={tmp_path}",
+    ]
+    fixed = load(base).cfg
+    assert len({o.cluster_size for o in fixed.operators.values()}) > 1
+    br = load([*base, "attacker=best_response", "attacker.search.n_jobs=1"]).cfg
+    s = br.attacker.search
+    first = _as_levers(_inside(neutral(s), _space(s)))
+    from sim.experiments.cache import cached_summary
+
+    def fixed_net(r):
+        cfg = dataclasses.replace(
+            fixed,
+            replicate=r,
+            analysis=dataclasses.replace(fixed.analysis, undefended_reference=False),
+        )
+        ops = cached_summary(cfg, "feb2026_three_labs")[0]["operators"].values()
+        return sum(o["net_value_usd"] for o in ops)
+
+    assert net_values(br, first, [0, 1], "feb2026_three_labs") == [fixed_net(0), fixed_net(1)]
+
+
+def test_shifts_and_scales_stay_within_the_caps():
+    from sim.attackers.best_response import Levers, Search, apply_levers
+    from sim.configuration import load
+
+    op = load([]).cfg.operators["qwen"]
+    s = Search(max_obfuscation=0.5, max_cluster_size=80)
+    up = apply_levers(op, Levers(obfuscation_shift=0.9, cluster_scale=4.0), 0.0, s)
+    assert up.obfuscation == max(0.5, op.obfuscation) and up.cluster_size == max(
+        80, op.cluster_size
+    )
+    down = apply_levers(
+        op, Levers(obfuscation_shift=-1.0, mixing_shift=-1.0, cluster_scale=0.01), 0.0, s
+    )
+    assert down.obfuscation == 0.0 and down.traffic_mixing == 0.0 and down.cluster_size == 1
+
+
+def test_the_batch_scores_the_same_on_one_process_or_two(tmp_path):
+    one = search(cfg_for(tmp_path / "a", "attacker.search.trials=6"), "t")
+    two = search(
+        cfg_for(tmp_path / "b", "attacker.search.trials=6", "attacker.search.n_jobs=2"), "t"
+    )
+    assert one.trials == two.trials and one.levers == two.levers
+
+
+def test_a_warm_start_tries_the_neighbouring_budget_s_choice(tmp_path):
+    ladder = "attacker.search.warm_start_budgets=[0,30000,300000]"
+    cfg = cfg_for(
+        tmp_path, ladder, "attacker.search.trials=8", "detection.budget_usd_per_day=300000"
+    )
+    found = search(cfg, "t")
+    assert found.warm_start_budget_usd_per_day == 30000
+    # The neighbour was searched first (and warm-started from B = 0 in turn), through the cache.
+    from sim.experiments.best_response import _at_budget
+
+    neighbour = search(_at_budget(cfg, 30000), "t")
+    assert neighbour.cached and neighbour.warm_start_budget_usd_per_day == 0
+    assert (
+        found.trials[1]["levers"] == neighbour.levers
+        or neighbour.levers == found.trials[0]["levers"]
+    )
+    # Off the ladder's bottom: no warm start.
+    assert search(_at_budget(cfg, 0), "t").warm_start_budget_usd_per_day is None
+    assert found.train_net_value_usd >= max(
+        found.trials[1]["net_value_usd"], found.fixed_train_net_value_usd
+    )

@@ -8,8 +8,43 @@ import pandas as pd
 import pytest
 from conftest import SMALL
 
+from sim.analysis.stackelberg import choice_table
 from sim.cli import main
-from sim.experiments.stackelberg import choose, stackelberg
+from sim.commands import write_study
+from sim.experiments.stackelberg import Study, choose, run
+
+TINY_SEARCH = [
+    "attacker.search.trials=4",
+    "attacker.search.train_replicates=1",
+    "attacker.search.n_jobs=1",
+]
+
+
+def synthetic(leaks: dict, costs: dict, reps=(0, 1, 2, 3), choose_reps=(0, 1)) -> pd.DataFrame:
+    """Runs of two defences against both attackers; replicate r adds r to every leak."""
+    rows = []
+    for attacker, leak in leaks.items():
+        for b, cost in costs.items():
+            for r in reps:
+                rows.append(
+                    {
+                        "budget_usd_per_day": b,
+                        "mix": "balanced",
+                        "attacker": attacker,
+                        "replicate": r,
+                        "role": "choose" if r in choose_reps else "report",
+                        "capability_extracted": 0.0,
+                        "capability_points": leak[int(b > 0)] + r,
+                        "defender_total_cost_usd": cost,
+                        "attacker_net_value_usd": 0.0,
+                        "levers": "{}",
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+LEAKS = {"fixed": {0: 10.0, 1: 2.0}, "best_response": {0: 10.0, 1: 9.0}}
+COSTS = {0.0: 1.0e6, 1.0e5: 5.0e6}
 
 
 def test_the_choice_minimises_cost_plus_the_value_of_the_leak():
@@ -17,68 +52,67 @@ def test_the_choice_minimises_cost_plus_the_value_of_the_leak():
     value and the strong one at a high value; against the best response the strong defence leaks
     little less than the cheap one, so the cheap one wins at both and the naive choice costs
     the difference."""
-    rows = []
-    for attacker, leak in (("fixed", {0: 10.0, 1: 2.0}), ("best_response", {0: 10.0, 1: 9.0})):
-        for b, cost in ((0.0, 1.0e6), (1.0e5, 5.0e6)):
-            rows.append(
-                {
-                    "budget_usd_per_day": b,
-                    "mix": "balanced",
-                    "attacker": attacker,
-                    "capability_points": leak[int(b > 0)],
-                    "defender_total_cost_usd": cost,
-                }
-            )
-    got = choose(pd.DataFrame(rows), [1.0e5, 1.0e6])
+    from sim.experiments.stackelberg import means
+
+    got = choose(means(synthetic(LEAKS, COSTS), "choose"), [1.0e5, 1.0e6])
     low, high = got.iloc[0], got.iloc[1]
-    assert low["best_vs_naive"] == "$0/day balanced" == low["best_vs_best_response"]
-    assert high["best_vs_naive"] == "$100,000/day balanced"  # 5M + 2M < 1M + 10M
-    assert high["best_vs_best_response"] == "$0/day balanced"  # 1M + 10M < 5M + 9M
-    assert high["cost_of_assuming_naive_usd"] == pytest.approx((5e6 + 9e6) - (1e6 + 10e6))
+    assert low["vs_naive"] == (0.0, "balanced") == low["vs_best_response"]
+    assert high["vs_naive"] == (1.0e5, "balanced")  # 5M + 2.5M < 1M + 10.5M
+    assert high["vs_best_response"] == (0.0, "balanced")  # 1M + 10.5M < 5M + 9.5M
+    assert high["cost_of_assuming_naive_usd"] == pytest.approx((5e6 + 9.5e6) - (1e6 + 10.5e6))
+
+
+def test_the_report_is_on_held_out_replicates_with_paired_intervals():
+    """The loss reported is the report replicates' (2 and 3: leak + 2.5 on average), and the cost
+    of assuming the attacker naive is the same in every pair, so its interval has no width."""
+    runs = synthetic(LEAKS, COSTS)
+    study = Study(runs=runs, full=runs.iloc[0:0], settings={"values": [1.0e6]})
+    row = choice_table(study).iloc[0]
+    assert row["best vs best response"] == "$0/day balanced"
+    assert row["its loss vs best response (report reps, reduced)"].startswith("$13.50M")
+    assert row["cost of assuming naive (paired, reduced)"] == "$3.00M [3.00, 3.00]"
 
 
 def test_the_study_writes_its_tables_and_checks_the_choice_at_full_scale(tmp_path):
-    folder = stackelberg(
+    result = run(
         [*SMALL, "world.days=6", f"output.results_dir={tmp_path}"],
-        budgets=[0, 300000],
+        budgets=[300000, 0],
         mixes=["balanced"],
         values=[1e5, 1e7],
-        replicates=[0],
+        choose_replicates=[0],
+        report_replicates=[1, 2],
         reduced=["world.legit_sample_share=0.005"],
-        reduced_search=["attacker.search.trials=6", "attacker.search.train_replicates=1"],
+        reduced_search=TINY_SEARCH,
         n_jobs=1,
     )
+    runs = result.runs
+    assert set(runs["role"]) == {"choose", "report"}
+    assert set(runs.loc[runs["role"] == "report", "replicate"]) == {1, 2}
+    assert set(result.full["replicate"]) == {1, 2}
+    # The ladder: the $300k best response was warm-started from the $0 one.
+    assert "attacker.search.warm_start_budgets=[0,300000]" in result.settings["reduced"]
+    folder = write_study(result, tmp_path)
     for name in (
         "summary.md",
         "candidates.csv",
+        "runs.csv",
         "choices.csv",
-        "full_scale_check.csv",
+        "frontier.csv",
+        "frontier.png",
+        "full_scale.csv",
         "manifest.json",
     ):
         assert (folder / name).is_file(), name
-    cands = pd.read_csv(folder / "candidates.csv")
-    assert len(cands) == 4 and set(cands["attacker"]) == {"fixed", "best_response"}
+    assert len(pd.read_csv(folder / "candidates.csv")) == 4
     assert len(pd.read_csv(folder / "choices.csv")) == 2
+    front = pd.read_csv(folder / "frontier.csv")
+    assert set(front["attacker"]) == {"fixed", "best_response"} and front["pareto"].any()
     assert not list(folder.parent.glob(".tmp-*"))
-    assert "on the full-scale figures" in (folder / "summary.md").read_text()
+    text = (folder / "summary.md").read_text()
+    assert "at full scale" in text and "paired" in text
     meta = json.loads((folder / "manifest.json").read_text())
     assert meta["study"] == "stackelberg" and len(meta["config_hash"]) == 64 and "git" in meta
-
-
-def test_the_full_scale_choice_uses_the_full_scale_figures():
-    from sim.experiments.stackelberg import full_choice
-
-    full = pd.DataFrame(
-        {
-            "budget_usd_per_day": [0.0, 1e5],
-            "mix": ["balanced", "balanced"],
-            "defender_cost_full_usd": [1e6, 5e6],
-            "points_full": [10.0, 9.0],
-        }
-    )
-    got = full_choice(full, [1e6, 1e7])
-    assert list(got["best_at_full_scale"]) == ["$0/day balanced", "$100,000/day balanced"]
-    assert got["loss_usd"].tolist() == pytest.approx([11e6, 95e6])
+    assert meta["choose_replicates"] == [0] and meta["report_replicates"] == [1, 2]
 
 
 def test_the_command_rejects_bad_options_before_any_work(tmp_path, monkeypatch, capsys):
@@ -86,7 +120,9 @@ def test_the_command_rejects_bad_options_before_any_work(tmp_path, monkeypatch, 
     assert main(["stackelberg", "--budgets", "0,abc"]) == 2
     assert "--budgets" in capsys.readouterr().err
     assert main(["stackelberg", "--bogus"]) == 2
-    assert "--replicates" in capsys.readouterr().err
+    assert "--report-replicates" in capsys.readouterr().err
+    assert main(["stackelberg", "--report-replicates", "0"]) == 2
+    assert "--report-replicates" in capsys.readouterr().err
     assert main(["stackelberg", "--mixes", "nope"]) == 2
     assert "mix" in capsys.readouterr().err
     assert not (tmp_path / "results").exists()
@@ -96,31 +132,33 @@ def test_bayes_thresholds_are_refused(tmp_path):
     from sim.validation import ConfigError
 
     with pytest.raises(ConfigError, match="bayes"):
-        stackelberg(
+        run(
             [*SMALL, "detection=bayes", f"output.results_dir={tmp_path}"],
             budgets=[0],
             mixes=["balanced"],
             values=[1e6],
-            replicates=[0],
+            choose_replicates=[0],
+            report_replicates=[1],
             reduced=[],
         )
 
 
 def test_every_split_of_a_zero_budget_is_one_world_simulated_once(tmp_path, capsys):
-    folder = stackelberg(
+    result = run(
         [*SMALL, "world.days=6", f"output.results_dir={tmp_path}"],
         budgets=[0],
         mixes=["balanced", "review_heavy"],
         values=[1e6],
-        replicates=[0],
+        choose_replicates=[0],
+        report_replicates=[1],
         reduced=[],
-        reduced_search=["attacker.search.trials=3", "attacker.search.train_replicates=1"],
+        reduced_search=TINY_SEARCH,
         full_check=False,
         n_jobs=1,
     )
     assert "(1 distinct worlds)" in capsys.readouterr().out
-    c = pd.read_csv(folder / "candidates.csv")
-    assert len(c) == 4 and set(c["mix"]) == {"balanced", "review_heavy"}
+    c = result.runs
+    assert len(c) == 8 and set(c["mix"]) == {"balanced", "review_heavy"}
     a, b = (c[c["mix"] == m].drop(columns="mix").reset_index(drop=True) for m in c["mix"].unique())
     pd.testing.assert_frame_equal(a, b)
 
@@ -128,18 +166,27 @@ def test_every_split_of_a_zero_budget_is_one_world_simulated_once(tmp_path, caps
 def test_your_search_settings_reach_the_best_response_runs_only(tmp_path, capsys):
     from sim.validation import ConfigError
 
-    folder = stackelberg(
-        [*SMALL, "world.days=6", f"output.results_dir={tmp_path}", "attacker.search.trials=3"],
+    result = run(
+        [
+            *SMALL,
+            "world.days=6",
+            f"output.results_dir={tmp_path}",
+            "attacker.search.trials=3",
+            "attacker.search.n_jobs=1",
+        ],
         budgets=[0],
         mixes=["balanced"],
         values=[1e6],
-        replicates=[0],
+        choose_replicates=[0],
+        report_replicates=[1],
         full_check=False,
         n_jobs=1,
     )
     out = capsys.readouterr().out
-    assert "replace the study's reduced" in out and "attacker.search.trials=20" in out
+    assert "replace the study's reduced" in out and "attacker.search.trials=30" in out
     assert "world.legit_sample_share=0.1" in out  # SMALL sets it: the user's value stays
-    assert (folder / "summary.md").is_file()
+    assert "attacker.search.trials=3" in result.settings["reduced"]
     with pytest.raises(ConfigError, match="sets the attacker"):
-        stackelberg([*SMALL, "attacker=adaptive"], [0], ["balanced"], [1e6], [0])
+        run([*SMALL, "attacker=adaptive"], [0], ["balanced"], [1e6], [0], [1])
+    with pytest.raises(ConfigError, match="disjoint"):
+        run(SMALL, [0], ["balanced"], [1e6], [0, 1], [1])

@@ -9,8 +9,9 @@ model's job: :mod:`sim.experiments.best_response` does it before the run and wri
 levers here. At their neutral values (below) the operator is the ``fixed`` one, so the fixed
 policy lies inside the search space.
 
-Every operator of a scenario gets the same levers (as multipliers of, or replacements for, its own
-campaign facts); their net values are summed in the search.
+Every lever is relative to the operator's own campaign (a multiplier or a shift), so one lever set
+serves every operator of a scenario and, at its neutral values, leaves each of them as configured;
+their net values are summed in the search.
 """
 
 from __future__ import annotations
@@ -31,9 +32,9 @@ LEVERS = (
     "go",
     "demand_scale",
     "cadence_scale",
-    "cluster_size",
-    "obfuscation",
-    "traffic_mixing",
+    "cluster_scale",
+    "obfuscation_shift",
+    "mixing_shift",
     "length_share",
     "replace_share",
     "supplier_weights",
@@ -42,15 +43,18 @@ LEVERS = (
 
 @dataclass
 class Levers:
-    """One campaign's choice. ``None`` keeps the operator's own value."""
+    """One campaign's choice, relative to each operator's own (neutral: as configured)."""
 
     go: bool = True
     #: Multiplies the operator's demand (exchanges a day) and its per-account cadence.
     demand_scale: float = P(1.0, gt=0.0)
     cadence_scale: float = P(1.0, gt=0.0)
-    cluster_size: int | None = P(None, ge=1)
-    obfuscation: float | None = P(None, ge=0.0, le=1.0)
-    traffic_mixing: float | None = P(None, ge=0.0, lt=1.0)
+    #: Multiplies its cluster size (rounded, at least 1, at most ``search.max_cluster_size``).
+    cluster_scale: float = P(1.0, gt=0.0)
+    #: Added to its obfuscation and traffic-mixing share, kept within [0, the search's cap]
+    #: (or the operator's own value where that is higher).
+    obfuscation_shift: float = P(0.0, ge=-1.0, le=1.0)
+    mixing_shift: float = P(0.0, ge=-1.0, le=1.0)
     #: Share of the planned campaign (start to planned end, or the horizon) it runs.
     length_share: float = P(1.0, gt=0.0, le=1.0)
     #: Share of lost accounts it replaces (in order: every 1/share-th loss is not replaced).
@@ -73,8 +77,13 @@ class Search:
     #: Training replicates are ``train_offset + i``: disjoint from a sweep's replicates 0, 1, …
     train_offset: int = P(10000, ge=0)
     sampler: str = P("tpe", choices=["tpe", "cmaes", "random"])
-    #: Bounds: scales in [1/max_scale, max_scale] (log), cluster size in [1, max_cluster_size].
+    #: Bounds: demand × [1/max_demand_scale, max_demand_scale], cadence and supplier weights
+    #: × [1/max_scale, max_scale], cluster size × [min_cluster_scale, max_cluster_scale] (all log)
+    #: and at most max_cluster_size; obfuscation and mixing shifts reach 0 and their caps.
+    max_demand_scale: float = P(16.0, gt=1.0)
     max_scale: float = P(4.0, gt=1.0)
+    min_cluster_scale: float = P(0.01, gt=0.0, le=1.0)
+    max_cluster_scale: float = P(4.0, ge=1.0)
     max_cluster_size: int = P(200, ge=1)
     max_obfuscation: float = share(0.8)
     max_traffic_mixing: float = P(0.9, ge=0.0, lt=1.0)
@@ -83,6 +92,14 @@ class Search:
     suppliers: list[str] = P(factory=lambda: ["farmed", "verified", "aged"])
     #: Seed of the optimiser's sampler.
     seed: int = 0
+    #: Trials proposed together and scored in parallel (a fixed batch: the result does not
+    #: depend on how many processes score it), on ``n_jobs`` processes (-1: every core).
+    batch: int = P(2, ge=1, le=64)
+    n_jobs: int = P(-1, ge=-1)
+    #: Budgets whose best responses seed this one's: the search at B also tries the levers
+    #: chosen at the largest of these below B (searched first, through the cache). Empty: only
+    #: the fixed policy seeds it. A spend curve lists its own budgets here.
+    warm_start_budgets: list[float] = P(factory=list)
 
 
 @dataclass
@@ -92,16 +109,28 @@ class BestResponseParams(StrategyParams):
     search: Search = field(default_factory=Search)
 
 
-def apply_levers(op_cfg, levers: Levers, horizon_hours: float):
-    """The operator's campaign facts with the levers applied."""
+def _shifted(own: float, shift: float, cap: float) -> float:
+    return float(min(max(own + shift, 0.0), max(own, cap)))
+
+
+def apply_levers(op_cfg, levers: Levers, horizon_hours: float, search: Search | None = None):
+    """The operator's campaign facts with the levers applied (within ``search``'s caps)."""
+    search = search or Search()
     changes: dict = {
         "demand_per_day": op_cfg.demand_per_day * levers.demand_scale,
         "tolerated_cadence_per_day": op_cfg.tolerated_cadence_per_day * levers.cadence_scale,
     }
-    for name in ("cluster_size", "obfuscation", "traffic_mixing"):
-        v = getattr(levers, name)
-        if v is not None:
-            changes[name] = v
+    if levers.cluster_scale != 1.0:
+        size = max(1, round(op_cfg.cluster_size * levers.cluster_scale))
+        changes["cluster_size"] = int(min(size, max(search.max_cluster_size, op_cfg.cluster_size)))
+    if levers.obfuscation_shift:
+        changes["obfuscation"] = _shifted(
+            op_cfg.obfuscation, levers.obfuscation_shift, search.max_obfuscation
+        )
+    if levers.mixing_shift:
+        changes["traffic_mixing"] = _shifted(
+            op_cfg.traffic_mixing, levers.mixing_shift, search.max_traffic_mixing
+        )
     if levers.length_share < 1.0:
         end = op_cfg.end_hour if op_cfg.end_hour is not None else horizon_hours
         changes["end_hour"] = op_cfg.start_hour + levers.length_share * (end - op_cfg.start_hour)
@@ -116,7 +145,8 @@ class BestResponseOperator(FixedOperator):
 
     def __init__(self, model, name, index, cfg, strategy) -> None:
         levers = strategy.levers
-        super().__init__(model, name, index, apply_levers(cfg, levers, model.horizon), strategy)
+        played = apply_levers(cfg, levers, model.horizon, strategy.search)
+        super().__init__(model, name, index, played, strategy)
         # The defender commits before the attacker moves: it plans on the configured campaign.
         self.configured = cfg
         self.levers = levers

@@ -1,40 +1,57 @@
 """The defender's Stackelberg choice: the defence that is best once the attacker best-responds.
 
-For each candidate defence (a detection budget B and a split of it, ``mix``), the attacker's best
-response to it is searched (:mod:`sim.experiments.best_response`) and both it and the naive
-(``fixed``) attacker are scored on held-out replicates. The defender's loss for a value V it puts
-on a capability point is its total cost plus V × the capability points leaked; since V enters
-nothing else in the shipped worlds (fixed-FPR thresholds), one set of runs serves every V. For
-each V the study reports the defence that minimises the loss against the best response, the one
-that does against the naive attacker, and what assuming the naive attacker costs against the best
-response. The search runs on a reduced world (a thinned legitimate population, whose review
-semantics are faithful, and a shorter best-response search); the chosen defences are evaluated
-again at full scale and the gap is reported.
+For each candidate defence (a detection budget B and a split of it, ``mix``) the attacker's best
+response is searched (:mod:`sim.experiments.best_response`), and both it and the naive (``fixed``)
+attacker are played on the study's replicates. The defender's loss for a value V it puts on a
+capability point is its total cost plus V × the capability points leaked; since V enters nothing
+else in the shipped worlds (fixed-FPR thresholds), one set of runs serves every V.
+
+Protocol (MODEL §2):
+
+- **Reduced world.** Every candidate is played on a reduced world (a thinned legitimate
+  population, whose review semantics are faithful). Each mix's best responses are searched up
+  the budget ladder, each warm-started from the next lower budget's choice.
+- **Choose, then report.** The defence per V is chosen on the *choice* replicates and reported
+  on disjoint *report* replicates (the attacker's searches train on a third set), so the figures
+  reported are not the ones the choice was fitted to.
+- **Full scale.** Every chosen defence is played again at full scale against a full-scale best
+  response (warm-started from the reduced world's) and the fixed attacker, on the report
+  replicates. Differences between defences are paired replicate by replicate.
+
+This module runs the worlds and returns their figures; :mod:`sim.analysis.stackelberg` turns them
+into the choice tables and the frontier figure.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import os
-import shutil
-from dataclasses import dataclass
-from datetime import datetime
-from pathlib import Path
+import json
+from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 #: What a reduced world changes (overridable): 10% of the legitimate accounts simulated (each
-#: stands for 10), and a shorter best-response search.
+#: stands for 10), and a shorter best-response search on 2 training replicates.
 REDUCED = ["world.legit_sample_share=0.1"]
-REDUCED_SEARCH = ["attacker.search.trials=20", "attacker.search.train_replicates=2"]
+REDUCED_SEARCH = ["attacker.search.trials=30", "attacker.search.train_replicates=2"]
+ATTACKERS = ("fixed", "best_response")
 
 
-@dataclass
+@dataclass(frozen=True)
 class Candidate:
     budget: float
     mix: str
+
+
+@dataclass
+class Study:
+    """What the study's worlds produced (one row per defence × attacker × replicate)."""
+
+    runs: pd.DataFrame
+    #: The chosen defences at full scale (same columns), on the report replicates.
+    full: pd.DataFrame
+    settings: dict[str, Any] = field(default_factory=dict)
 
 
 def _load(overrides: list[str], candidate: Candidate, mode: str, search: list[str]):
@@ -59,8 +76,9 @@ def score(
     replicates: list[int],
     mode: str,
     search_overrides: list[str] = (),
-) -> dict[str, Any]:
-    """Mean outcomes of one defence against one attacker over ``replicates`` (cached)."""
+    seeds: list[dict] | None = None,
+) -> list[dict[str, Any]]:
+    """One defence against one attacker: a row per replicate (cached)."""
     from sim.experiments.best_response import search, with_levers
     from sim.experiments.cache import cached_summary
 
@@ -68,96 +86,61 @@ def score(
     cfg, scenario = loaded.cfg, loaded.scenario
     levers: dict[str, Any] = {}
     if mode == "best_response":
-        found = search(cfg, scenario)
-        levers = found.levers
+        levers = search(cfg, scenario, seeds=seeds).levers
         cfg = with_levers(cfg, levers)
-    rows = [cached_summary(dataclasses.replace(cfg, replicate=r), scenario)[0] for r in replicates]
-    # Capability points leaked: 100 × the capability of every operator (the leak's own basis).
-    points = [100.0 * sum(o["capability_extracted"] for o in r["operators"].values()) for r in rows]
-    return {
-        "budget_usd_per_day": candidate.budget,
-        "mix": candidate.mix,
-        "attacker": mode,
-        "capability_extracted": float(np.mean([r["capability_extracted"] for r in rows])),
-        "capability_points": float(np.mean(points)),
-        "defender_total_cost_usd": float(np.mean([r["defender_total_cost_usd"] for r in rows])),
-        "attacker_net_value_usd": float(np.mean([r["attacker_net_value_usd"] for r in rows])),
-        "levers": levers,
-    }
-
-
-def choose(table: pd.DataFrame, values: list[float]) -> pd.DataFrame:
-    """Per defender value V: the defence minimising cost + V × points against each attacker, and
-    what the naive choice costs against the best response."""
-    out = []
-    for v in values:
-        loss = table["defender_total_cost_usd"] + v * table["capability_points"]
-        t = table.assign(loss=loss)
-        br = t[t["attacker"] == "best_response"].set_index(["budget_usd_per_day", "mix"])
-        naive = t[t["attacker"] == "fixed"].set_index(["budget_usd_per_day", "mix"])
-        best_br, best_naive = br["loss"].idxmin(), naive["loss"].idxmin()
-        out.append(
+    rows = []
+    for r in replicates:
+        s = cached_summary(dataclasses.replace(cfg, replicate=r), scenario)[0]
+        rows.append(
             {
-                "value_usd_per_point": v,
-                "best_vs_best_response": f"${best_br[0]:,.0f}/day {best_br[1]}",
-                "loss_vs_best_response_usd": float(br.loc[best_br, "loss"]),
-                "best_vs_naive": f"${best_naive[0]:,.0f}/day {best_naive[1]}",
-                "loss_vs_naive_usd": float(naive.loc[best_naive, "loss"]),
-                "naive_choice_against_best_response_usd": float(br.loc[best_naive, "loss"]),
-                "cost_of_assuming_naive_usd": float(br.loc[best_naive, "loss"] - br["loss"].min()),
-                "_best_br": best_br,
-                "_best_naive": best_naive,
+                "budget_usd_per_day": candidate.budget,
+                "mix": candidate.mix,
+                "attacker": mode,
+                "replicate": r,
+                "capability_extracted": s["capability_extracted"],
+                # Capability points: 100 × the capability of every operator (the leak's basis).
+                "capability_points": 100.0
+                * sum(o["capability_extracted"] for o in s["operators"].values()),
+                "defender_total_cost_usd": s["defender_total_cost_usd"],
+                "attacker_net_value_usd": s["attacker_net_value_usd"],
+                "levers": json.dumps(levers, sort_keys=True),
             }
         )
-    return pd.DataFrame(out)
+    return rows
 
 
-def full_choice(full: pd.DataFrame, values: list[float]) -> pd.DataFrame:
-    """Per V, the defence with the least loss among those re-checked at full scale (against the
-    full-scale best response): where it differs from the reduced world's choice, that choice
-    rested on the reduced world."""
-    out = []
-    for v in values:
-        loss = full["defender_cost_full_usd"] + v * full["points_full"]
-        k = int(loss.idxmin())
-        out.append(
-            {
-                "value_usd_per_point": v,
-                "best_at_full_scale": f"${full.loc[k, 'budget_usd_per_day']:,.0f}/day "
-                f"{full.loc[k, 'mix']}",
-                "loss_usd": float(loss[k]),
-            }
+def _user_settings(overrides: list[str], reduced: list[str], reduced_search: list[str]):
+    """Split the user's overrides into world keys and search keys; theirs replace the study's."""
+    from sim.validation import ConfigError
+
+    if any(o.split("=")[0].lstrip("+~") == "attacker" for o in overrides):
+        raise ConfigError(
+            "attacker", "the study sets the attacker itself (fixed and best_response)"
         )
-    return pd.DataFrame(out)
+    search_user = [o for o in overrides if o.lstrip("+~").startswith("attacker.")]
+    world = [o for o in overrides if o not in search_user]
+    keys = {o.split("=")[0].lstrip("+~") for o in world + search_user}
+    mine = [o for o in reduced + reduced_search if o.split("=")[0] in keys]
+    if mine:
+        print(f"[stackelberg] your settings replace the study's reduced {', '.join(mine)}")
+    reduced = [o for o in reduced if o not in mine]
+    reduced_search = [*[o for o in reduced_search if o not in mine], *search_user]
+    return world, search_user, reduced, reduced_search
 
 
-def _md(df: pd.DataFrame) -> str:
-    """A Markdown table with budgets in $/day, money in $M and other numbers to 4 figures."""
-    from sim.analysis.report import md_table
-
-    def cell(c: str, v: Any) -> str:
-        if not isinstance(v, float):
-            return str(v)
-        if c.startswith("budget"):
-            return f"${v:,.0f}"
-        return f"${v / 1e6:,.2f}M" if "usd" in c else f"{v:,.4g}"
-
-    return md_table(pd.DataFrame({c: [cell(c, v) for v in df[c]] for c in df.columns}))
-
-
-def stackelberg(
+def run(
     overrides: list[str],
     budgets: list[float],
     mixes: list[str],
     values: list[float],
-    replicates: list[int],
+    choose_replicates: list[int],
+    report_replicates: list[int],
     reduced: list[str] | None = None,
     reduced_search: list[str] | None = None,
     full_check: bool = True,
     n_jobs: int = -1,
-    out_dir: Path | None = None,
-) -> Path:
-    """Run the study and write ``results/studies/stackelberg/<timestamp>/``; returns it."""
+) -> Study:
+    """Play every candidate on the reduced world, choose per value, re-check at full scale."""
     from joblib import Parallel, delayed
 
     from sim.configuration import load
@@ -165,143 +148,145 @@ def stackelberg(
 
     reduced = REDUCED if reduced is None else reduced
     reduced_search = REDUCED_SEARCH if reduced_search is None else reduced_search
-    if any(o.split("=")[0].lstrip("+~") == "attacker" for o in overrides):
-        raise ConfigError(
-            "attacker", "the study sets the attacker itself (fixed and best_response)"
-        )
-    # Settings of the best response's search go to its runs only (the user's win); a world key
-    # the user sets is theirs in the reduced world too.
-    search_user = [o for o in overrides if o.lstrip("+~").startswith("attacker.")]
-    overrides = [o for o in overrides if o not in search_user]
-    keys = {o.split("=")[0].lstrip("+~") for o in overrides + search_user}
-    mine = [o for o in reduced + reduced_search if o.split("=")[0] in keys]
-    if mine:
-        print(f"[stackelberg] your settings replace the study's reduced {', '.join(mine)}")
-    reduced = [o for o in reduced if o not in mine]
-    reduced_search = [*[o for o in reduced_search if o not in mine], *search_user]
-    # Validate every candidate's configuration before any work.
+    if set(choose_replicates) & set(report_replicates):
+        raise ConfigError("replicates", "choice and report replicates must be disjoint")
+    world, search_user, reduced, reduced_search = _user_settings(overrides, reduced, reduced_search)
+    budgets = sorted(float(b) for b in budgets)
+    ladder = f"attacker.search.warm_start_budgets=[{','.join(f'{b:g}' for b in budgets)}]"
+    reduced_search = [ladder, *reduced_search]
+    # Every candidate's configuration is checked before any work.
     for b in budgets:
         for m in mixes:
-            _load([*overrides, *reduced], Candidate(float(b), m), "best_response", reduced_search)
-    base = load([*overrides, *reduced])
+            _load([*world, *reduced], Candidate(b, m), "best_response", reduced_search)
+    base = load([*world, *reduced])
     if base.cfg.detection.threshold.method == "bayes":
         raise ConfigError(
             "detection.threshold.method",
             "bayes puts the defender's value on a capability point into its thresholds, so one "
             "set of runs cannot serve every value; use fpr or capacity (or run once per value)",
         )
-    root = Path(out_dir or base.cfg.output.results_dir) / "studies" / "stackelberg"
-    final = root / datetime.now().strftime("%Y-%m-%d_%H-%M-%S_%f")
-    cands = [Candidate(float(b), m) for b in budgets for m in mixes]
+    cands = [Candidate(b, m) for b in budgets for m in mixes]
     # With B = 0 nothing is spent, so every split is the same world: simulate it once.
-    same = {(c.budget, c.mix): (c.budget, c.mix if c.budget > 0 else mixes[0]) for c in cands}
-    worlds = sorted(set(same.values()), key=lambda k: (k[0], mixes.index(k[1])))
-    jobs = [(Candidate(b, m), mode) for b, m in worlds for mode in ("fixed", "best_response")]
+    same = {c: Candidate(c.budget, c.mix if c.budget > 0 else mixes[0]) for c in cands}
+    worlds = sorted(set(same.values()), key=lambda c: (mixes.index(c.mix), c.budget))
+    reps = [*choose_replicates, *report_replicates]
     print(
         f"[stackelberg] {len(cands)} defences ({len(worlds)} distinct worlds) x 2 attackers on "
-        "the reduced world",
+        f"the reduced world, replicates {reps}",
         flush=True,
     )
-    scored = Parallel(n_jobs=n_jobs, verbose=0)(
-        delayed(score)([*overrides, *reduced], c, replicates, mode, reduced_search)
-        for c, mode in jobs
+    # Each mix's ladder is one job (its searches run in budget order, each warm-starting the next).
+    jobs = [(m, "best_response") for m in mixes] + [(m, "fixed") for m in mixes]
+    per_job = Parallel(n_jobs=n_jobs, verbose=0)(
+        delayed(_ladder)(
+            [*world, *reduced], [c for c in worlds if c.mix == m], reps, mode, reduced_search
+        )
+        for m, mode in jobs
     )
-    by_world = {(c.budget, c.mix, mode): r for (c, mode), r in zip(jobs, scored, strict=True)}
+    by_world = {
+        (row["budget_usd_per_day"], row["mix"], row["attacker"], row["replicate"]): row
+        for rows in per_job
+        for row in rows
+    }
     rows = [
-        {**by_world[(*same[(c.budget, c.mix)], mode)], "mix": c.mix}
+        {**by_world[(same[c].budget, same[c].mix, mode, r)], "mix": c.mix}
         for c in cands
-        for mode in ("fixed", "best_response")
+        for mode in ATTACKERS
+        for r in reps
     ]
-    table = pd.DataFrame(rows)
-    choice = choose(table, values)
-    check = []
+    runs = pd.DataFrame(rows)
+    runs["role"] = runs["replicate"].map(lambda r: "choose" if r in choose_replicates else "report")
+    full = pd.DataFrame(columns=runs.columns)
     if full_check:
-        chosen = sorted({k for col in ("_best_br", "_best_naive") for k in choice[col]})
+        chosen = chosen_defences(runs, values)
         print(f"[stackelberg] {len(chosen)} chosen defences at full scale", flush=True)
-        full = Parallel(n_jobs=n_jobs, verbose=0)(
-            delayed(score)(overrides, Candidate(b, m), replicates, "best_response", search_user)
-            for b, m in chosen
-        )
-        for (b, m), f in zip(chosen, full, strict=True):
-            red = table[
-                (table["budget_usd_per_day"] == b)
-                & (table["mix"] == m)
-                & (table["attacker"] == "best_response")
-            ].iloc[0]
-            check.append(
-                {
-                    "budget_usd_per_day": b,
-                    "mix": m,
-                    "capability_reduced": red["capability_extracted"],
-                    "capability_full": f["capability_extracted"],
-                    "defender_cost_reduced_usd": red["defender_total_cost_usd"],
-                    "defender_cost_full_usd": f["defender_total_cost_usd"],
-                    "attacker_net_reduced_usd": red["attacker_net_value_usd"],
-                    "attacker_net_full_usd": f["attacker_net_value_usd"],
-                    "points_full": f["capability_points"],
-                }
+        seeds = {
+            (b, m): json.loads(
+                runs[
+                    (runs["budget_usd_per_day"] == b)
+                    & (runs["mix"] == m)
+                    & (runs["attacker"] == "best_response")
+                ]["levers"].iloc[0]
             )
-    tmp = root / f".tmp-{final.name}-{os.getpid()}"
-    tmp.mkdir(parents=True)
-    try:
-        from sim.experiments.storage import dump_json
-        from sim.provenance import manifest
-
-        dump_json(
-            manifest(
-                base.resolved,
-                base.cfg.seed,
-                base.scenario,
-                [*overrides, *reduced, *reduced_search],
-                {
-                    "study": "stackelberg",
-                    "budgets": [float(b) for b in budgets],
-                    "mixes": list(mixes),
-                    "values": [float(v) for v in values],
-                    "replicates": list(replicates),
-                    "reduced": [*reduced, *reduced_search],
-                },
-            ),
-            tmp / "manifest.json",
+            for b, m in chosen
+        }
+        out = Parallel(n_jobs=n_jobs, verbose=0)(
+            delayed(score)(
+                world,
+                Candidate(b, m),
+                report_replicates,
+                mode,
+                search_user,
+                [seeds[(b, m)]] if mode == "best_response" else None,
+            )
+            for b, m in chosen
+            for mode in ATTACKERS
         )
-        table.drop(columns="levers").to_csv(tmp / "candidates.csv", index=False)
-        table.to_json(tmp / "candidates.json", orient="records", indent=1)
-        shown = choice.drop(columns=["_best_br", "_best_naive"])
-        shown.to_csv(tmp / "choices.csv", index=False)
-        lines = [
-            "# Stackelberg study",
-            "",
-            f"World: {' '.join(overrides) or 'defaults'}; reduced: "
-            f"{' '.join([*reduced, *reduced_search])}; "
-            f"held-out replicates {replicates}.",
-            "",
-            "## The defence per defender value (loss = defender total cost + V x capability "
-            "points leaked)",
-            "",
-            _md(shown),
-            "",
-            "## Every candidate (reduced world)",
-            "",
-            _md(table.drop(columns="levers")),
-            "",
-        ]
-        if check:
-            full = pd.DataFrame(check)
-            full.to_csv(tmp / "full_scale_check.csv", index=False)
-            lines += [
-                "## The chosen defences at full scale, against their best response",
-                "",
-                _md(full),
-                "",
-                "## The choice again, among these defences, on the full-scale figures",
-                "",
-                _md(full_choice(full, values)),
-                "",
-            ]
-        (tmp / "summary.md").write_text("\n".join(lines))
-        final.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(tmp, final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return final
+        full = pd.DataFrame([row for rows in out for row in rows])
+        full["role"] = "report"
+    settings = {
+        "overrides": world,
+        "search_overrides": search_user,
+        "reduced": [*reduced, *reduced_search],
+        "budgets": budgets,
+        "mixes": list(mixes),
+        "values": [float(v) for v in values],
+        "choose_replicates": list(choose_replicates),
+        "report_replicates": list(report_replicates),
+        "base": base,
+    }
+    return Study(runs=runs, full=full, settings=settings)
+
+
+def _ladder(overrides, worlds, replicates, mode, search_overrides) -> list[dict[str, Any]]:
+    """One mix's candidates in budget order (the best responses warm-start up the ladder)."""
+    return [
+        row
+        for c in sorted(worlds, key=lambda c: c.budget)
+        for row in score(overrides, c, replicates, mode, search_overrides)
+    ]
+
+
+def means(runs: pd.DataFrame, role: str) -> pd.DataFrame:
+    """Each defence × attacker's mean figures over the replicates of ``role``."""
+    cols = [
+        "capability_extracted",
+        "capability_points",
+        "defender_total_cost_usd",
+        "attacker_net_value_usd",
+    ]
+    sub = runs[runs["role"] == role]
+    return (
+        sub.groupby(["budget_usd_per_day", "mix", "attacker"], sort=False)[cols]
+        .mean()
+        .reset_index()
+    )
+
+
+def choose(table: pd.DataFrame, values: list[float]) -> pd.DataFrame:
+    """Per defender value V: the defence minimising cost + V × points against each attacker
+    (``table``: one row of means per defence × attacker), and what the naive choice costs
+    against the best response."""
+    out = []
+    for v in values:
+        t = table.assign(loss=table["defender_total_cost_usd"] + v * table["capability_points"])
+        br = t[t["attacker"] == "best_response"].set_index(["budget_usd_per_day", "mix"])
+        naive = t[t["attacker"] == "fixed"].set_index(["budget_usd_per_day", "mix"])
+        best_br, best_naive = br["loss"].idxmin(), naive["loss"].idxmin()
+        out.append(
+            {
+                "value_usd_per_point": v,
+                "vs_best_response": best_br,
+                "vs_naive": best_naive,
+                "loss_vs_best_response_usd": float(br.loc[best_br, "loss"]),
+                "loss_vs_naive_usd": float(naive.loc[best_naive, "loss"]),
+                "cost_of_assuming_naive_usd": float(br.loc[best_naive, "loss"] - br["loss"].min()),
+            }
+        )
+    return pd.DataFrame(out)
+
+
+def chosen_defences(runs: pd.DataFrame, values: list[float]) -> list[tuple[float, str]]:
+    """The defences chosen on the choice replicates for some V, against either attacker."""
+    got = choose(means(runs, "choose"), values)
+    return sorted({k for col in ("vs_best_response", "vs_naive") for k in got[col]})
