@@ -236,3 +236,20 @@ def test_a_warm_start_tries_the_neighbouring_budget_s_choice(tmp_path):
     assert found.train_net_value_usd >= max(
         found.trials[1]["net_value_usd"], found.fixed_train_net_value_usd
     )
+
+
+def test_the_runs_table_keeps_the_levers_played():
+    from sim.analysis.runs import flatten
+
+    summary = {
+        "capability_extracted": 0.3,
+        "best_response": {
+            "levers": {"go": True, "demand_scale": 2.0, "supplier_weights": {"farmed": 0.5}},
+            "train_net_value_usd": 5.0,
+            "fixed_train_net_value_usd": 4.0,
+            "at_bounds": ["demand_scale"],
+        },
+    }
+    row = flatten(summary)
+    assert row["br.demand_scale"] == 2.0 and row["br.supplier_weights.farmed"] == 0.5
+    assert row["br.train_net_value_usd"] == 5.0 and row["br.at_bounds"] == "demand_scale"

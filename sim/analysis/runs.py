@@ -87,6 +87,19 @@ def flatten(summary: dict[str, Any]) -> dict[str, Any]:
     for name, d in (summary.get("detectors") or {}).items():
         for k, v in d.items():
             row[f"det.{name}.{k}"] = v
+    br = summary.get("best_response")
+    if br:
+        # The levers the run played and what the search expected of them (its trajectory stays
+        # in the run's summary.json and the search cache).
+        for k, v in br["levers"].items():
+            if isinstance(v, dict):
+                for n, w in v.items():
+                    row[f"br.{k}.{n}"] = w
+            else:
+                row[f"br.{k}"] = v
+        row["br.train_net_value_usd"] = br["train_net_value_usd"]
+        row["br.fixed_train_net_value_usd"] = br["fixed_train_net_value_usd"]
+        row["br.at_bounds"] = ",".join(br.get("at_bounds") or [])
     return row
 
 
