@@ -427,3 +427,19 @@ def test_ray_launcher_gives_the_same_figures(basic_sweep, tmp_path):
     df = pd.read_parquet(folder / "runs.parquet")
     assert len(df) == 6 and df["error"].isna().all()
     pd.testing.assert_frame_equal(_figures(basic), _figures(folder))
+
+
+def test_two_sweeps_share_the_points_they_have_in_common():
+    """The sweep's name is a label, not part of the world: the cache key ignores it (and the
+    output settings), but not a change to the world."""
+    import dataclasses
+
+    from sim.configuration import load
+    from sim.experiments.cache import cache_key
+
+    a = load(["sweep=spend_curve"]).cfg
+    b = load(["sweep=attackers", "output.progress=off"]).cfg
+    assert a.sweep.name != b.sweep.name
+    assert cache_key(a, "alibaba_2026") == cache_key(b, "alibaba_2026")
+    c = dataclasses.replace(a, replicate=1)
+    assert cache_key(c, "alibaba_2026") != cache_key(a, "alibaba_2026")

@@ -32,9 +32,10 @@ def model_version() -> str:
 
 
 def cache_key(cfg: Config, scenario: str) -> str:
-    """Key of a run: its resolved config (seed and replicate included, output settings not) and
-    the model version."""
-    data = {k: v for k, v in dataclasses.asdict(cfg).items() if k != "output"}
+    """Key of a run: its resolved config (seed and replicate included; output settings and the
+    name of the sweep that asks not, so two sweeps share the points they have in common) and the
+    model version."""
+    data = {k: v for k, v in dataclasses.asdict(cfg).items() if k not in ("output", "sweep")}
     blob = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(f"{blob}|{scenario}|{model_version()}".encode()).hexdigest()
 
