@@ -358,7 +358,10 @@ def test_an_interrupted_sweep_is_marked_and_the_rerun_finishes_it(tmp_path, monk
 def test_bad_sweep_input_fails_before_any_folder(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     assert main(["sweep", "sweep=nope"]) == 2
-    allowed = "allowed: attackers, detector_mix, policy_compare, speed_compare, spend_curve"
+    allowed = (
+        "allowed: attackers, best_response_curve, detector_mix, policy_compare, speed_compare,"
+        " spend_curve"
+    )
     assert allowed in capsys.readouterr().err
     assert main(["sweep", "detection.budget_usd_per_day=0,-5"]) == 2
     err = capsys.readouterr().err
@@ -402,7 +405,10 @@ def test_ready_sweeps_have_the_promised_grids():
     }
     mix = params("detector_mix")
     assert 3 <= len(mix["detection.budget_usd_per_day"]) <= 4 and len(mix["mix"]) >= 4
-    assert set(params("attackers")["attacker"]) == {"fixed", "adaptive", "best_response"}
+    assert set(params("attackers")["attacker"]) == {"fixed", "adaptive", "best_response_ladder"}
+    br = params("best_response_curve")
+    assert [float(b) for b in br["detection.budget_usd_per_day"]] == budgets
+    assert compose_tree(["sweep=best_response_curve"]).attacker.mode == "best_response"
     assert set(params("speed_compare")["speed"]) == {"daily", "hourly", "streaming"}
 
 
