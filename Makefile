@@ -27,7 +27,7 @@ demo: $(VENV)/.installed
 
 test: $(VENV)/.installed-test
 	$(BIN)/ruff check sim tests benchmarks hydra_plugins
-	$(BIN)/python -m pytest -n 2 -q
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check sim tests benchmarks hydra_plugins

@@ -15,6 +15,8 @@ commands:
   report      regenerate a sweep folder's curves, frontier and tables from its runs.parquet
   calibrate   fit a scenario's listed parameters to its disclosed targets
               (--seeds N: seeds per evaluation, default 5; --write: store the fit)
+  study       sample the priors (configs/uncertainty/) and analyse: study=morris|sobol|curve|
+              discovery|robust; results/studies/<name>/<timestamp>/
   stackelberg the defence (B and its split) that is best once the attacker best-responds,
               per defender value; results/studies/stackelberg/<timestamp>/
               (--budgets, --mixes, --values, --replicates, --no-full-check)
@@ -26,6 +28,7 @@ Overrides use Hydra syntax, e.g.:
   distillsim sweep sweep=policy_compare hydra/launcher=basic
   distillsim report results/sweeps/spend_curve/<timestamp>
   distillsim calibrate scenario=alibaba_2026 --seeds 5 --write
+  distillsim study study=morris
 """
 
 
@@ -84,6 +87,10 @@ def main(argv: list[str] | None = None) -> int:
             from sim.commands import report
 
             return report(rest)
+        if cmd == "study":
+            from sim.commands import study
+
+            return study(rest)
         if cmd == "stackelberg":
             from sim.commands import stackelberg
 
@@ -96,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     print(
         f"distillsim: error: unknown command {cmd!r}; allowed: run, sweep, report, calibrate, "
-        "stackelberg",
+        "study, stackelberg",
         file=sys.stderr,
     )
     return 2

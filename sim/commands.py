@@ -157,3 +157,76 @@ def write_study(result, results_dir: Path) -> Path:
         )
         write(tmp, result)
     return final
+
+
+def study(args: list[str]) -> int:
+    """``distillsim study study=<name> [key=value ...]``: sample the priors, play every sampled
+    world (:mod:`sim.experiments.studies`), analyse (:mod:`sim.analysis.study_report`) and write
+    results/studies/<name>/<timestamp>/ whole. An interrupted or failed study leaves the runs it
+    finished in <timestamp>.partial/ and in the cache, so running it again resumes."""
+    import dataclasses
+
+    import pandas as pd
+
+    from sim.analysis.study_report import write
+    from sim.experiments.storage import atomic_folder, dump_json, stamp
+    from sim.experiments.studies import frame, load_study
+    from sim.experiments.studies import run as run_study
+    from sim.provenance import manifest
+    from sim.validation import ConfigError
+
+    bad = [a for a in args if a.startswith("-") or "=" not in a]
+    if bad:
+        raise ConfigError("study", f"unknown argument {bad[0]!r}; expected key=value overrides")
+    if not any(a.split("=", 1)[0].lstrip("+~") == "study" for a in args):
+        from sim.configuration import group_options
+
+        raise ConfigError(
+            "study", f"pick a study with study=<name>; allowed: {', '.join(group_options('study'))}"
+        )
+    prepared = load_study(args)  # every bad input fails here, before any run
+    loaded, s = prepared[0], prepared[1]
+    name = s.name or s.kind
+    results_dir = Path(loaded.cfg.output.results_dir)
+    final = results_dir / "studies" / name / stamp()
+    rows: list[dict] = []
+    try:
+        result = run_study(args, rows_out=rows, prepared=prepared)
+    except BaseException:
+        if rows:
+            from sim.experiments.studies import make_design
+
+            partial = final.with_name(final.name + ".partial")
+            partial.mkdir(parents=True, exist_ok=True)
+            design = make_design(s, prepared[2])
+            frame(list(rows), design, prepared[2]).to_parquet(
+                partial / "samples.parquet", index=False
+            )
+            print(
+                f"distillsim: study stopped after {len(rows)} runs; they are in {partial} and "
+                "in the cache: run the same command again to finish (they are not recomputed)",
+                file=sys.stderr,
+            )
+        raise
+    with atomic_folder(final) as tmp:
+        dump_json(
+            manifest(
+                loaded.resolved,
+                loaded.cfg.seed,
+                loaded.scenario,
+                args,
+                {
+                    "study": dataclasses.asdict(s),
+                    "priors": result.priors.table(),
+                    "options": result.options,
+                    "runs": len(result.samples),
+                    "seconds": round(result.seconds, 2),
+                },
+            ),
+            tmp / "manifest.json",
+        )
+        write(tmp, result)
+    pd.set_option("display.width", 120)
+    print((final / "summary.md").read_text())
+    print(final)
+    return 0

@@ -55,6 +55,8 @@ GROUPS = [
     "mix",
     "speed",
     "sweep",
+    "uncertainty",
+    "study",
 ]
 
 

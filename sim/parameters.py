@@ -413,6 +413,113 @@ class SweepMeta:
     kind: str = P("custom", choices=["custom", "spend_curve", "policy_compare", "detector_mix"])
 
 
+# --------------------------------------------------------------------------- studies
+@dataclass
+class FactorConfig:
+    """One prior (configs/uncertainty/): a distribution over bounds, and the keys it drives."""
+
+    #: Dotted config keys; ``*`` matches every entry of a mapping (operators.*.value_usd).
+    keys: list[str] = P(factory=list)
+    dist: str = P("uniform", choices=["uniform", "loguniform", "triangular"])
+    bounds: list[float] = P(factory=list)
+    #: Mode of a triangular prior (default: the middle of the bounds).
+    peak: float | None = None
+    #: set: the keys take the factor's value; scale: their scenario value is multiplied by it.
+    apply: str = P("set", choices=["set", "scale"])
+    #: Round the keys' values to whole numbers.
+    integer: bool = False
+    source: str = ""
+
+
+@dataclass
+class UncertaintyConfig:
+    """The priors a study samples (``uncertainty=<name>``)."""
+
+    name: str = ""
+    #: Factor name -> its FactorConfig fields. Untyped here so that a factor can be added from
+    #: the command line (+uncertainty.factors.x={keys:[...],bounds:[a,b]}); the fields are
+    #: checked, naming the key, by sim.experiments.priors.parse.
+    factors: dict[str, Any] = P(factory=dict)
+
+
+@dataclass
+class QuestionConfig:
+    """A yes/no question asked of every sampled world (scenario discovery).
+
+    ``output`` at (``budget``, ``option``) is compared with ``threshold`` by ``op``; with
+    ``against_budget`` or ``against_option`` the compared quantity is the relative change
+    (value - reference) / |reference| in the same world and replicate.
+    """
+
+    name: str = ""
+    text: str = ""
+    output: str = "capability_extracted"
+    budget: float | None = None
+    option: str | None = None
+    against_budget: float | None = None
+    against_option: str | None = None
+    op: str = P("<=", choices=["<", "<=", ">", ">="])
+    threshold: float = 0.0
+
+
+@dataclass
+class RobustConfig:
+    """How a robust study ranks its options (robust decision making)."""
+
+    #: The figure to rank by and whether lower (min) or higher (max) is better.
+    output: str = "defender_cost_with_leak_usd"
+    sense: str = P("min", choices=["min", "max"])
+    #: Regret is summarised at this percentile over worlds (Herman et al. 2015 use the 90th).
+    percentile: float = P(90.0, gt=0.0, le=100.0)
+    #: Satisficing: a world is acceptable when the figure meets ``op threshold``.
+    satisficing_op: str = P("<=", choices=["<", "<=", ">", ">="])
+    satisficing_threshold: float | None = None
+
+
+@dataclass
+class StudyConfig:
+    """A study (``distillsim study study=<name>``, configs/study/)."""
+
+    kind: str = P("morris", choices=["morris", "sobol", "curve", "discovery", "robust"])
+    name: str = ""
+    description: str = ""
+    #: Unit-cube design of curve, discovery and robust (morris and sobol use their own).
+    design: str = P("lhs", choices=["lhs", "sobol"])
+    #: Morris: trajectories; Sobol: the base sample N (a power of two); lhs/sobol: worlds.
+    samples: int = P(16, ge=2)
+    levels: int = P(4, ge=2)
+    second_order: bool = False
+    #: Seed of the design (the worlds drawn); the runs' seeds are ``seed`` and the replicates.
+    design_seed: int = P(0, ge=0)
+    budgets: list[float] = P(factory=lambda: [0.0, 10000.0, 100000.0])
+    replicates: int = P(1, ge=1)
+    #: Replicates of the baseline world (the scenario's own values), for the seed-noise band.
+    baseline_replicates: int = P(0, ge=0)
+    #: The priors' factors to sample (all if empty).
+    factors: list[str] = P(factory=list)
+    outputs: list[str] = P(
+        factory=lambda: [
+            "capability_extracted",
+            "delay_days_50pct_vs_undefended",
+            "defender_total_cost_usd",
+            "attacker_net_value_usd",
+            "defender_cost_with_leak_usd",
+        ]
+    )
+    #: Option name -> overrides composed once (policies, packages, mixes). Empty: the base.
+    options: dict[str, list[str]] = P(factory=dict)
+    questions: list[QuestionConfig] = P(factory=list)
+    robust: RobustConfig = P(factory=RobustConfig)
+    bootstrap: int = P(1000, ge=10)
+    confidence: float = P(0.95, gt=0.0, lt=1.0)
+    backend: str = P("joblib", choices=["sequential", "joblib", "ray"])
+    n_jobs: int = -1
+    #: Sampled worlds per task (a task plays its worlds at every budget and replicate).
+    batch: int = P(2, ge=1)
+    #: Ray: the cluster to join (``auto``, or host:port); null starts a local instance.
+    ray_address: str | None = None
+
+
 # --------------------------------------------------------------------------- the whole config
 @dataclass
 class Config:
@@ -445,3 +552,7 @@ class Config:
     #: Policy name -> parameters; ``kind`` (default: the name) picks the class (sim.policies).
     policies: dict[str, Any] = P(factory=dict)
     output: OutputConfig = P(factory=OutputConfig)
+    #: A study's settings (``distillsim study study=<name>``, configs/study/); not part of a world.
+    study: StudyConfig | None = None
+    #: The priors a study samples (``uncertainty=<name>``, configs/uncertainty/); not a world's.
+    uncertainty: UncertaintyConfig | None = None

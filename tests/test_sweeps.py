@@ -412,29 +412,6 @@ def test_ready_sweeps_have_the_promised_grids():
     assert set(params("speed_compare")["speed"]) == {"daily", "hourly", "streaming"}
 
 
-def test_ray_launcher_gives_the_same_figures(basic_sweep, tmp_path):
-    """A local Ray instance bound to loopback; results travel back as job returns."""
-    import ray
-
-    _, basic = basic_sweep
-    try:
-        folder = _sweep(
-            tmp_path,
-            "sweep=spend_curve",
-            *TINY,
-            *GRID,
-            "hydra/launcher=ray",
-            "+hydra.launcher.ray.init._node_ip_address=127.0.0.1",
-            "+hydra.launcher.ray.init.include_dashboard=false",
-            "+hydra.launcher.ray.init.num_cpus=2",
-        )
-    finally:
-        ray.shutdown()
-    df = pd.read_parquet(folder / "runs.parquet")
-    assert len(df) == 6 and df["error"].isna().all()
-    pd.testing.assert_frame_equal(_figures(basic), _figures(folder))
-
-
 def test_two_sweeps_share_the_points_they_have_in_common():
     """The sweep's name is a label, not part of the world: the cache key ignores it (and the
     output settings), but not a change to the world."""

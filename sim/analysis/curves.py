@@ -175,3 +175,82 @@ def plot_domains(curve: pd.DataFrame, groups: list[str], path: Path) -> None:
     fig.tight_layout(rect=(0, 0.07 + 0.02 * (len(labels) > 6), 1, 1))
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+# --------------------------------------------------------------------------- a study's curve
+def band_table(samples: pd.DataFrame, output: str, level: float = 0.90) -> pd.DataFrame:
+    """Per budget: the spread of ``output`` over sampled worlds and over seeds, kept apart.
+
+    Parameter uncertainty: quantiles over the sampled worlds of each world's mean over
+    replicates (the same worlds at every budget). Seed noise: the baseline world's (the
+    scenario's own values) mean and Student-t interval over its replicates, and the pooled
+    within-world standard deviation of one run. Also the share of worlds where the output is
+    below its value at B = 0 in the same world (paired).
+    """
+    ok = samples[samples["error"].isna()]
+    lo_q, hi_q = (1 - level) / 2, 1 - (1 - level) / 2
+    sampled = ok[ok["world"] == "sampled"]
+    per_world = sampled.groupby(["budget", "sample"])[output].mean().unstack("budget")
+    rows = []
+    for b in sorted(ok["budget"].unique()):
+        w = per_world[b].dropna() if b in per_world else pd.Series(dtype=float)
+        within = sampled[sampled["budget"] == b].groupby("sample")[output].std(ddof=1)
+        base = ok[(ok["world"] == "baseline") & (ok["budget"] == b)][output]
+        m, lo, hi, n = mean_ci(base.to_numpy())
+        row = {
+            "budget": b,
+            "worlds": int(w.size),
+            "median": float(w.median()) if w.size else math.nan,
+            "param_low": float(w.quantile(lo_q)) if w.size else math.nan,
+            "param_high": float(w.quantile(hi_q)) if w.size else math.nan,
+            "baseline_mean": m,
+            "seed_low": lo,
+            "seed_high": hi,
+            "baseline_replicates": n,
+            "seed_sd_one_run": float(np.sqrt(np.nanmean(within**2)))
+            if within.notna().any()
+            else math.nan,
+        }
+        if 0.0 in per_world and b > 0:
+            d = (per_world[b] - per_world[0.0]).dropna()
+            row["share_of_worlds_below_B0"] = float((d < 0).mean()) if d.size else math.nan
+            rel = (d / per_world[0.0].loc[d.index].abs()).replace([np.inf, -np.inf], np.nan)
+            row["median_change_vs_B0"] = float(rel.median()) if d.size else math.nan
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def plot_bands(bands: dict[str, pd.DataFrame], path: Path, level: float = 0.90) -> None:
+    """One panel per output: the median over sampled worlds with the parameter band, and the
+    baseline world's mean with its seed-noise interval, labelled as such."""
+    n = len(bands)
+    fig, axes = plt.subplots(1, n, figsize=(5.2 * n, 4.0), squeeze=False)
+    for ax, (output, t) in zip(axes[0], bands.items(), strict=True):
+        b = t["budget"].to_numpy(dtype=float)
+        x, zero_at = x_positions(b)
+        ax.fill_between(
+            x,
+            t["param_low"],
+            t["param_high"],
+            color="#4c72b0",
+            alpha=0.25,
+            label=f"parameter uncertainty: {level:.0%} of sampled worlds",
+        )
+        ax.plot(x, t["median"], color="#4c72b0", marker="o", ms=3, label="median world")
+        if t["baseline_replicates"].max() > 0:
+            ax.fill_between(
+                x,
+                t["seed_low"],
+                t["seed_high"],
+                color="#dd8452",
+                alpha=0.45,
+                label="seed noise: 95% interval, scenario's own values",
+            )
+            ax.plot(x, t["baseline_mean"], color="#dd8452", ls="--", lw=1)
+        budget_axis(ax, b, zero_at)
+        ax.set_xlabel("detection budget B ($/day)", fontsize=8)
+        ax.set_ylabel(output, fontsize=8)
+        ax.legend(fontsize=6)
+    fig.tight_layout()
+    fig.savefig(path, dpi=130)
+    plt.close(fig)

@@ -31,11 +31,15 @@ def model_version() -> str:
     return f"{sim.MODEL_VERSION}-{h.hexdigest()[:16]}"
 
 
+#: Config sections that label or steer an experiment but do not change the world simulated.
+NOT_THE_WORLD = ("output", "sweep", "study", "uncertainty")
+
+
 def cache_key(cfg: Config, scenario: str) -> str:
-    """Key of a run: its resolved config (seed and replicate included; output settings and the
-    name of the sweep that asks not, so two sweeps share the points they have in common) and the
-    model version."""
-    data = {k: v for k, v in dataclasses.asdict(cfg).items() if k not in ("output", "sweep")}
+    """Key of a run: its resolved config (seed and replicate included; not the output settings,
+    nor the sweep or study that asks, so two of them share the points they have in common) and
+    the model version."""
+    data = {k: v for k, v in dataclasses.asdict(cfg).items() if k not in NOT_THE_WORLD}
     blob = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(f"{blob}|{scenario}|{model_version()}".encode()).hexdigest()
 

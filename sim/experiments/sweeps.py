@@ -213,6 +213,7 @@ def sweep_command(argv: list[str]) -> int:
     from hydra.core.global_hydra import GlobalHydra
 
     from sim.configuration import CONFIG_DIR, register_configs
+    from sim.experiments.cluster import connect, launcher_init
     from sim.validation import check_overrides
 
     name, overrides = _parse(argv)
@@ -231,6 +232,11 @@ def sweep_command(argv: list[str]) -> int:
     # looks finished; its finished points are in the cache and a rerun reuses them.
     partial = folder.with_name(folder.name + PARTIAL)
     args = ["--multirun", f"sweep={name}", *absolute, f"hydra.sweep.dir={partial.resolve()}"]
+    ray_init = launcher_init(overrides)
+    if ray_init is not None:
+        # Connected here, so Hydra's launcher finds Ray running and passes none of its defaults
+        # (an object-store size an existing cluster refuses; no token mode).
+        connect(ray_init.pop("address", None), **ray_init)
     saved = sys.argv
     sys.argv = ["distillsim-sweep", *args]
     if GlobalHydra.instance().is_initialized():
