@@ -14,6 +14,7 @@ of the first and last tenth of the study (flat memory: they are close).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import tempfile
 import threading
@@ -31,10 +32,8 @@ def tree_rss_mib() -> float:
     me = psutil.Process()
     total = 0
     for p in [me, *me.children(recursive=True)]:
-        try:
+        with contextlib.suppress(psutil.Error):
             total += p.memory_info().rss
-        except psutil.Error:
-            pass
     return total / 2**20
 
 

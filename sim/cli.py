@@ -17,7 +17,8 @@ commands:
               (--seeds N: seeds per evaluation, default 5; --write: store the fit)
   study       sample the priors (configs/uncertainty/) and analyse: study=morris|sobol|curve|
               discovery|robust; results/studies/<name>/<timestamp>/
-  stackelberg the defence (B and its split) that is best once the attacker best-responds,
+  stackelberg the defence (B and its split) that is best once the attacker best-responds
+              (also: distillsim study study=stackelberg),
               per defender value; results/studies/stackelberg/<timestamp>/
               (--budgets, --mixes, --values, --replicates, --no-full-check)
 

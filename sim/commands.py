@@ -135,6 +135,27 @@ def stackelberg(args: list[str]) -> int:
     return 0
 
 
+def _stackelberg_study(args: list[str], s) -> int:
+    """``study=stackelberg``: the same study as ``distillsim stackelberg``, set from the config."""
+    from sim.experiments.stackelberg import run as study
+
+    st = s.stackelberg
+    world = [a for a in args if a.split("=", 1)[0].lstrip("+~").split(".")[0] != "study"]
+    result = study(
+        world,
+        budgets=[float(b) for b in st.budgets],
+        mixes=list(st.mixes),
+        values=[float(v) for v in st.values],
+        choose_replicates=list(range(st.replicates)),
+        report_replicates=list(range(st.replicates, st.replicates + st.report_replicates)),
+        full_check=st.full_check,
+    )
+    folder = write_study(result, Path(result.settings["base"].cfg.output.results_dir))
+    print((folder / "summary.md").read_text())
+    print(folder)
+    return 0
+
+
 def write_study(result, results_dir: Path) -> Path:
     """The study's folder, written whole: manifest, tables, figure."""
     from sim.analysis.stackelberg import write
@@ -186,6 +207,8 @@ def study(args: list[str]) -> int:
         )
     prepared = load_study(args)  # every bad input fails here, before any run
     loaded, s = prepared[0], prepared[1]
+    if s.kind == "stackelberg":
+        return _stackelberg_study(args, s)
     name = s.name or s.kind
     results_dir = Path(loaded.cfg.output.results_dir)
     final = results_dir / "studies" / name / stamp()

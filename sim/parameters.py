@@ -477,10 +477,25 @@ class RobustConfig:
 
 
 @dataclass
+class StackelbergConfig:
+    """``study=stackelberg``: the defender's choice against the best response (MODEL §2)."""
+
+    budgets: list[float] = P(factory=lambda: [0.0, 10000.0, 100000.0, 1000000.0])
+    mixes: list[str] = P(factory=lambda: ["balanced", "content_heavy", "review_heavy"])
+    values: list[float] = P(factory=lambda: [3e5, 1e6, 3e6, 1e7])
+    #: The choice is made on replicates 0..replicates-1, reported on the next report_replicates.
+    replicates: int = P(2, ge=1)
+    report_replicates: int = P(3, ge=1)
+    full_check: bool = True
+
+
+@dataclass
 class StudyConfig:
     """A study (``distillsim study study=<name>``, configs/study/)."""
 
-    kind: str = P("morris", choices=["morris", "sobol", "curve", "discovery", "robust"])
+    kind: str = P(
+        "morris", choices=["morris", "sobol", "curve", "discovery", "robust", "stackelberg"]
+    )
     name: str = ""
     description: str = ""
     #: Unit-cube design of curve, discovery and robust (morris and sobol use their own).
@@ -510,6 +525,7 @@ class StudyConfig:
     options: dict[str, list[str]] = P(factory=dict)
     questions: list[QuestionConfig] = P(factory=list)
     robust: RobustConfig = P(factory=RobustConfig)
+    stackelberg: StackelbergConfig = P(factory=StackelbergConfig)
     bootstrap: int = P(1000, ge=10)
     confidence: float = P(0.95, gt=0.0, lt=1.0)
     backend: str = P("joblib", choices=["sequential", "joblib", "ray"])

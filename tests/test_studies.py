@@ -38,7 +38,7 @@ def _box(names: list[str], lo: float, hi: float) -> Priors:
 def test_every_study_config_composes_with_every_prior(study):
     for priors in group_options("uncertainty"):
         loaded, s, p, bases, options = load_study([f"study={study}", f"uncertainty={priors}"])
-        assert s.kind in ("morris", "sobol", "curve", "discovery", "robust")
+        assert s.kind in ("morris", "sobol", "curve", "discovery", "robust", "stackelberg")
         assert len(p.factors) >= 2 and set(bases) == set(options)
         # every factor's extremes are valid worlds (parse checks the corners)
         assert all(f.resolved for f in p.factors)
@@ -430,3 +430,30 @@ def test_curve_discovery_and_robust_studies_write_their_analyses(tmp_path, monke
 def test_settings_defaults_are_valid():
     s = parse_settings(StudyConfig())
     assert s.backend == "joblib" and s.outputs
+
+
+def test_study_stackelberg_runs_the_stackelberg_study_with_its_settings(tmp_path, monkeypatch):
+    """``study=stackelberg`` is the same study as ``distillsim stackelberg`` (tested at size in
+    test_stackelberg.py): the config's settings reach it, the study keys do not reach the world."""
+    import sim.experiments.stackelberg as st
+
+    seen = {}
+
+    class Stop(Exception):
+        pass
+
+    def fake(overrides, **kw):
+        seen.update(kw, overrides=overrides)
+        raise Stop
+
+    monkeypatch.setattr(st, "run", fake)
+    with pytest.raises(Stop):
+        main(["study", "study=stackelberg", "study.stackelberg.values=[1e6]", "world.days=5"])
+    assert seen["values"] == [1e6] and seen["mixes"] == [
+        "balanced",
+        "content_heavy",
+        "review_heavy",
+    ]
+    assert seen["choose_replicates"] == [0, 1] and seen["report_replicates"] == [2, 3, 4]
+    assert seen["overrides"] == ["world.days=5"]
+    assert main(["study", "study=stackelberg", "study.stackelberg.mixes=[nope]"]) == 2

@@ -78,6 +78,15 @@ def parse_settings(s: StudyConfig | None) -> StudyConfig:
             raise ConfigError(f"study.questions[{i}].output", f"unknown output {q.output!r}")
     if s.robust.output not in SUMMARY:
         raise ConfigError("study.robust.output", f"unknown output {s.robust.output!r}")
+    if s.kind == "stackelberg":
+        from sim.configuration import group_options
+
+        for m in s.stackelberg.mixes:
+            if m not in group_options("mix"):
+                raise ConfigError(
+                    "study.stackelberg.mixes",
+                    f"unknown mix {m!r}; allowed: {', '.join(group_options('mix'))}",
+                )
     if s.kind == "discovery" and not s.questions:
         raise ConfigError("study.questions", "a discovery study needs at least one question")
     if s.kind == "robust" and len(s.options) < 2:
