@@ -382,6 +382,19 @@ def test_curve_discovery_and_robust_studies_write_their_analyses(tmp_path, monke
         == 0
     )
     (c,) = _folder(tmp_path, "curve")
+    # the median of B = 0 capability over 12 worlds of the same design (seed 0): half say yes
+    from sim.experiments.studies import run
+
+    probe = run(
+        [
+            "study=curve",
+            "study.samples=12",
+            *TINY,
+            "study.budgets=[0]",
+            f"output.results_dir={tmp_path}/probe",
+        ]
+    ).samples
+    median = float(probe.groupby("sample")["capability_extracted"].mean().median())
     bands = pd.read_csv(c / "bands.csv")
     cap = bands[bands["output"] == "capability_extracted"].set_index("budget")
     assert (cap["param_low"] <= cap["median"]).all() and (cap["median"] <= cap["param_high"]).all()
@@ -397,15 +410,19 @@ def test_curve_discovery_and_robust_studies_write_their_analyses(tmp_path, monke
                 "study.samples=12",
                 *TINY,
                 "study.budgets=[0,20000]",
-                "study.questions.0.budget=20000",
-                "study.questions.0.against_budget=0",
-                "study.questions.0.threshold=-0.05",
+                # a question no world can say yes to, and one that splits them at the median
+                "study.questions=[{name:never,output:capability_extracted,budget:20000,"
+                "against_budget:0,threshold:-10},{name:half,output:capability_extracted,"
+                f"budget:0,op:'>=',threshold:{median}}}]",
             ]
         )
         == 0
     )
     (d,) = _folder(tmp_path, "discovery")
     assert (d / "discovery.png").is_file() and (d / "discovery_boxes.csv").is_file()
+    text = (d / "summary.md").read_text()
+    assert "yes in 0 of 12" in text and "too few" in text and "yes in 6 of 12" in text
+    assert "Mostly when" in text or "No box" in text
     assert "PRIM" in (d / "summary.md").read_text()
 
     assert (

@@ -426,3 +426,24 @@ def test_two_sweeps_share_the_points_they_have_in_common():
     assert cache_key(a, "alibaba_2026") == cache_key(b, "alibaba_2026")
     c = dataclasses.replace(a, replicate=1)
     assert cache_key(c, "alibaba_2026") != cache_key(a, "alibaba_2026")
+
+
+def test_the_model_version_ignores_figures_and_text_but_not_the_model(tmp_path):
+    """Editing a table or a figure keeps the cache; editing the model or an experiment does not."""
+    import shutil
+
+    import sim
+    from sim.experiments.cache import source_digest
+
+    root = tmp_path / "sim"
+    shutil.copytree(Path(sim.__file__).parent, root)
+    before = source_digest(root)
+    (root / "analysis" / "curves.py").write_text("# a figure changed\n")
+    (root / "commands.py").write_text("# the command line changed\n")
+    assert source_digest(root) == before
+    (root / "review.py").write_text("# the model changed\n")
+    assert source_digest(root) != before
+    (root / "review.py").unlink()
+    shutil.copy(Path(sim.__file__).parent / "review.py", root / "review.py")
+    (root / "experiments" / "studies.py").write_text("# an experiment changed\n")
+    assert source_digest(root) != before

@@ -15,6 +15,9 @@ import pandas as pd
 from sim.analysis.report import md_table
 from sim.analysis.style import money
 
+#: Fewest worlds of each answer a PRIM box is drawn from.
+MIN_CASES = 5
+
 
 def _fmt(v: float) -> str:
     if v is None or not np.isfinite(v):
@@ -224,12 +227,30 @@ def _discovery(folder: Path, result) -> list[str]:
     for q in s.questions:
         a = answers(result.samples, q, names)
         xs[q.name] = a[names]
-        b = find_box(a[names], a["yes"].to_numpy(), question=q.name)
-        boxes.append(b)
         a.to_csv(folder / f"answers_{q.name}.csv")
         text = q.text or q.name
+        yes, n = int(a["yes"].sum()), len(a)
+        v = a["value"]
+        kind = (
+            "relative change"
+            if q.against_budget is not None or q.against_option is not None
+            else q.output
+        )
+        spread = (
+            f"The {kind} ranged from {_fmt(v.min())} to {_fmt(v.max())} over the worlds "
+            f"(median {_fmt(v.median())}; threshold {q.op} {_fmt(q.threshold)})."
+        )
+        if min(yes, n - yes) < MIN_CASES:
+            lines.append(
+                f"- **{text}** — yes in {yes} of {n} sampled worlds: too few of one answer for "
+                f"a box to mean anything (PRIM needs at least {MIN_CASES} of each). {spread}"
+            )
+            continue
+        b = find_box(a[names], a["yes"].to_numpy(), question=q.name)
+        boxes.append(b)
+        xs[q.name] = a[names]
         lines.append(
-            f"- **{text}** — yes in {b.base_rate:.0%} of {len(a)} sampled worlds. "
+            f"- **{text}** — yes in {yes} of {n} sampled worlds ({b.base_rate:.0%}). {spread} "
             + (
                 f"Mostly when {b.rule()} (coverage {b.coverage:.0%}: that share of the "
                 f"yes-worlds lie in the box; density {b.density:.0%}: that share of the box's "
@@ -250,8 +271,10 @@ def _discovery(folder: Path, result) -> list[str]:
                 }
             )
     pd.DataFrame(rows).to_csv(folder / "discovery_boxes.csv", index=False)
-    figure(boxes, xs, folder / "discovery.png", "PRIM: peeling trade-off and the box kept")
-    lines += ["", "![discovery](discovery.png)", ""]
+    if boxes:
+        figure(boxes, xs, folder / "discovery.png", "PRIM: peeling trade-off and the box kept")
+        lines += ["", "![discovery](discovery.png)"]
+    lines.append("")
     return lines
 
 

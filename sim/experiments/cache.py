@@ -2,8 +2,8 @@
 
 Kept outside the timestamped folders (``<results_dir>/cache/``) so that rerunning a finished sweep
 recomputes nothing and an interrupted one resumes with only the missing points. The model version
-is ``sim.MODEL_VERSION`` plus a hash of the package's source, so editing the model never serves a
-stale result. Entries are written through a temporary name; failed points are never cached.
+is ``sim.MODEL_VERSION`` plus a hash of the model and experiment sources, so editing the model
+never serves a stale result (editing a figure or a table recomputes nothing). Entries are written through a temporary name; failed points are never cached.
 """
 
 from __future__ import annotations
@@ -19,16 +19,27 @@ from typing import Any
 import sim
 from sim.parameters import Config
 
+#: Sources that turn summaries into tables, figures and text, or parse the command line: editing
+#: them cannot change a run's summary, so they are not part of the model version.
+NOT_THE_MODEL = ("analysis/", "cli.py", "commands.py", "outputs.py", "terminal.py")
+
 
 @functools.cache
 def model_version() -> str:
-    """MODEL_VERSION and a digest of every source file of the package."""
-    root = Path(sim.__file__).resolve().parent
-    h = hashlib.sha256(sim.MODEL_VERSION.encode())
+    """MODEL_VERSION and a digest of every source file that can change a run's summary (the
+    model and the experiment layer; not :data:`NOT_THE_MODEL`)."""
+    return f"{sim.MODEL_VERSION}-{source_digest(Path(sim.__file__).resolve().parent)}"
+
+
+def source_digest(root: Path) -> str:
+    """Digest of the package's model and experiment sources under ``root``."""
+    h = hashlib.sha256()
     for p in sorted(root.rglob("*.py")):
+        if p.relative_to(root).as_posix().startswith(NOT_THE_MODEL):
+            continue
         h.update(p.relative_to(root).as_posix().encode())
         h.update(p.read_bytes())
-    return f"{sim.MODEL_VERSION}-{h.hexdigest()[:16]}"
+    return h.hexdigest()[:16]
 
 
 #: Config sections that label or steer an experiment but do not change the world simulated.
