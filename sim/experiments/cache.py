@@ -3,7 +3,8 @@
 Kept outside the timestamped folders (``<results_dir>/cache/``) so that rerunning a finished sweep
 recomputes nothing and an interrupted one resumes with only the missing points. The model version
 is ``sim.MODEL_VERSION`` plus a hash of the model and experiment sources, so editing the model
-never serves a stale result (editing a figure or a table recomputes nothing). Entries are written through a temporary name; failed points are never cached.
+never serves a stale result (editing a figure or a table recomputes nothing). Entries are
+written through a temporary name; failed points are never cached.
 """
 
 from __future__ import annotations
