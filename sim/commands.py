@@ -187,8 +187,6 @@ def study(args: list[str]) -> int:
     finished in <timestamp>.partial/ and in the cache, so running it again resumes."""
     import dataclasses
 
-    import pandas as pd
-
     from sim.analysis.study_report import write
     from sim.experiments.storage import atomic_folder, dump_json, stamp
     from sim.experiments.studies import frame, load_study
@@ -249,7 +247,6 @@ def study(args: list[str]) -> int:
             tmp / "manifest.json",
         )
         write(tmp, result)
-    pd.set_option("display.width", 120)
     print((final / "summary.md").read_text())
     print(final)
     return 0

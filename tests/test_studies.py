@@ -12,6 +12,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from test_sweeps import TINY
 
 from sim.cli import main
 from sim.configuration import group_options
@@ -19,14 +20,6 @@ from sim.experiments.priors import Factor, Priors
 from sim.experiments.studies import load_study, parse_settings, play
 from sim.experiments.test_functions import Ishigami, Linear, ishigami_indices
 from sim.parameters import StudyConfig
-
-TINY = [
-    "world.days=5",
-    "world.legit_sample_share=0.005",
-    "operators.qwen.demand_per_day=20000",
-    "operators.qwen.tolerated_cadence_per_day=40",
-    "operators.qwen.cluster_size=20",
-]
 
 
 def _box(names: list[str], lo: float, hi: float) -> Priors:
@@ -216,16 +209,20 @@ def test_regret_and_satisficing_on_a_hand_computed_example():
             }
         )
     unit = pd.DataFrame({"u": [0.0, 1.0, 0.5]}, index=[0, 1, 2])
-    t = rank(
-        pd.DataFrame(rows),
-        unit,
-        np.array([0.5]),
-        "loss",
-        "min",
-        percentile=100,
-        op="<=",
-        threshold=15.0,
-    ).set_index("option")
+
+    def ranked(baseline: float, threshold: float) -> pd.DataFrame:
+        return rank(
+            pd.DataFrame(rows),
+            unit,
+            np.array([baseline]),
+            "loss",
+            "min",
+            percentile=100,
+            op="<=",
+            threshold=threshold,
+        ).set_index("option")
+
+    t = ranked(0.5, 15.0)
     # best per world: 10, 12, 20 -> regrets A: 0, 18, 0; B: 4, 0, 2
     assert t.loc["A", "regret2_p100"] == pytest.approx(18.0)
     assert t.loc["B", "regret2_p100"] == pytest.approx(4.0)
@@ -239,16 +236,7 @@ def test_regret_and_satisficing_on_a_hand_computed_example():
     assert t.loc["B", "satisficing1"] == pytest.approx(2 / 3)
     # type 2: nearest failing world to u = 0.5. A fails at u = 1 and u = 0.5 -> 0; B at 0.5 -> 0
     assert t.loc["A", "satisficing2"] == pytest.approx(0.0)
-    t = rank(
-        pd.DataFrame(rows),
-        unit,
-        np.array([0.0]),
-        "loss",
-        "min",
-        percentile=100,
-        op="<=",
-        threshold=21.0,
-    ).set_index("option")
+    t = ranked(0.0, 21.0)
     # threshold 21: A fails only at u = 1 (distance 1); B fails at u = 0.5 (distance 0.5)
     assert t.loc["A", "satisficing2"] == pytest.approx(1.0)
     assert t.loc["B", "satisficing2"] == pytest.approx(0.5)

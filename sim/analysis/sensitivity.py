@@ -154,24 +154,19 @@ def sobol_figure(tables: dict[str, pd.DataFrame], path, title: str) -> None:
     for ax, (label, t) in zip(axes[:, 0], tables.items(), strict=True):
         t = t.iloc[::-1]
         y = np.arange(len(t))
-        ax.barh(
-            y + 0.2,
-            t["ST_shown"],
-            height=0.4,
-            xerr=t["ST_conf"],
-            label="total (ST)",
-            color="#4c72b0",
-            capsize=2,
-        )
-        ax.barh(
-            y - 0.2,
-            t["S1_shown"],
-            height=0.4,
-            xerr=t["S1_conf"],
-            label="first order (S1)",
-            color="#dd8452",
-            capsize=2,
-        )
+        for s, shift, name, color in (
+            ("ST", 0.2, "total (ST)", "#4c72b0"),
+            ("S1", -0.2, "first order (S1)", "#dd8452"),
+        ):
+            ax.barh(
+                y + shift,
+                t[f"{s}_shown"],
+                height=0.4,
+                xerr=t[f"{s}_conf"],
+                label=name,
+                color=color,
+                capsize=2,
+            )
         ax.set_yticks(y, t["factor"], fontsize=7)
         ax.set_xlim(left=min(0.0, float(t["S1_low"].min())))
         ax.axvline(0, color="grey", lw=0.6)

@@ -61,59 +61,85 @@ def _usable(y: np.ndarray) -> str | None:
 
 
 # --------------------------------------------------------------------------- kinds
-def _morris(folder: Path, result) -> list[str]:
-    from sim.analysis.sensitivity import morris, morris_figure
-
-    s, names = result.settings, result.priors.names
-    tables, lines, figs = [], ["## Morris screening", ""], {}
-    lines.append(
-        f"{s.samples} trajectories x {len(names) + 1} points, {s.levels} levels; mu* is the mean "
-        "absolute change of the output when one factor moves across its prior (in the output's "
-        f"units), with a {s.confidence:.0%} bootstrap interval ({s.bootstrap} resamples); sigma "
-        "large against mu* means non-linear effects or interactions."
-    )
-    lines.append("")
+def _indices(folder: Path, result, kind: str, title: str, analyse, describe, figure) -> list:
+    """Per (option, budget) cell and output: the index table, one line of words, one figure per
+    cell; ``<kind>_indices.csv`` with every table. Returns the lines after the section header."""
+    s = result.settings
+    tables, lines, figs = [], [], {}
     for option, budget in _cells(result):
+        cell = _cell_label(result, option, budget)
         per_output = {}
         for out in s.outputs:
             y = responses(result.samples, out, option, budget)
             why = _usable(y)
             if why:
-                lines.append(
-                    f"- {_cell_label(result, option, budget)}, {out}: not analysed ({why})."
-                )
+                lines.append(f"- {cell}, {out}: not analysed ({why}).")
                 continue
-            t = morris(
-                names, result.design.unit, y, s.levels, s.bootstrap, s.confidence, s.design_seed
-            )
+            t = analyse(y)
             per_output[out] = t
             tables.append(t.assign(output=out, option=option, budget=budget))
-            top = t.head(3)
-            words = "; ".join(
-                f"{r.factor} {_fmt(r.mu_star)} [{_fmt(r.mu_star_low)}, {_fmt(r.mu_star_high)}]"
-                for r in top.itertuples()
-            )
-            lines.append(f"- {_cell_label(result, option, budget)}, **{out}**: {words}.")
+            lines.append(f"- {cell}, **{out}**: {describe(t)}.")
         if per_output:
-            name = f"morris_{_slug(option, budget, result)}.png"
-            morris_figure(
-                per_output,
-                folder / name,
-                f"Morris screening, {_cell_label(result, option, budget)}",
-            )
-            figs[name] = _cell_label(result, option, budget)
+            name = f"{kind}_{_slug(option, budget, result)}.png"
+            figure(per_output, folder / name, f"{title}, {cell}")
+            figs[name] = cell
     if tables:
-        pd.concat(tables, ignore_index=True).to_csv(folder / "morris_indices.csv", index=False)
-    lines += ["", *[f"![{v}]({k})" for k, v in figs.items()], ""]
-    return lines
+        pd.concat(tables, ignore_index=True).to_csv(folder / f"{kind}_indices.csv", index=False)
+    return [*lines, "", *[f"![{v}]({k})" for k, v in figs.items()], ""]
+
+
+def _morris(folder: Path, result) -> list[str]:
+    from sim.analysis.sensitivity import morris, morris_figure
+
+    s, names = result.settings, result.priors.names
+
+    def describe(t) -> str:
+        return "; ".join(
+            f"{r.factor} {_fmt(r.mu_star)} [{_fmt(r.mu_star_low)}, {_fmt(r.mu_star_high)}]"
+            for r in t.head(3).itertuples()
+        )
+
+    head = [
+        "## Morris screening",
+        "",
+        f"{s.samples} trajectories x {len(names) + 1} points, {s.levels} levels; mu* is the mean "
+        "absolute change of the output when one factor moves across its prior (in the output's "
+        f"units), with a {s.confidence:.0%} bootstrap interval ({s.bootstrap} resamples); sigma "
+        "large against mu* means non-linear effects or interactions.",
+        "",
+    ]
+    return head + _indices(
+        folder,
+        result,
+        "morris",
+        "Morris screening",
+        lambda y: morris(
+            names, result.design.unit, y, s.levels, s.bootstrap, s.confidence, s.design_seed
+        ),
+        describe,
+        morris_figure,
+    )
 
 
 def _sobol(folder: Path, result) -> list[str]:
     from sim.analysis.sensitivity import converged, sobol, sobol_figure
 
     s, names = result.settings, result.priors.names
-    tables, figs = [], {}
-    lines = [
+
+    def describe(t) -> str:
+        words = "; ".join(
+            f"{r.factor} ST {r.ST_shown:.2f} [{max(r.ST_low, 0):.2f}, {r.ST_high:.2f}], "
+            f"S1 {r.S1_shown:.2f}"
+            for r in t.head(3).itertuples()
+        )
+        conv = (
+            "converged (no index moved > 0.05 from N/2)"
+            if converged(t)
+            else f"not converged: an index moved {t['change_at_half'].max():.2f} from N/2"
+        )
+        return f"{words}; sum of S1 {t['S1'].sum():.2f}; {conv}"
+
+    head = [
         "## Sobol' indices",
         "",
         f"Saltelli design, N = {s.samples} base samples x {len(names) + 2} "
@@ -123,44 +149,15 @@ def _sobol(folder: Path, result) -> list[str]:
         "the first N/2 base samples; a negative estimate whose interval covers 0 is shown as ~0.",
         "",
     ]
-    for option, budget in _cells(result):
-        per_output = {}
-        for out in s.outputs:
-            y = responses(result.samples, out, option, budget)
-            why = _usable(y)
-            if why:
-                lines.append(
-                    f"- {_cell_label(result, option, budget)}, {out}: not analysed ({why})."
-                )
-                continue
-            t = sobol(names, y, s.second_order, s.bootstrap, s.confidence, s.design_seed)
-            per_output[out] = t
-            tables.append(t.assign(output=out, option=option, budget=budget))
-            top = t.head(3)
-            words = "; ".join(
-                f"{r.factor} ST {r.ST_shown:.2f} [{max(r.ST_low, 0):.2f}, {r.ST_high:.2f}], "
-                f"S1 {r.S1_shown:.2f}"
-                for r in top.itertuples()
-            )
-            conv = (
-                "converged (no index moved > 0.05 from N/2)"
-                if converged(t)
-                else f"not converged: an index moved {t['change_at_half'].max():.2f} from N/2"
-            )
-            lines.append(
-                f"- {_cell_label(result, option, budget)}, **{out}**: {words}; "
-                f"sum of S1 {t['S1'].sum():.2f}; {conv}."
-            )
-        if per_output:
-            name = f"sobol_{_slug(option, budget, result)}.png"
-            sobol_figure(
-                per_output, folder / name, f"Sobol' indices, {_cell_label(result, option, budget)}"
-            )
-            figs[name] = _cell_label(result, option, budget)
-    if tables:
-        pd.concat(tables, ignore_index=True).to_csv(folder / "sobol_indices.csv", index=False)
-    lines += ["", *[f"![{v}]({k})" for k, v in figs.items()], ""]
-    return lines
+    return head + _indices(
+        folder,
+        result,
+        "sobol",
+        "Sobol' indices",
+        lambda y: sobol(names, y, s.second_order, s.bootstrap, s.confidence, s.design_seed),
+        describe,
+        sobol_figure,
+    )
 
 
 def _curve(folder: Path, result) -> list[str]:

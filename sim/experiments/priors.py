@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from sim.experiments.calibration import get_path, set_path
 from sim.parameters import Config, FactorConfig
 from sim.validation import ConfigError, _check_value, check_ranges
 
@@ -91,7 +92,7 @@ class Priors:
         out = copy.deepcopy(cfg)
         for f, xj in zip(self.factors, x, strict=True):
             for key, v in f.key_values(float(xj)).items():
-                _set(out, key, v)
+                set_path(out, key, v)
         return out
 
     def table(self) -> list[dict[str, Any]]:
@@ -144,19 +145,6 @@ def _parent(cfg: Any, key: str) -> tuple[Any, str]:
     return obj, last
 
 
-def _get(cfg: Any, key: str) -> Any:
-    obj, last = _parent(cfg, key)
-    return obj[last] if isinstance(obj, dict) else getattr(obj, last)
-
-
-def _set(cfg: Any, key: str, value: Any) -> None:
-    obj, last = _parent(cfg, key)
-    if isinstance(obj, dict):
-        obj[last] = value
-    else:
-        setattr(obj, last, value)
-
-
 def _meta(cfg: Any, key: str) -> dict:
     """The schema's range metadata of a key (empty for a free mapping's entries)."""
     obj, last = _parent(cfg, key)
@@ -197,7 +185,7 @@ def parse_factor(name: str, node: Any, cfg: Config, where: str) -> Factor:
                 "matches every entry of a mapping, e.g. operators.*.value_usd)",
             )
         for k in found:
-            resolved[k] = float(_get(cfg, k))
+            resolved[k] = float(get_path(cfg, k))
     dist = node.get("dist", "uniform")
     if dist not in DISTRIBUTIONS:
         raise ConfigError(

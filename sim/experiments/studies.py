@@ -159,11 +159,10 @@ class WorldEvaluator:
     Picklable (it travels to workers once per task); each point goes through the result cache.
     """
 
-    def __init__(self, bases: dict[str, Config], priors: Priors, scenario: str, outputs: list[str]):
+    def __init__(self, bases: dict[str, Config], priors: Priors, scenario: str):
         self.bases = bases
         self.priors = priors
         self.scenario = scenario
-        self.outputs = outputs
 
     def config(self, x: np.ndarray | None, point: Point) -> Config:
         base = self.bases[point.option]
@@ -434,7 +433,7 @@ def run(
 ) -> StudyResult:
     """Run the study the overrides select (everything validated before any run)."""
     loaded, s, priors, bases, options = prepared or load_study(overrides)
-    evaluator = WorldEvaluator(bases, priors, loaded.scenario, s.outputs)
+    evaluator = WorldEvaluator(bases, priors, loaded.scenario)
     show = sys.stderr.isatty() if progress is None else progress
     result = play(s, priors, evaluator, loaded.scenario, options, show, rows_out)
     result.overrides = list(overrides)
