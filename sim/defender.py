@@ -124,16 +124,15 @@ class Defender(mesa.Agent):
             acc.in_review[idx] = True
             matched = m.learning.partner_match(idx, t)
             name = f.detector
-            for k, (s_k, op_k, cl_k, mt) in enumerate(
-                zip(
-                    sc.tolist(),
-                    acc.op[idx].tolist(),
-                    acc.cluster[idx].tolist(),
-                    matched.tolist(),
-                    strict=True,
-                )
+            for j, s_k, op_k, cl_k, mt in zip(
+                idx.tolist(),
+                sc.tolist(),
+                acc.op[idx].tolist(),
+                acc.cluster[idx].tolist(),
+                matched.tolist(),
+                strict=True,
             ):
-                c = Case(name, True, idx[k : k + 1], s_k, t, op=op_k, cluster=cl_k)
+                c = Case(name, True, j, s_k, t, op=op_k, cluster=cl_k)
                 (fast if mt else cases).append(c)
             open_ = ~legit.in_review[f.legit] & ~legit.banned[f.legit] & ~legit.acted[f.legit]
             lidx, lsc = f.legit[open_], f.legit_scores[open_]
@@ -146,7 +145,7 @@ class Defender(mesa.Agent):
                 lidx = lidx[~hit]
             legit.in_review[lidx] = True
             nan = math.nan
-            legit_cases = [Case(name, False, lidx[k : k + 1], nan, t) for k in range(lidx.size)]
+            legit_cases = [Case(name, False, j, nan, t) for j in lidx.tolist()]
             load = int(self.rng_load.poisson(f.legit_load)) if f.legit_load > 0 else 0
             if load:
                 legit_cases += [
@@ -212,24 +211,42 @@ class Defender(mesa.Agent):
             acc.in_review[case.accounts] = False
             if self.verdicts.uniform() < self.cfg.review.confirm_attacker_prob:
                 by = m.detector_index[case.detector]
-                delay = m.latency.enforcement_hours(1)[0]
-                self.enforce(case.accounts, now + delay, by, confirmed=True, decisions=1)
-                self.first_detection_at = min(self.first_detection_at, now)
-                m.learning.learn(int(acc.cluster[case.accounts[0]]), case.op, now)
+                t = now + m.latency.enforcement_hour()
                 if case.pooled:
-                    self.investigate(case.cluster, now)
+                    self.enforce(case.accounts, t, by, confirmed=True, decisions=1)
                 else:
-                    self.investigate(int(acc.cluster[case.accounts[0]]), now)
+                    self._enforce_one(case.accounts, t, by, case.op)
+                self.first_detection_at = min(self.first_detection_at, now)
+                m.learning.learn(case.cluster, case.op, now)
+                self.investigate(case.cluster, now)
             else:
                 acc.cooldown_until[case.accounts] = now + self.cfg.review.cooldown_hours
         else:
             legit = m.legit
-            j = int(case.accounts[0])  # a legitimate case is one (thinned) account
+            j = case.accounts  # a legitimate case is one (thinned) account
             legit.in_review[j] = False
             if self.verdicts.uniform() < self.cfg.review.false_confirm_legit_prob:
-                self._false_action(case.accounts, now)
+                self._false_action(np.array([j]), now)
             else:
                 legit.cooldown_until[j] = now + self.cfg.review.cooldown_hours
+
+    def _enforce_one(self, j: int, t: float, by: int, op: int) -> None:
+        """:meth:`enforce` of one confirmed account ``j`` of operator ``op`` (one decision), on
+        scalars: the review of a single account, the commonest decision by far."""
+        acc = self.model.fleet.accounts
+        if self.cfg.enforcement.action != "ban":
+            self.enforce(np.array([j]), t, by, confirmed=True, decisions=1)
+            return
+        if not acc.confirmed[j]:
+            acc.confirmed[j] = True
+            self.confirmed_by_op[op] += 1
+        acc.attributed[j] = True
+        self.decisions_by_op[op] += 1
+        if acc.ended_at[j] > t:
+            acc.ended_at[j] = t
+            acc.end_kind[j] = END_BANNED
+            acc.banned_by[j] = by
+            self._collateral_of(op, 1, t)
 
     def enforce(
         self,
@@ -268,18 +285,23 @@ class Defender(mesa.Agent):
         """Banning accounts that resell to real customers cuts those customers off too."""
         m = self.model
         if idx.size == 0 or t >= m.horizon:
-            return  # a ban that lands after the horizon cuts nobody off within it
+            return
         per_op = np.bincount(m.fleet.accounts.op[idx], minlength=len(m.operator_list))
-        for k, op in enumerate(m.operator_list):
-            mix = op.cfg.traffic_mixing
-            n = int(per_op[k])
-            if mix <= 0 or n == 0:
-                continue
-            # Customers' own traffic per account, in units of a median legitimate customer.
-            customers = n * op.cadence * mix / max(m.legit.median_rate, 1e-9)
-            cost = customers * self.cfg.enforcement.reseller_customer_usd
-            self.reseller_customers_hit += customers
-            m.ledger.book(t, DEFENDER, "reseller_customers", "reseller_collateral", cost)
+        for k in np.flatnonzero(per_op).tolist():
+            self._collateral_of(k, int(per_op[k]), t)
+
+    def _collateral_of(self, k: int, n: int, t: float) -> None:
+        """Book the customers cut off by banning ``n`` accounts of operator ``k`` at ``t``."""
+        m = self.model
+        op = m.operator_list[k]
+        mix = op.cfg.traffic_mixing
+        if mix <= 0 or t >= m.horizon:
+            return  # a ban that lands after the horizon cuts nobody off within it
+        # Customers' own traffic per account, in units of a median legitimate customer.
+        customers = n * op.cadence * mix / max(m.legit.median_rate, 1e-9)
+        cost = customers * self.cfg.enforcement.reseller_customer_usd
+        self.reseller_customers_hit += customers
+        m.ledger.book(t, DEFENDER, "reseller_customers", "reseller_collateral", cost)
 
     def investigate(self, cluster: int, now: float) -> None:
         """Look for the confirmed account's cluster; if found, attribute it and sweep it."""

@@ -4,9 +4,13 @@ Exact in distribution, vectorised (MODEL §11): an account live over ``[a, b)`` 
 sends ``Poisson(λ·(b − a))`` exchanges, each at a uniform time in ``[a, b)``. Accounts live the
 whole window with no change of state inside it are pooled per (operator, quality class): the sum of
 their counts is split over the window's hours by one multinomial, which has the same distribution
-as splitting each account's count. Accounts whose state changes inside the window (set-up done,
-ban, throttle, degradation) get a uniform time per exchange. Each exchange's target domain is an
-independent draw from the operator's targeting weights.
+as splitting each account's count. An account whose state changes inside the window (set-up done,
+ban, throttle, degradation) has its live interval cut into pieces that each lie in one hour and
+one state; Poisson counts on disjoint pieces are independent, so a ``Poisson(λ·length)`` per
+piece is the same in distribution as uniform times for ``Poisson(λ·(b − a))`` exchanges, with
+one draw per piece instead of one per exchange (``tests/test_maths.py`` checks it against the
+per-exchange method). Each exchange's target domain is an independent draw from the operator's
+targeting weights.
 """
 
 from __future__ import annotations
@@ -128,7 +132,6 @@ def harvest_window(
     lam = cadence[op] / 24.0
     live_hours = b - a
     expected = lam * live_hours
-    sent = rng.poisson(expected).astype(np.int64)
 
     action = acc.action[idx]
     act_at = acc.action_at[idx]
@@ -136,6 +139,9 @@ def harvest_window(
     partial = (a > t0) | (b < t1) | ((act_at > t0) & (act_at < t1))
     # An account live all window in one state was acted on before the window or not at all.
     acted_before = act_at <= t0
+    sent = np.zeros(idx.size, dtype=np.int64)
+    f_idx = np.flatnonzero(~partial)
+    sent[f_idx] = rng.poisson(expected[f_idx])
 
     harvested = sent.copy()
     full_thr = throttled & ~partial & acted_before
@@ -154,18 +160,22 @@ def harvest_window(
     degraded = action == ACT_DEGRADE
     qual = np.array([o.quality for o in ops])
 
-    # --- accounts whose state changes inside the window: one uniform time per exchange
+    # --- accounts whose state changes inside the window: independent Poisson counts on the
+    # pieces of the live interval that lie in one hour and one state
     p_idx = np.flatnonzero(partial)
-    pos = np.repeat(np.arange(p_idx.size), sent[p_idx])  # exchange -> its partial account
-    ex_acc = p_idx[pos]
-    if ex_acc.size:
-        t_ex = a[ex_acc] + rng.random(ex_acc.size) * live_hours[ex_acc]
-        after = t_ex >= act_at[ex_acc]
-        keep = ~(after & throttled[ex_acc]) | (rng.random(ex_acc.size) < throttle_factor)
-        lim = accept[op[ex_acc]]
-        if (lim < 1.0).any():
-            keep &= rng.random(ex_acc.size) < lim
-        harvested[p_idx] = np.bincount(pos[keep], minlength=p_idx.size)
+    pc = _pieces(a[p_idx], b[p_idx], act_at[p_idx], t0) if p_idx.size else None
+    if pc is not None:
+        owner, hour, after, length = pc
+        n_sent = rng.poisson(lam[p_idx][owner] * length)
+        sent[p_idx] = np.bincount(owner, weights=n_sent, minlength=p_idx.size)
+        p_keep = accept[op[p_idx]][owner] * np.where(
+            after & throttled[p_idx][owner], throttle_factor, 1.0
+        )
+        n_kept = n_sent.copy()
+        thin = np.flatnonzero(p_keep < 1.0)
+        if thin.size:
+            n_kept[thin] = rng.binomial(n_sent[thin], p_keep[thin])
+        harvested[p_idx] = np.bincount(owner, weights=n_kept, minlength=p_idx.size)
     # --- budget: an operator that cannot pay for every exchange keeps exactly as many as it can
     # afford, chosen uniformly among its exchanges (multivariate hypergeometric over accounts).
     if fee_room is not None and fee_per_exchange is not None and idx.size:
@@ -183,25 +193,24 @@ def harvest_window(
             harvested[rows] = rng.multivariate_hypergeometric(
                 harvested[rows], int(max(affordable[j], 0)), method="marginals"
             )
-        if over.size and ex_acc.size:
-            # keep partial accounts' per-exchange records consistent with their new totals
-            keep = _thin_to_totals(pos, keep, harvested[p_idx], rng)
-    if ex_acc.size:
-        hour = np.minimum((t_ex - t0).astype(np.int64), W - 1)
-        o = op[ex_acc]
-        sent_h += np.bincount(o * W + hour, minlength=n_ops * W).reshape(n_ops, W)
+        if over.size and pc is not None:
+            # keep partial accounts' pieces consistent with their new totals
+            n_kept = _thin_to_totals(owner, n_kept, harvested[p_idx], rng)
+    if pc is not None:
+        o = op[p_idx][owner]
+        sent_h += np.bincount(o * W + hour, weights=n_sent, minlength=n_ops * W).reshape(n_ops, W)
         # Kept exchanges by (operator, quality class, hour); each one's domain is an independent
         # draw from the targeting weights, so the domain split is one multinomial per cell.
-        cls = poisoned[ex_acc].astype(np.intp) * 2 + (degraded[ex_acc] & after)
+        cls = poisoned[p_idx][owner].astype(np.intp) * 2 + (degraded[p_idx][owner] & after)
         key = (o * 4 + cls) * W + hour
-        counts = np.bincount(key[keep], minlength=n_ops * 4 * W).reshape(n_ops, 4, W)
+        counts = np.bincount(key, weights=n_kept, minlength=n_ops * 4 * W)
+        counts = counts.astype(np.int64).reshape(n_ops, 4, W)
         harv_h += counts.sum(axis=1)
         for j, c in zip(*np.nonzero(counts.sum(axis=2)), strict=True):
             q = qual[j] * (poison_quality if c // 2 else 1.0) * (degrade_quality if c % 2 else 1.0)
             eff_hd[j] += q * rng.multinomial(counts[j, c], ops[j].mix)
 
     # --- accounts live all window in one state: pooled multinomial over hours
-    f_idx = np.flatnonzero(~partial)
     if f_idx.size:
         cls = (
             op[f_idx] * 4
@@ -241,15 +250,39 @@ def harvest_window(
     )
 
 
-def _thin_to_totals(pos, keep, totals, rng) -> np.ndarray:
-    """Keep, per partial account, a uniformly chosen ``totals[i]`` of its kept exchange records."""
-    rows = np.flatnonzero(keep)
+def _pieces(a: np.ndarray, b: np.ndarray, act: np.ndarray, t0: float):
+    """Cut each live interval ``[a_i, b_i)`` at the window's hours and at its action time.
+
+    Returns per piece: its account (position in ``a``), its hour in the window, whether it lies
+    after the action, and its length in hours.
+    """
+    h_lo = np.floor(a - t0).astype(np.int64)
+    n_pc = np.maximum(np.ceil(b - t0).astype(np.int64) - h_lo, 1)
+    owner = np.repeat(np.arange(a.size), n_pc)
+    first = np.cumsum(n_pc) - n_pc
+    hour = h_lo[owner] + (np.arange(owner.size) - first[owner])
+    lo = np.maximum(a[owner], t0 + hour)
+    hi = np.minimum(b[owner], t0 + hour + 1.0)
+    at = act[owner]
+    cut = np.flatnonzero((at > lo) & (at < hi))
+    if cut.size:
+        owner = np.concatenate([owner, owner[cut]])
+        hour = np.concatenate([hour, hour[cut]])
+        lo = np.concatenate([lo, at[cut]])
+        hi = np.concatenate([hi, hi[cut]])
+        hi[cut] = at[cut]
+        at = np.concatenate([at, at[cut]])
+    return owner, hour, lo >= at, np.clip(hi - lo, 0.0, None)
+
+
+def _thin_to_totals(owner, kept, totals, rng) -> np.ndarray:
+    """Keep, per account, a uniformly chosen ``totals[i]`` of its kept exchanges (``kept`` per
+    piece, pieces owned by ``owner``): a multivariate hypergeometric over each one's pieces."""
+    rows = np.repeat(np.arange(kept.size), kept.astype(np.int64))  # exchange -> its piece
     rows = rows[rng.permutation(rows.size)]
-    owner = pos[rows]
-    order = np.argsort(owner, kind="stable")
-    rows, owner = rows[order], owner[order]
-    first = np.searchsorted(owner, owner, side="left")
+    own = owner[rows]
+    order = np.argsort(own, kind="stable")
+    rows, own = rows[order], own[order]
+    first = np.searchsorted(own, own, side="left")
     rank = np.arange(rows.size) - first
-    out = np.zeros_like(keep)
-    out[rows[rank < totals[owner]]] = True
-    return out
+    return np.bincount(rows[rank < totals[own]], minlength=kept.size)

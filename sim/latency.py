@@ -7,6 +7,8 @@ because they are capacity, not latency.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from sim.parameters import LatencyConfig
@@ -45,6 +47,16 @@ class LatencyModel:
         return lognormal(
             self.rng, self.cfg.enforcement_hours_median, self.cfg.enforcement_hours_sigma, n
         )
+
+    def enforcement_hour(self) -> float:
+        """One enforcement delay (the same draw as ``enforcement_hours(1)[0]``, as a float)."""
+        c = self.cfg
+        if c.enforcement_hours_median <= 0.0:
+            return 0.0
+        if c.enforcement_hours_sigma <= 0.0:
+            return float(c.enforcement_hours_median)
+        z = self.rng.standard_normal()
+        return c.enforcement_hours_median * math.exp(c.enforcement_hours_sigma * z)
 
     @property
     def sweep_hours(self) -> float:

@@ -67,6 +67,10 @@ NON_CASH = frozenset(
 )
 
 
+#: Types ``book`` takes as one row without asking numpy (the common case, and a fast one).
+_SCALARS = (float, int, np.float64)
+
+
 def attacker(name: str) -> str:
     """Ledger party name of an operator."""
     return f"attacker:{name}"
@@ -83,7 +87,9 @@ class Ledger:
         if category not in CATEGORIES:
             raise KeyError(f"unknown ledger category {category!r}")
         cash = category not in NON_CASH
-        if np.ndim(usd) == 0 and np.ndim(hour) == 0:
+        if (type(usd) in _SCALARS and type(hour) in _SCALARS) or (
+            np.ndim(usd) == 0 and np.ndim(hour) == 0
+        ):
             if usd != 0:
                 self._parts.append((float(hour), payer, payee, category, float(usd), cash))
                 self._frame = None

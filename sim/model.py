@@ -157,7 +157,7 @@ class DistillationModel(mesa.Model):
         for k, t in enumerate([*self._sub_window_scans(t0, t1), t1]):
             self.time_h = prev
             # Reviews, enforcement and partners' indicators that fall before t.
-            self.env.run(until=t)
+            self.defender.queue.run_until(t)
             # Operators end campaigns as planned, replace the bans they notice, keep fleets at
             # size.
             if k > 0:

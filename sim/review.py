@@ -9,8 +9,14 @@ legitimate accounts arrives as cases of their own that decide nothing (``decides
 the queue's arrivals, waits and backlog are those of the whole population. When flags outrun
 analysts the queue grows and attacker accounts keep harvesting while they wait.
 
-Every service is one SimPy timeout whose callback ends the review and starts the next one, and
-each shift change is one timeout per crew, so the queue costs O(1) events per case.
+Arrivals and shift changes (one timeout per crew) are SimPy events. Reviews in progress are held
+in the queue's own heap of finishing times rather than as one SimPy timeout each, and the queue
+runs the clock (:meth:`ReviewQueue.run_until`): it ends the reviews that finish before each
+SimPy event first, so they end in the same order, at the same times, with the same draws as
+per-case events would (``per_case_events = True`` keeps those: the direct method
+``tests/test_review.py`` compares against) for a fraction of the overhead. This is exact because
+a decision never schedules a SimPy event and service times are continuous (no ties with other
+events).
 """
 
 from __future__ import annotations
@@ -35,7 +41,8 @@ class Case:
 
     detector: str
     attacker: bool
-    accounts: np.ndarray
+    #: The account (fleet or legitimate-population index), or a pool's accounts.
+    accounts: int | np.ndarray
     score: float
     flagged_at: float
     #: False for the review work of a thinned-out legitimate account (load only, no decision).
@@ -51,6 +58,9 @@ class Case:
 
 class ReviewQueue:
     """Analysts serving a queue of cases on the SimPy clock."""
+
+    #: One SimPy timeout per review (the direct method) instead of the heap of finishing times.
+    per_case_events = False
 
     def __init__(
         self,
@@ -74,6 +84,9 @@ class ReviewQueue:
         self._on = [False] * n_analysts
         self._busy = [False] * n_analysts
         self._in_idle = [False] * n_analysts
+        #: Reviews in progress: (finishing hour, start order, analyst, case).
+        self._running: list[tuple[float, int, int, Case]] = []
+        self._starts = 0
         always = cfg.shift_hours >= 24.0
         # Analysts in the same shift start and stop together: one event per shift, not per analyst.
         self._crews: list[list[int]] = [
@@ -102,6 +115,24 @@ class ReviewQueue:
     def waiting(self) -> int:
         """Cases waiting for an analyst now."""
         return len(self._heap) if self.by_score else len(self._fifo)
+
+    def run_until(self, t: float) -> None:
+        """Run the SimPy clock to hour ``t``, ending the reviews that finish before each event
+        (and before ``t``) first, so everything happens in time order."""
+        env = self.env
+        while env.peek() < t:
+            self.advance(env.peek())
+            env.step()
+        self.advance(t)
+        env.run(until=t)
+
+    def advance(self, until: float) -> None:
+        """End, in time order, every review in progress that finishes before hour ``until``
+        (the analysts go straight on to the next case, whose review may end before it too)."""
+        run = self._running
+        while run and run[0][0] < until:
+            done_at, _, a, case = heapq.heappop(run)
+            self._finish(a, case, done_at)
 
     def submit(self, cases: list[Case], delay: float) -> None:
         """Cases reach the queue after ``delay`` hours (detector processing latency)."""
@@ -157,24 +188,30 @@ class ReviewQueue:
                 continue  # went off shift while idle
             self._start(a, self._next_case())
 
-    def _finish(self, a: int, case: Case) -> None:
-        now = self.env.now
+    def _finish(self, a: int, case: Case, now: float | None = None) -> None:
+        if now is None:
+            now = self.env.now
         case.done_at = now
         self.decide(case, now)
         if self._on[a] and self.waiting:
-            self._start(a, self._next_case())  # straight on to the next case
+            self._start(a, self._next_case(), now)  # straight on to the next case
             return
         self._busy[a] = False
         if self._on[a]:
             self._make_idle(a)
             self._dispatch()
 
-    def _start(self, a: int, case: Case) -> None:
+    def _start(self, a: int, case: Case, now: float | None = None) -> None:
         self._busy[a] = True
-        case.started_at = self.env.now
-        self.env.timeout(self._service_hours(case)).callbacks.append(
-            partial(_call, self._finish, (a, case))
-        )
+        if now is None:
+            now = self.env.now
+        case.started_at = now
+        hours = self._service_hours(case)
+        if self.per_case_events:
+            self.env.timeout(hours).callbacks.append(partial(_call, self._finish, (a, case)))
+        else:
+            self._starts += 1
+            heapq.heappush(self._running, (now + hours, self._starts, a, case))
 
     def _service_hours(self, case: Case) -> float:
         c = self.cfg

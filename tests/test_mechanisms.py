@@ -165,7 +165,7 @@ def test_review_wait_grows_with_load():
         )
         cases = [Case("volume", False, np.array([i]), 0.0, 0.0) for i in range(n_cases)]
         q.submit(cases, 0.0)
-        env.run(until=1e5)
+        q.run_until(1e5)
         return float(np.mean([c.started_at - c.arrived_at for c in cases]))
 
     waits = [mean_wait(n) for n in (3, 30, 300)]

@@ -275,13 +275,12 @@ class Operator(mesa.Agent):
         if times.size == 0:
             return 0
         m = self.model
-        slots = np.empty(times.size)
-        nxt = self.next_slot
         gap = 24.0 / self.cfg.creation_per_day
-        for i, t in enumerate(times):
-            nxt = max(nxt, t)
-            slots[i] = nxt
-            nxt += gap
+        # slot_i = max(slot_{i−1} + gap, t_i) from slot_0 = max(next_slot, t_0): the running
+        # maximum of t_i − i·gap, shifted back by i·gap.
+        steps = np.arange(times.size) * gap
+        lead = np.maximum.accumulate(times - steps)
+        slots = np.maximum(lead, self.next_slot) + steps
         # Creation slots past the end of the campaign are never bought.
         slots = slots[slots < self.end]
         if slots.size == 0:
