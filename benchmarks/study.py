@@ -8,7 +8,8 @@ Usage, from the repository root once ``make test`` has created .venv:
 Runs ``distillsim study`` in-process on full-scale ``alibaba_2026`` with a fresh result cache
 (a temporary folder), sampling the process tree's resident memory every second, and prints a
 Markdown row: runs, wall time, runs per minute, peak RSS of the driver and workers, and the RSS
-of the first and last tenth of the study (flat memory: they are close).
+of the first and last tenth of the study, in total, of the driver and of the largest worker
+(flat memory: they are close). ``--trace F`` writes the per-second trace as CSV.
 """
 
 from __future__ import annotations
@@ -25,16 +26,17 @@ ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parent))
 
 
-def tree_rss_mib() -> float:
-    """Resident memory of this process and its children (joblib's workers), MiB."""
+def tree_rss_mib() -> tuple[float, float, float]:
+    """RSS of this process, of its children (joblib's workers) together and of the largest, MiB."""
     import psutil
 
     me = psutil.Process()
-    total = 0
-    for p in [me, *me.children(recursive=True)]:
+    driver = me.memory_info().rss
+    kids = []
+    for p in me.children(recursive=True):
         with contextlib.suppress(psutil.Error):
-            total += p.memory_info().rss
-    return total / 2**20
+            kids.append(p.memory_info().rss)
+    return driver / 2**20, sum(kids) / 2**20, max(kids, default=0) / 2**20
 
 
 def main() -> None:
@@ -43,6 +45,7 @@ def main() -> None:
     ap.add_argument("--samples", type=int, default=10)
     ap.add_argument("--budgets", default="0,100000")
     ap.add_argument("--backend", default="joblib")
+    ap.add_argument("--trace", help="write the memory trace (seconds, driver, workers MiB) as CSV")
     args, overrides = ap.parse_known_args()
 
     from sim.experiments.studies import run
@@ -56,30 +59,44 @@ def main() -> None:
             f"output.results_dir={tmp}",
             *overrides,
         ]
-        trace: list[tuple[float, float]] = []
+        trace: list[tuple[float, float, float, float]] = []
         stop = threading.Event()
 
         def sample() -> None:
             while not stop.is_set():
-                trace.append((time.perf_counter(), tree_rss_mib()))
+                trace.append((time.perf_counter() - t0, *tree_rss_mib()))
                 stop.wait(1.0)
 
+        t0 = time.perf_counter()
         t = threading.Thread(target=sample, daemon=True)
         t.start()
-        t0 = time.perf_counter()
         result = run(ov, progress=True)
         wall = time.perf_counter() - t0
         stop.set()
         t.join()
     runs = len(result.samples)
-    rss = [r for _, r in trace]
+    if args.trace:
+        with open(args.trace, "w") as f:
+            f.write("seconds,driver_mib,workers_mib,largest_worker_mib\n")
+            f.writelines(",".join(f"{v:.1f}" for v in row) + "\n" for row in trace)
+    rss = [d + w for _, d, w, _ in trace]
+    drv = [d for _, d, _, _ in trace]
+    big = [b for *_, b in trace]
     tenth = max(1, len(rss) // 10)
-    print("| study | runs | wall s | runs/min | peak RSS MiB | RSS first 10% | RSS last 10% |")
-    print("|---|---|---|---|---|---|---|")
+
+    def mean(xs: list[float]) -> float:
+        return sum(xs) / len(xs)
+
+    print(
+        "| study | runs | wall s | runs/min | peak RSS MiB | RSS first 10% | RSS last 10% "
+        "| driver first/last 10% | largest worker first/last 10% |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
     print(
         f"| {args.study} x{args.samples} ({args.backend}) | {runs} | {wall:.1f} | "
-        f"{runs / wall * 60:.0f} | {max(rss):.0f} | {sum(rss[:tenth]) / tenth:.0f} | "
-        f"{sum(rss[-tenth:]) / tenth:.0f} |"
+        f"{runs / wall * 60:.0f} | {max(rss):.0f} | {mean(rss[:tenth]):.0f} | "
+        f"{mean(rss[-tenth:]):.0f} | {mean(drv[:tenth]):.0f}/{mean(drv[-tenth:]):.0f} | "
+        f"{mean(big[:tenth]):.0f}/{mean(big[-tenth:]):.0f} |"
     )
 
 
