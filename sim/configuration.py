@@ -142,7 +142,7 @@ def load(overrides: list[str] | None = None, command_line: bool = False) -> Load
     try:
         tree = compose_tree(overrides, return_hydra_config=True)
     except Exception as exc:  # Hydra and OmegaConf errors, translated to one line
-        raise translate(exc) from None
+        raise translate(exc, overrides) from None
     choices = dict(tree.hydra.runtime.choices)
     with_hydra = tree
     tree = OmegaConf.masked_copy(with_hydra, [k for k in with_hydra if k != "hydra"])

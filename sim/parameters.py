@@ -73,7 +73,7 @@ class DomainConfig:
     value_weight: float = P(1.0, ge=0.0)
     gmax: float = share(0.7)
     n_half: float = P(5.0e5, gt=0.0)
-    exponent: float = P(0.7, gt=0.0, le=5.0)
+    exponent: float = P(0.7, ge=0.01, le=5.0)
 
 
 @dataclass
@@ -98,7 +98,7 @@ class TierConfig:
 
     accounts: int = P(0, ge=0)
     #: Lognormal per-account mean usage: median and shape.
-    median_exchanges_per_day: float = P(5.0, gt=0.0)
+    median_exchanges_per_day: float = P(5.0, gt=0.0, le=1e5)
     sigma: float = P(1.0, ge=0.0, le=4.0)
     revenue_per_exchange_usd: float = P(0.05, ge=0.0)
     lifetime_months: float = P(24.0, ge=0.0)
@@ -133,10 +133,10 @@ class OperatorConfig:
     #: What the capability is worth to the operator (avoided training, lead time) [E].
     value_usd: float = P(1.0e8, ge=0.0)
     #: Exchanges per day the operator wants (fitted in calibrated scenarios).
-    demand_per_day: float = P(5.0e5, ge=0.0)
+    demand_per_day: float = P(5.0e5, ge=0.0, le=1e10)
     #: Per-account cadence the operator believes the volume detector tolerates (evasion policy):
     #: the account's total traffic, reseller customers' mixed-in exchanges included.
-    tolerated_cadence_per_day: float = P(30.0, gt=0.0)
+    tolerated_cadence_per_day: float = P(30.0, ge=0.01, le=1e6)
     #: Targeting weights over capability domains (must sum to 1).
     targets: dict[str, float] = P(factory=dict)
     #: Share of exchanges that elicit a visible reasoning trace.
@@ -157,7 +157,7 @@ class OperatorConfig:
     account_base_price_usd: float = P(20.0, ge=0.0)
     #: Cap on accounts the operator can bring up per day.
     creation_per_day: float = P(5000.0, gt=0.0)
-    cluster_size: int = P(50, ge=1)
+    cluster_size: int = P(50, ge=1, le=1_000_000)
     #: Infrastructure cost per account-day for a lone account; falls as k^(−exponent) with k.
     infra_usd_per_account_day: float = P(0.5, ge=0.0)
     infra_scale_exponent: float = P(0.5, ge=0.0, le=1.0)

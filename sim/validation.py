@@ -9,10 +9,14 @@ span keys (shares summing to 1, targeting weights, a non-empty fleet, ...).
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import functools
 import math
+import os
 import re
+import tempfile
 import typing
+from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
@@ -61,6 +65,12 @@ def check_overrides(overrides: list[str], allow_repeats: bool = True) -> None:
             raise ConfigError(key, "given twice on the command line")
         seen.add(key)
         key = key.lstrip("+~")
+        if value.strip() in ("{}", "[]") and key not in GROUPS:
+            raise ConfigError(
+                key,
+                f"{value.strip()} changes nothing (Hydra merges it into what is there); "
+                f"remove an entry with ~{key}.<name>, or set the entries you want",
+            )
         if key.startswith("override "):
             key = key[len("override ") :].strip().lstrip("/")
         if key not in GROUPS and key != "scenario":
@@ -77,17 +87,55 @@ def check_overrides(overrides: list[str], allow_repeats: bool = True) -> None:
                 raise ConfigError(key, f"unknown {what} {v!r}; allowed: {', '.join(options)}")
 
 
-def translate(exc: BaseException) -> ConfigError:
+def translate(exc: BaseException, overrides: list[str] | None = None) -> ConfigError:
     """Turn a Hydra/OmegaConf composition error into one ConfigError."""
+    from hydra.errors import OverrideParseException
+
     if isinstance(exc, ConfigError):
         return exc
+    if isinstance(exc, OverrideParseException):
+        # The parser's message quotes the override it could not read: name its key.
+        for ov in overrides or []:
+            if ov in str(exc) and "=" in ov:
+                key, value = ov.split("=", 1)
+                return ConfigError(
+                    key.lstrip("+~"),
+                    f"cannot read the value {value!r} (Hydra override syntax: quote text with "
+                    f"spaces, non-ASCII or special characters, e.g. {key}='text')",
+                )
     e: BaseException | None = exc
     while e is not None:
         if isinstance(e, OmegaConfBaseException):
-            return _from_omegaconf(e)
+            return _with_full_key(_from_omegaconf(e), overrides or [])
         e = e.__cause__ or e.__context__
+    if "Could not append to config" in str(exc):
+        for ov in overrides or []:
+            key = ov.split("=", 1)[0]
+            if key.startswith("+") and key.lstrip("+") in str(exc):
+                k = key.lstrip("+")
+                return ConfigError(k, f"exists already: set it without '+' ({k}=<value>)")
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return ConfigError("config", first)
+
+
+def _with_full_key(err: ConfigError, overrides: list[str]) -> ConfigError:
+    """OmegaConf names a new mapping entry by its own name only: give its path from the
+    override that added it, and say what to do."""
+    if "." in err.key:
+        return err
+    for ov in overrides:
+        parts = ov.split("=", 1)[0].lstrip("+~").split(".")
+        if err.key in parts[1:]:
+            full = ".".join(parts[: parts.index(err.key, 1) + 1])
+            if "Invalid type assigned" in err.message:
+                return ConfigError(
+                    full,
+                    "a new entry of this mapping cannot be added from the command line (OmegaConf "
+                    "builds typed entries only from files); define it in a scenario (scenarios/) "
+                    "or a config group file",
+                )
+            return ConfigError(full, err.message)
+    return err
 
 
 _CONVERT = re.compile(r"Value '(.*)' of type '(\w+)' could not be converted to (\w+)")
@@ -183,13 +231,39 @@ def check_ranges(obj: Any, prefix: str) -> None:
             for k, item in v.items():
                 if dataclasses.is_dataclass(item):
                     check_ranges(item, f"{key}.{k}")
+                else:
+                    _check_number(f"{key}.{k}", item, None)
         elif isinstance(v, list):
             for i, item in enumerate(v):
                 if dataclasses.is_dataclass(item):
                     check_ranges(item, f"{key}[{i}]")
 
 
+#: Largest magnitude of a number without a range of its own: no quantity of the model (dollars,
+#: exchanges, accounts, hours) comes near it, and the arrays sized from one must fit in memory.
+MAX_MAGNITUDE = 1e12
+
+
+def _check_number(key: str, v: Any, meta) -> None:
+    """Every number is finite, and without an upper bound of its own at most ``MAX_MAGNITUDE``."""
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        return
+    if isinstance(v, float) and math.isnan(v):
+        raise ConfigError(key, "must be a number (got nan)")
+    if isinstance(v, float) and math.isinf(v):
+        raise ConfigError(
+            key, f"must be finite (got {v}); to mean 'no limit' use null where the key allows it"
+        )
+    if abs(v) > MAX_MAGNITUDE and not ({"le", "lt"} & set(meta or {})):
+        raise ConfigError(key, f"must be at most {MAX_MAGNITUDE:g} in magnitude (got {v:g})")
+
+
 def _check_value(key: str, v: Any, meta) -> None:
+    if isinstance(v, list):
+        for i, item in enumerate(v):
+            _check_number(f"{key}[{i}]", item, None)
+        return
+    _check_number(key, v, meta)
     if not meta or v is None:
         return
     if "choices" in meta and v not in meta["choices"]:
@@ -197,8 +271,6 @@ def _check_value(key: str, v: Any, meta) -> None:
         raise ConfigError(key, f"must be one of {allowed} (got {_fmt(v)})")
     if isinstance(v, bool) or not isinstance(v, int | float):
         return
-    if isinstance(v, float) and math.isnan(v):
-        raise ConfigError(key, "must be a number (got nan)")
     lo, hi = meta.get("ge", meta.get("gt")), meta.get("le", meta.get("lt"))
     bad = (
         ("ge" in meta and v < meta["ge"])
@@ -269,9 +341,11 @@ def validate(tree: DictConfig | dict, checked: bool = False) -> Config:
             cfg = None  # the full path below says what is wrong
     if cfg is None:
         # A plain copy: typed nodes from composition would let keys added with '+' slip through.
-        plain = OmegaConf.to_container(tree, resolve=True) if isinstance(tree, DictConfig) else tree
-        tree = OmegaConf.create(plain)
         try:
+            plain = (
+                OmegaConf.to_container(tree, resolve=True) if isinstance(tree, DictConfig) else tree
+            )
+            tree = OmegaConf.create(plain)
             merged = OmegaConf.merge(_schema(Config), tree)
             cfg = OmegaConf.to_object(merged)
         except OmegaConfBaseException as e:
@@ -313,7 +387,36 @@ def validate(tree: DictConfig | dict, checked: bool = False) -> Config:
     return cfg
 
 
+def _check_results_dir(path: str) -> None:
+    """The results folder is writable, or can be created: known before any work, not after."""
+    key = "output.results_dir"
+    if not path.strip():
+        raise ConfigError(key, "missing value; give a folder (default: results)")
+    p = Path(path).expanduser()
+    probe = p
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        raise ConfigError(key, f"{str(probe)!r} is a file, not a folder (got {path!r})")
+    try:  # a real attempt: permission bits say nothing to root or on read-only mounts
+        os.rmdir(tempfile.mkdtemp(prefix=".distillsim-probe-", dir=probe))
+    except OSError as e:
+        where = "is" if probe == p else f"cannot be created: {str(probe)!r} is"
+        raise ConfigError(
+            key, f"{path!r} {where} not writable ({e.strerror}); choose a writable folder"
+        ) from None
+
+
 def _cross_checks(cfg: Config, tree: DictConfig) -> None:
+    _check_results_dir(cfg.output.results_dir)
+    try:
+        datetime.date.fromisoformat(cfg.world.start_date)
+    except (TypeError, ValueError):
+        raise ConfigError(
+            "world.start_date", f"must be a date as YYYY-MM-DD (got {cfg.world.start_date!r})"
+        ) from None
     domains = list(cfg.capability.domains)
     if not domains:
         raise ConfigError("capability.domains", "at least one capability domain is required")
@@ -335,6 +438,14 @@ def _cross_checks(cfg: Config, tree: DictConfig) -> None:
             raise ConfigError(
                 f"{key}.end_hour",
                 f"must be after start_hour ({op.start_hour:g}) (got {op.end_hour:g})",
+            )
+        # The fleet the operator keeps at once: its demand at the cadence it tolerates.
+        fleet = op.demand_per_day / op.tolerated_cadence_per_day
+        if fleet > MAX_SIMULATED_ACCOUNTS:
+            raise ConfigError(
+                f"{key}.tolerated_cadence_per_day",
+                f"demand_per_day / tolerated_cadence_per_day = {fleet:,.3g} accounts at once; at "
+                f"most {MAX_SIMULATED_ACCOUNTS:,} (raise the cadence or lower the demand)",
             )
         horizon = cfg.world.days * 24
         if op.start_hour >= horizon:
@@ -385,6 +496,13 @@ def _cross_checks(cfg: Config, tree: DictConfig) -> None:
             f"shares of the detectors in use ({', '.join(allowed)}) must sum to 1 "
             f"(got {got}){hint} make the rest sum to 1",
         )
+    for name in cfg.detectors:
+        if name not in shares:
+            raise ConfigError(
+                f"detection.shares.{name}",
+                f"detector {name!r} has no budget share, so it would never run; give it one "
+                f"(+detection.shares.{name}=<share>, the shares summing to 1) or 0 to keep it off",
+            )
     known = sorted({*detectors.kinds(), *cfg.detectors})
     for k, v in cfg.latency.detector_hours.items():
         if k not in known:

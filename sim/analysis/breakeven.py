@@ -145,6 +145,28 @@ def plot_breakeven(bv: pd.DataFrame, path: Path) -> None:
         lo = g[g["status"] == "below"]
         if len(lo):
             ax.scatter(lo["value_usd"], lo["smallest_budget"] / nudge, marker="v", color=c, s=25)
+    # A log axis needs positive data: none when no group has a fixed attacker (or none succeeded).
+    xs = [v for ln in ax.lines for v in ln.get_xdata()] + [
+        v for c in ax.collections for v in c.get_offsets()[:, 0]
+    ]
+    ys = [v for ln in ax.lines for v in ln.get_ydata()] + [
+        v for c in ax.collections for v in c.get_offsets()[:, 1]
+    ]
+    if any(np.isfinite(v) and v > 0 for v in xs):
+        ax.set_xscale("log")
+    if any(np.isfinite(v) and v > 0 for v in ys):
+        ax.set_yscale("log")
+    else:
+        ax.text(
+            0.5,
+            0.5,
+            "no break-even to show: it is computed for fixed-attacker runs only",
+            transform=ax.transAxes,
+            ha="center",
+            va="center",
+            fontsize=9,
+            color="grey",
+        )
     if "scenario_value_usd" in bv and len(bv):
         ax.axvline(bv["scenario_value_usd"].iloc[0], color="grey", ls="--", lw=1)
         ax.annotate(
@@ -157,8 +179,6 @@ def plot_breakeven(bv: pd.DataFrame, path: Path) -> None:
             ha="right",
             va="bottom",
         )
-    ax.set_xscale("log")
-    ax.set_yscale("log")
     ax.set_xlabel("attacker's value of capability (US$, scenario value scaled; fixed attacker)")
     ax.set_ylabel("break-even detection budget (US$ per day)")
     ax.set_title(

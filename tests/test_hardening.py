@@ -1,0 +1,319 @@
+"""Hardening (issue #13): no bad input crashes or is silently accepted; every figure and table
+copes with any subset of a sweep's grid.
+
+The bad inputs are generated, seeded: one bad value for every numeric key of the shipped
+``alibaba_2026`` config (the value classes cycled over the keys in a shuffled order), and the
+structural classes (unknown keys, ``+`` appends, empty mappings, shares, paths, dates, group
+options, unicode). Each must fail validation with a :class:`ConfigError` that names the key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+from functools import cache
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.configuration import load
+from sim.validation import ConfigError
+
+SEED = 13
+#: (override value, what it is) for a number; "range" cases are built from each key's bounds.
+NUMBER_CLASSES = [
+    ("nan", "nan"),
+    ("inf", "inf"),
+    ("-inf", "-inf"),
+    ("1e400", "overflowing float"),
+    ("99999999999999999999999", "overflowing int"),
+    ("abc", "a string"),
+    ("[1,2]", "a list where a scalar goes"),
+    ("{a: 1}", "a mapping where a scalar goes"),
+    ("${nope.nothing}", "a dangling interpolation"),
+    ("${oc.env:HOME}", "an interpolation to a path"),
+    ("", "an empty value"),
+    ("ünïcødé", "unicode text"),
+    ("range", "out of its range"),
+]
+
+
+def _numeric_keys() -> list[tuple[str, type, dict]]:
+    cfg = load(["scenario=alibaba_2026"]).cfg
+    out: list[tuple[str, type, dict]] = []
+
+    def walk(o, path: str) -> None:
+        items = (
+            [(f.name, getattr(o, f.name), dict(f.metadata)) for f in dataclasses.fields(o)]
+            if dataclasses.is_dataclass(o)
+            else [(k, v, {}) for k, v in o.items()]
+            if isinstance(o, dict)
+            else []
+        )
+        for name, v, meta in items:
+            key = f"{path}.{name}" if path else name
+            if isinstance(v, int | float) and not isinstance(v, bool):
+                out.append((key, type(v), meta))
+            else:
+                walk(v, key)
+
+    walk(cfg, "")
+    return out
+
+
+def _out_of_range(typ: type, meta: dict) -> str | None:
+    if "ge" in meta:
+        v = meta["ge"] - 1 if typ is int else meta["ge"] - max(abs(meta["ge"]) * 0.5, 0.5)
+    elif "gt" in meta:
+        v = meta["gt"] if typ is int else meta["gt"] - 1e-3
+    elif "le" in meta:
+        v = meta["le"] + 1
+    elif "lt" in meta:
+        v = meta["lt"]
+    elif "choices" in meta:
+        return None
+    else:
+        return None
+    return str(int(v) if typ is int else float(v))
+
+
+@cache
+def _cases() -> list[tuple[str, list[str], str]]:
+    """(case id, overrides, the key the error must name)."""
+    rng = np.random.default_rng(SEED)
+    keys = _numeric_keys()
+    order = rng.permutation(len(keys))
+    cases = []
+    for j, i in enumerate(order.tolist()):
+        key, typ, meta = keys[i]
+        value, what = NUMBER_CLASSES[j % len(NUMBER_CLASSES)]
+        if value == "range":
+            value = _out_of_range(typ, meta)
+            if value is None:  # no range recorded: a string instead
+                value, what = "abc", "a string"
+        if typ is int and what == "nan":
+            value, what = "1.5", "a fraction where an integer goes"
+        cases.append((f"{key}={value} ({what})", [f"{key}={value}"], key))
+    base = "scenario=alibaba_2026"
+    structural = [
+        ("world.dayz=3 (typo)", ["world.dayz=3"], "world.dayz"),
+        ("+world.nope=1 (append to a typed node)", ["+world.nope=1"], "world.nope"),
+        (
+            "operators.qwen.budget=1 (typo in a mapping entry)",
+            ["operators.qwen.budget=1"],
+            "operators.qwen.budget",
+        ),
+        (
+            "+detectors.vol2.kind=volume (no budget share)",
+            ["+detectors.vol2.kind=volume"],
+            "detection.shares.vol2",
+        ),
+        ("+detectors.x.kind=nope (unknown kind)", ["+detectors.x.kind=nope"], "detectors.x.kind"),
+        ("+operators.x.label=x (a new operator)", ["+operators.x.label=x"], "operators.x"),
+        (
+            "+policies.kyc.nope=1 (unknown plug-in key)",
+            ["+policies.kyc.nope=1"],
+            "policies.kyc.nope",
+        ),
+        ("+suppliers.farm.nope=1", ["+suppliers.farm.nope=1"], "suppliers.farm"),
+        ("operators={}", ["operators={}"], "operators"),
+        ("legit.tiers={}", ["legit.tiers={}"], "legit.tiers"),
+        ("capability.domains={}", ["capability.domains={}"], "capability.domains"),
+        ("policies.kyc={}", ["policies.kyc={}"], "policies.kyc"),
+        ("world={}", ["world={}"], "world"),
+        (
+            "detection.shares.volume=0.9 (shares over 1)",
+            ["detection.shares.volume=0.9"],
+            "detection.shares",
+        ),
+        ("+detection.shares.nope=0.1", ["+detection.shares.nope=0.1"], "detection.shares"),
+        (
+            "operators.qwen.targets.agentic=0.9 (weights over 1)",
+            ["operators.qwen.targets.agentic=0.9"],
+            "operators.qwen.targets",
+        ),
+        (
+            "+operators.qwen.targets.cooking=0",
+            ["+operators.qwen.targets.cooking=0"],
+            "operators.qwen.targets.cooking",
+        ),
+        ("output.results_dir= (empty)", ["output.results_dir="], "output.results_dir"),
+        ("output.results_dir=/proc/nope", ["output.results_dir=/proc/nope"], "output.results_dir"),
+        (
+            "output.results_dir=/etc/hostname/x (a file)",
+            ["output.results_dir=/etc/hostname/x"],
+            "output.results_dir",
+        ),
+        ("world.start_date=not-a-date", ["world.start_date=not-a-date"], "world.start_date"),
+        ("world.start_date=2026-13-45", ["world.start_date=2026-13-45"], "world.start_date"),
+        (
+            "world.start_date=٢٠٢٦-٠٤-٢٢ (unicode digits)",
+            ["world.start_date=٢٠٢٦-٠٤-٢٢"],
+            "world.start_date",
+        ),
+        ("world.window_hours=5 (not a choice)", ["world.window_hours=5"], "world.window_hours"),
+        ("enforcement.action=jail", ["enforcement.action=jail"], "enforcement.action"),
+        ("review.discipline=", ["review.discipline="], "review.discipline"),
+        (
+            "detectors.volume.cadence_hours=5",
+            ["detectors.volume.cadence_hours=5"],
+            "detectors.volume.cadence_hours",
+        ),
+        ("operators.qwen.end_hour=0", ["operators.qwen.end_hour=0"], "operators.qwen.end_hour"),
+        (
+            "operators.qwen.start_hour=99999",
+            ["operators.qwen.start_hour=99999"],
+            "operators.qwen.start_hour",
+        ),
+        (
+            "operators.qwen.demand_per_day=1e10 (fleet too large)",
+            ["operators.qwen.demand_per_day=1e10"],
+            "operators.qwen.tolerated_cadence_per_day",
+        ),
+        (
+            "operators.qwen.creation_per_day=1e9",
+            ["operators.qwen.creation_per_day=1e9"],
+            "operators.qwen.creation_per_day",
+        ),
+        (
+            "teacher.releases_hours=[10,5]",
+            ["teacher.releases_hours=[10,5]"],
+            "teacher.releases_hours[1]",
+        ),
+        (
+            "teacher.releases_hours=[nan]",
+            ["teacher.releases_hours=[nan]"],
+            "teacher.releases_hours[0]",
+        ),
+        (
+            "analysis.capability_levels=[0.1,inf]",
+            ["analysis.capability_levels=[0.1,inf]"],
+            "analysis.capability_levels[1]",
+        ),
+        (
+            "latency.detector_hours.nope=1",
+            ["+latency.detector_hours.nope=1"],
+            "latency.detector_hours.nope",
+        ),
+        (
+            "enforcement.sweep_signals.ip=2",
+            ["+enforcement.sweep_signals.ip=2"],
+            "enforcement.sweep_signals.ip",
+        ),
+        ("analysis.headline=nobody", ["analysis.headline=nobody"], "analysis.headline"),
+        ("scenario=nope", ["scenario=nope"], "scenario"),
+        ("mix=nope", ["mix=nope"], "mix"),
+        ("detectors=[volume,nope]", ["detectors=[volume,nope]"], "detectors"),
+        ("attacker=", ["attacker="], "attacker"),
+        ("attacker.mode=genius", ["attacker.mode=genius"], "attacker.mode"),
+        (
+            "attacker.search.trials=5 (not best response)",
+            ["attacker.search.trials=5"],
+            "attacker.search",
+        ),
+        ("world.days=3 world.days=4 (repeated)", ["world.days=3", "world.days=4"], "world.days"),
+        ("world.days (no value)", ["world.days"], "world.days"),
+    ]
+    cases += [
+        (cid, [base, *ov] if not ov[0].startswith("scenario=") else ov, key)
+        for cid, ov, key in structural
+    ]
+    return cases
+
+
+def test_the_generator_covers_every_class():
+    cases = _cases()
+    assert len(cases) >= 200
+    whats = {cid.rsplit("(", 1)[-1].rstrip(")") for cid, *_ in cases}
+    for _, what in NUMBER_CLASSES:
+        assert what in whats, what
+
+
+@pytest.mark.parametrize("i", range(len(_cases())))
+def test_bad_input_fails_in_validation_naming_the_key(i):
+    cid, overrides, key = _cases()[i]
+    ov = (
+        overrides
+        if any(o.startswith("scenario=") for o in overrides)
+        else ["scenario=alibaba_2026", *overrides]
+    )
+    with pytest.raises(ConfigError) as err:
+        load(ov, command_line=True)
+    e = err.value
+    assert e.key == key or e.key.startswith(key + "."), (cid, str(e))
+    assert e.message and "Traceback" not in e.message and len(e.message) < 1000, (cid, str(e))
+
+
+def test_accepted_extremes_run_a_tiny_world_to_finite_results(tmp_path):
+    """Values at the edge of what validation accepts run, and give finite figures."""
+    from sim.experiments.evaluators import evaluate
+
+    from tests.test_sweeps import TINY
+
+    edges = [
+        ["capability.domains.agentic.exponent=0.01"],
+        ["operators.qwen.tolerated_cadence_per_day=1000000"],
+        ["operators.qwen.cluster_size=1"],
+        ["operators.qwen.demand_per_day=0"],
+        ["legit.tiers.consumer.median_exchanges_per_day=100000"],
+        ["detection.budget_usd_per_day=100000000"],
+        ["review.review_minutes_sigma=3"],
+        ["policies.rate_limits.enabled=true", "policies.rate_limits.exchanges_per_account_day=1e9"],
+    ]
+    for ov in edges:
+        cfg = load(["scenario=alibaba_2026", *TINY, *ov, f"output.results_dir={tmp_path}"]).cfg
+        s = evaluate(cfg, summary_only=True).summary
+        for k in ("capability_extracted", "defender_total_cost_usd", "attacker_net_value_usd"):
+            assert np.isfinite(s[k]), (ov, k, s[k])
+
+
+# --------------------------------------------------------------------------- grid subsets
+@pytest.fixture(scope="module")
+def mixed_sweep(tmp_path_factory):
+    from tests.test_sweeps import TINY, _sweep
+
+    tmp = tmp_path_factory.mktemp("mixed")
+    grid = [
+        "detection.budget_usd_per_day=0,20000",
+        "attacker=fixed,adaptive",
+        "replicate=range(0,2)",
+    ]
+    return _sweep(tmp, "sweep=spend_curve", *TINY, *grid, "hydra/launcher=basic")
+
+
+SUBSETS = {
+    "all": lambda d: d,
+    "only adaptive": lambda d: d[d["attacker"] == "adaptive"],
+    "only fixed": lambda d: d[d["attacker"] == "fixed"],
+    "one point": lambda d: d.iloc[:1],
+    "one budget": lambda d: d[d["detection.budget_usd_per_day"] == 20000],
+    "one replicate": lambda d: d[d["replicate"] == 0],
+    "all failed": lambda d: d.assign(error="RuntimeError: injected"),
+    "one group, one failed": lambda d: d[d["attacker"] == "fixed"].assign(
+        error=lambda x: np.where(np.arange(len(x)) == 0, "RuntimeError: injected", None)
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(SUBSETS))
+def test_every_figure_copes_with_any_subset_of_the_grid(mixed_sweep, tmp_path, name):
+    from sim.analysis.report import report
+
+    df = pd.read_parquet(mixed_sweep / "runs.parquet")
+    part = SUBSETS[name](df).reset_index(drop=True)
+    folder = tmp_path / name.replace(" ", "_")
+    folder.mkdir()
+    part.to_parquet(folder / "runs.parquet", index=False)
+    meta = json.loads((mixed_sweep / "sweep.json").read_text())
+    meta["errors"] = int(part["error"].notna().sum())
+    (folder / "sweep.json").write_text(json.dumps(meta))
+    report(folder)
+    text = (folder / "summary.md").read_text()
+    if part["error"].isna().any():
+        for f in ("curve.csv", "curve.png", "frontier.png", "breakeven_vs_value.png"):
+            assert (folder / f).is_file(), (name, f)
+    else:
+        assert "No run succeeded" in text
+    shutil.rmtree(folder)
