@@ -249,7 +249,6 @@ def test_bad_input_fails_in_validation_naming_the_key(i):
 def test_accepted_extremes_run_a_tiny_world_to_finite_results(tmp_path):
     """Values at the edge of what validation accepts run, and give finite figures."""
     from sim.experiments.evaluators import evaluate
-
     from tests.test_sweeps import TINY
 
     edges = [
