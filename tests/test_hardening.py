@@ -279,7 +279,7 @@ def mixed_sweep(tmp_path_factory):
         "attacker=fixed,adaptive",
         "replicate=range(0,2)",
     ]
-    return _sweep(tmp, "sweep=spend_curve", *TINY, *grid, "hydra/launcher=basic")
+    return tmp, _sweep(tmp, "sweep=spend_curve", *TINY, *grid, "hydra/launcher=basic")
 
 
 SUBSETS = {
@@ -300,12 +300,13 @@ SUBSETS = {
 def test_every_figure_copes_with_any_subset_of_the_grid(mixed_sweep, tmp_path, name):
     from sim.analysis.report import report
 
-    df = pd.read_parquet(mixed_sweep / "runs.parquet")
+    _, sweep = mixed_sweep
+    df = pd.read_parquet(sweep / "runs.parquet")
     part = SUBSETS[name](df).reset_index(drop=True)
     folder = tmp_path / name.replace(" ", "_")
     folder.mkdir()
     part.to_parquet(folder / "runs.parquet", index=False)
-    meta = json.loads((mixed_sweep / "sweep.json").read_text())
+    meta = json.loads((sweep / "sweep.json").read_text())
     meta["errors"] = int(part["error"].notna().sum())
     (folder / "sweep.json").write_text(json.dumps(meta))
     report(folder)
@@ -316,3 +317,153 @@ def test_every_figure_copes_with_any_subset_of_the_grid(mixed_sweep, tmp_path, n
     else:
         assert "No run succeeded" in text
     shutil.rmtree(folder)
+
+
+# --------------------------------------------------------------------------- faults
+MIXED_GRID = [
+    "detection.budget_usd_per_day=0,20000",
+    "attacker=fixed,adaptive",
+    "replicate=range(0,2)",
+]
+
+
+def test_a_corrupted_cache_entry_is_caught_recomputed_and_reported(mixed_sweep, capsys):
+    """A decodable entry whose figures were altered, a truncated one and one holding another
+    key's summary are each recomputed (the rest come from the cache) and reported."""
+    from sim.experiments.cache import read_entry
+    from tests.test_sweeps import TINY, _figures, _sweep
+
+    tmp, first = mixed_sweep
+    cache = tmp / "results" / "cache"
+    entries = sorted(p for p in cache.rglob("*.json") if p.parent.name != "best_response")
+    assert len(entries) == 8
+    tampered, truncated, swapped = entries[:3]
+    e = json.loads(tampered.read_text())
+    body = json.loads(e["summary"])
+    body["capability_extracted"] = 0.999  # still valid JSON: only the checksum can tell
+    e["summary"] = json.dumps(body, sort_keys=True)
+    tampered.write_text(json.dumps(e))
+    truncated.write_text(truncated.read_text()[:50])
+    swapped.write_text(entries[3].read_text())
+    for p in (tampered, truncated, swapped):
+        assert read_entry(p, p.stem)[0] is None
+    capsys.readouterr()
+    again = _sweep(tmp, "sweep=spend_curve", *TINY, *MIXED_GRID, "hydra/launcher=basic")
+    err = capsys.readouterr().err
+    df = pd.read_parquet(again / "runs.parquet")
+    assert (~df["cached"]).sum() == 3
+    pd.testing.assert_frame_equal(_figures(first), _figures(again))
+    log = (cache / "recomputed.log").read_text().splitlines()
+    reasons = {line.split(" ", 2)[1].split("/")[-1]: line for line in log}
+    assert "checksum mismatch" in reasons[tampered.name]
+    assert "unreadable" in reasons[truncated.name]
+    assert "another key" in reasons[swapped.name]
+    assert all(p.stem in err for p in (tampered, truncated, swapped))
+    for p in entries:
+        assert read_entry(p, p.stem)[0] is not None
+
+
+def test_two_sweeps_at_once_on_one_cache_corrupt_nothing(tmp_path):
+    """Two sweeps share points and run at the same time on one results/cache: both finish,
+    every entry verifies, and the shared points agree."""
+    import subprocess
+    import sys
+
+    from sim.experiments.cache import read_entry
+    from tests.test_sweeps import TINY
+
+    grids = [
+        ["detection.budget_usd_per_day=0,20000,50000", "replicate=range(0,2)"],
+        ["detection.budget_usd_per_day=20000,50000,80000", "replicate=range(0,2)"],
+    ]
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "sim.cli",
+                "sweep",
+                "sweep=spend_curve",
+                *TINY,
+                *g,
+                "attacker=fixed",
+                "hydra/launcher=basic",
+                "output.progress=off",
+            ],
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for g in grids
+    ]
+    outs = [p.communicate(timeout=600) for p in procs]
+    for p, (_, err) in zip(procs, outs, strict=True):
+        assert p.returncode == 0, err[-2000:]
+    entries = [p for p in (tmp_path / "results" / "cache").rglob("*.json")]
+    assert len(entries) == 8  # 4 budgets x 2 replicates, the shared ones stored once
+    assert all(read_entry(p, p.stem)[0] is not None for p in entries)
+    assert not list((tmp_path / "results" / "cache").rglob("*.tmp-*"))
+    frames = [
+        pd.read_parquet(tmp_path / out.strip().splitlines()[-1] / "runs.parquet") for out, _ in outs
+    ]
+    cols = [
+        "detection.budget_usd_per_day",
+        "replicate",
+        "capability_extracted",
+        "defender_total_cost_usd",
+    ]
+    shared = [
+        f[f["detection.budget_usd_per_day"].isin([20000, 50000])][cols]
+        .sort_values(cols[:2])
+        .reset_index(drop=True)
+        for f in frames
+    ]
+    pd.testing.assert_frame_equal(shared[0], shared[1])
+
+
+def test_a_sweep_killed_outright_resumes_from_the_cache_losing_no_finished_point(tmp_path):
+    """SIGKILL of the driver mid-sweep: the rerun takes every point finished before the kill
+    from the cache and computes only the rest."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.test_sweeps import TINY
+
+    args = [
+        sys.executable,
+        "-m",
+        "sim.cli",
+        "sweep",
+        "sweep=spend_curve",
+        *TINY,
+        "detection.budget_usd_per_day=0,10000,20000,40000,80000,160000",
+        "replicate=range(0,2)",
+        "attacker=fixed",
+        "hydra/launcher=basic",
+        "output.progress=off",
+    ]
+    cache = tmp_path / "results" / "cache"
+
+    def entries() -> list:
+        return [p for p in cache.rglob("*.json")] if cache.is_dir() else []
+
+    p = subprocess.Popen(
+        args, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
+    )
+    deadline = time.monotonic() + 300
+    while len(entries()) < 3 and p.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.killpg(p.pid, signal.SIGKILL)
+    p.communicate()
+    done = {e.stem for e in entries()}
+    assert 3 <= len(done) < 12, len(done)  # killed part-way
+    out = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    df = pd.read_parquet(tmp_path / out.stdout.strip().splitlines()[-1] / "runs.parquet")
+    assert len(df) == 12 and df["error"].isna().all()
+    assert df["cached"].sum() >= len(done)  # nothing finished before the kill is recomputed
+    assert len(entries()) == 12

@@ -4,11 +4,14 @@ Kept outside the timestamped folders (``<results_dir>/cache/``) so that rerunnin
 recomputes nothing and an interrupted one resumes with only the missing points. The model version
 is ``sim.MODEL_VERSION`` plus a hash of the model and experiment sources, so editing the model
 never serves a stale result (editing a figure or a table recomputes nothing). Entries are
-written through a temporary name; failed points are never cached.
+written through a temporary name with a checksum of their text; an entry that cannot be read, or
+whose text no longer matches its checksum, is recomputed and reported (stderr and
+``<cache>/recomputed.log``). Failed points are never cached.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import hashlib
@@ -61,12 +64,13 @@ def cached_summary(cfg: Config, scenario: str) -> tuple[dict[str, Any], bool]:
     from sim.experiments.evaluators import evaluate
 
     key = cache_key(cfg, scenario)
-    path = Path(cfg.output.results_dir) / "cache" / key[:2] / f"{key}.json"
+    root = Path(cfg.output.results_dir) / "cache"
+    path = root / key[:2] / f"{key}.json"
     if path.is_file():
-        try:
-            return json.loads(path.read_text()), True
-        except (OSError, json.JSONDecodeError):
-            pass  # a damaged entry is recomputed
+        summary, why = read_entry(path, key)
+        if summary is not None:
+            return summary, True
+        report_damaged(root, path, why)
     summary = evaluate(
         cfg,
         scenario,
@@ -78,8 +82,49 @@ def cached_summary(cfg: Config, scenario: str) -> tuple[dict[str, Any], bool]:
     ).summary
     from sim.experiments.storage import clean
 
+    write_entry(path, key, clean(summary))
+    return summary, False
+
+
+def _digest(body: str) -> str:
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def write_entry(path: Path, key: str, summary: dict[str, Any]) -> None:
+    """Store ``summary`` under ``key`` with a checksum of its text, through a temporary name
+    (two processes writing one entry each write it whole; the last rename wins)."""
+    body = json.dumps(summary, sort_keys=True, allow_nan=False)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(clean(summary), allow_nan=False))
+    tmp.write_text(json.dumps({"key": key, "sha256": _digest(body), "summary": body}))
     os.replace(tmp, path)
-    return summary, False
+
+
+def read_entry(path: Path, key: str) -> tuple[dict[str, Any] | None, str]:
+    """The entry's summary, or None and why it cannot be trusted (unreadable, not JSON, another
+    key's, or its text no longer matching its checksum: a decodable but corrupted entry)."""
+    try:
+        entry = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        return None, f"unreadable ({type(e).__name__})"
+    if not isinstance(entry, dict) or not isinstance(entry.get("summary"), str):
+        return None, "not a cache entry"
+    if entry.get("key") != key:
+        return None, "holds another key"
+    if entry.get("sha256") != _digest(entry["summary"]):
+        return None, "checksum mismatch"
+    try:
+        return json.loads(entry["summary"]), ""
+    except json.JSONDecodeError:
+        return None, "summary not JSON"
+
+
+def report_damaged(root: Path, path: Path, why: str) -> None:
+    """Say that an entry is recomputed, on stderr and in ``<cache>/recomputed.log``."""
+    import sys
+    import time
+
+    line = f"{time.strftime('%Y-%m-%dT%H:%M:%S')} {path.relative_to(root)} {why}: recomputed"
+    print(f"distillsim: cache entry {line}", file=sys.stderr)
+    with contextlib.suppress(OSError), open(root / "recomputed.log", "a") as f:
+        f.write(line + "\n")
