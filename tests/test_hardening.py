@@ -467,3 +467,93 @@ def test_a_sweep_killed_outright_resumes_from_the_cache_losing_no_finished_point
     assert len(df) == 12 and df["error"].isna().all()
     assert df["cached"].sum() >= len(done)  # nothing finished before the kill is recomputed
     assert len(entries()) == 12
+
+
+def _joblib_sweep(tmp, env_extra: dict[str, str]):
+    import os
+    import subprocess
+    import sys
+
+    from tests.test_sweeps import TINY
+
+    args = [
+        sys.executable,
+        "-m",
+        "sim.cli",
+        "sweep",
+        "sweep=spend_curve",
+        *TINY,
+        "detection.budget_usd_per_day=0,20000",
+        "replicate=range(0,2)",
+        "attacker=fixed",
+        "hydra/launcher=joblib",
+        "hydra.launcher.n_jobs=2",
+        "output.progress=off",
+    ]
+    out = subprocess.run(
+        args, cwd=tmp, capture_output=True, text=True, timeout=600, env={**os.environ, **env_extra}
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    return pd.read_parquet(tmp / out.stdout.strip().splitlines()[-1] / "runs.parquet"), out.stderr
+
+
+def test_a_killed_worker_loses_no_other_point(tmp_path):
+    """A joblib worker SIGKILLed mid-point (as the OOM killer would) loses its whole batch under
+    loky: the batch is rerun a point at a time and every point finishes."""
+    marker = tmp_path / "killed-once"
+    df, err = _joblib_sweep(
+        tmp_path, {"DISTILLSIM_KILL_POINT": f"detection.budget_usd_per_day=20000:once:{marker}"}
+    )
+    assert marker.exists() and "was lost" in err
+    assert len(df) == 4 and df["error"].isna().all()
+
+
+def test_a_point_that_always_kills_its_worker_is_recorded_as_failed(tmp_path):
+    df, _ = _joblib_sweep(tmp_path, {"DISTILLSIM_KILL_POINT": "detection.budget_usd_per_day=20000"})
+    bad = df[df["error"].notna()]
+    assert len(df) == 4 and len(bad) == 2
+    assert set(bad["detection.budget_usd_per_day"]) == {20000}
+    assert bad["error"].str.contains("worker running this point died").all()
+    assert df[df["error"].isna()]["detection.budget_usd_per_day"].eq(0).all()
+
+
+def _joblib_study(tmp, env_extra: dict[str, str]):
+    import os
+    import subprocess
+    import sys
+
+    from tests.test_sweeps import TINY
+
+    args = [
+        sys.executable,
+        "-m",
+        "sim.cli",
+        "study",
+        "study=curve",
+        "study.samples=3",
+        "study.budgets=[0,20000]",
+        "study.baseline_replicates=1",
+        *TINY,
+        "study.backend=joblib",
+        "output.progress=off",
+    ]
+    out = subprocess.run(
+        args, cwd=tmp, capture_output=True, text=True, timeout=600, env={**os.environ, **env_extra}
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    folder = tmp / out.stdout.strip().splitlines()[-1]
+    return pd.read_parquet(folder / "samples.parquet"), out.stderr
+
+
+def test_a_study_loses_no_world_to_a_killed_worker(tmp_path):
+    marker = tmp_path / "killed-once"
+    df, err = _joblib_study(tmp_path, {"DISTILLSIM_KILL_SAMPLE": f"1:once:{marker}"})
+    assert marker.exists() and "worker died" in err
+    assert len(df) == 8 and df["error"].isna().all()
+
+
+def test_a_world_that_always_kills_its_worker_is_recorded_as_failed(tmp_path):
+    df, _ = _joblib_study(tmp_path, {"DISTILLSIM_KILL_SAMPLE": "2"})
+    bad = df[df["error"].notna()]
+    assert len(df) == 8 and set(bad["sample"]) == {2} and len(bad) == 2
+    assert bad["error"].str.contains("worker running this world died").all()

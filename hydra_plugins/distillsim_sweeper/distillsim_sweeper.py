@@ -55,9 +55,13 @@ class DistillsimSweeper(BasicSweeper):
         OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
         returns = []
         done, t0, idx = 0, time.perf_counter(), 0
+        lost: list[tuple[list[str], BaseException]] = []
         while not self.is_done():
             batch = self.get_job_batch()
-            results = self.launcher.launch(batch, initial_job_idx=idx)
+            try:
+                results = self.launcher.launch(batch, initial_job_idx=idx)
+            except Exception as exc:  # a worker died (killed, out of memory): its batch is lost
+                results = self._one_by_one(batch, idx, exc, lost)
             idx += len(batch)
             returns.append(results)
             done += len(batch)
@@ -85,6 +89,18 @@ class DistillsimSweeper(BasicSweeper):
                             "error": repr(exc),
                         }
                     )
+        for overrides, exc in lost:
+            from sim.experiments.sweeps import _swept_values
+
+            rows.append(
+                {
+                    "job": None,
+                    "overrides": overrides,
+                    "swept": _swept_values(overrides),
+                    "summary": None,
+                    "error": f"the worker running this point died: {exc!r}",
+                }
+            )
         from sim.analysis.runs import aggregate
 
         aggregate(sweep_dir, rows, sweep_config=self.config)
@@ -96,3 +112,20 @@ class DistillsimSweeper(BasicSweeper):
             flush=True,
         )
         return returns
+
+    def _one_by_one(self, batch, idx: int, exc: BaseException, lost: list) -> list:
+        """Rerun a lost batch a point at a time: its finished points come from the cache, and a
+        point that kills its worker again is recorded as failed while the others finish."""
+        print(
+            f"[sweep] a batch of {len(batch)} points was lost ({type(exc).__name__}): "
+            "rerunning its points one at a time (finished ones come from the cache)",
+            file=sys.stderr,
+            flush=True,
+        )
+        results = []
+        for j, job in enumerate(batch):
+            try:
+                results.extend(self.launcher.launch([job], initial_job_idx=idx + j))
+            except Exception as again:
+                lost.append(([str(o) for o in job], again))
+        return results

@@ -228,6 +228,7 @@ def _play(
     """A task: every point of some worlds. A failure is a row with its error; an interrupt
     propagates, with the rows finished so far already in ``sink`` (in-process only)."""
     rows = [] if sink is None else sink
+    _injected_fault(worlds)
     for pts in worlds:
         for p in pts:
             x = None if p.sample == BASELINE else values[p.sample]
@@ -251,15 +252,78 @@ def _play(
     return rows
 
 
+def _injected_fault(worlds: list[list[Point]]) -> None:
+    """Fault injection for the tests: ``DISTILLSIM_KILL_SAMPLE=<sample>[:once:<marker file>]``
+    makes the worker playing that sampled world SIGKILL itself (once, with a marker file)."""
+    import os
+    import signal
+
+    spec = os.environ.get("DISTILLSIM_KILL_SAMPLE")
+    if not spec:
+        return
+    target, _, marker = spec.partition(":once:")
+    if not any(str(w[0].sample) == target for w in worlds if w):
+        return
+    if marker:
+        if os.path.exists(marker):
+            return
+        Path(marker).touch()
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
 def _chunks(worlds: list[list[Point]], batch: int) -> list[list[list[Point]]]:
     return [worlds[i : i + batch] for i in range(0, len(worlds), batch)]
 
 
 def _run_joblib(evaluator, values, tasks, n_jobs) -> Iterator[list[dict]]:
+    """Tasks on loky workers. A worker that dies (killed, out of memory) breaks the pool and
+    loses every task in flight: those are rerun a world at a time (finished points come from the
+    cache), and a world that kills its worker again becomes failed rows."""
     from joblib import Parallel, delayed
+    from joblib.externals.loky.process_executor import BrokenProcessPool
 
     par = Parallel(n_jobs=n_jobs, backend="loky", return_as="generator_unordered")
-    yield from par(delayed(_play)(evaluator, values, t) for t in tasks)
+    done: set[tuple] = set()
+    try:
+        for part in par(delayed(_play)(evaluator, values, t) for t in tasks):
+            done.update(_point_key(r) for r in part)
+            yield part
+        return
+    except BrokenProcessPool as exc:
+        print(
+            f"[study] a worker died ({type(exc).__name__}): rerunning its worlds one at a time "
+            "(finished points come from the cache)",
+            file=sys.stderr,
+            flush=True,
+        )
+    for world in (w for t in tasks for w in t):
+        todo = [p for p in world if _point_key(p) not in done]
+        if not todo:
+            continue
+        try:
+            # n_jobs=2 so that the one task runs in a worker (n_jobs=1 would run it here).
+            par = Parallel(n_jobs=2, backend="loky")
+            part = par([delayed(_play)(evaluator, values, [todo])])[0]
+        except BrokenProcessPool as again:
+            part = [
+                {
+                    "sample": p.sample,
+                    "option": p.option,
+                    "budget": p.budget,
+                    "replicate": p.replicate,
+                    "cached": False,
+                    "error": f"the worker running this world died: {again!r}",
+                    "seconds": math.nan,
+                }
+                for p in todo
+            ]
+        yield part
+
+
+def _point_key(p: Point | dict) -> tuple:
+    if isinstance(p, dict):
+        return (p["sample"], p["option"], p["budget"], p["replicate"])
+    return (p.sample, p.option, p.budget, p.replicate)
 
 
 def _run_ray(evaluator, values, tasks, address: str | None) -> Iterator[list[dict]]:

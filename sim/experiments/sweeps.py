@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
+import signal
 import sys
 import traceback
 from datetime import datetime
@@ -76,6 +78,22 @@ def _swept_values(overrides: list[str], cfg=None) -> dict[str, Any]:
     return out
 
 
+def _injected_fault(overrides: list[str]) -> None:
+    """Fault injection for the tests: ``DISTILLSIM_KILL_POINT=<override>[:once:<marker file>]``
+    makes the process running that point SIGKILL itself (once, if a marker file is given)."""
+    spec = os.environ.get("DISTILLSIM_KILL_POINT")
+    if not spec:
+        return
+    target, _, marker = spec.partition(":once:")
+    if target not in overrides:
+        return
+    if marker:
+        if os.path.exists(marker):
+            return
+        Path(marker).touch()
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
 def run_point(cfg: DictConfig) -> dict[str, Any]:
     """Hydra task: one sweep point, from cache or simulated. Never raises (errors are data)."""
     from hydra.core.hydra_config import HydraConfig
@@ -93,6 +111,7 @@ def run_point(cfg: DictConfig) -> dict[str, Any]:
         "summary": None,
         "error": None,
     }
+    _injected_fault(overrides)
     try:
         c = validate(cfg, checked=True)  # every swept value was validated up front
         c.output.plots = False
