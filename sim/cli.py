@@ -102,6 +102,14 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("distillsim: interrupted", file=sys.stderr)
         return 130
+    except OSError as e:  # a full disk, a folder removed under us: say so, no traceback
+        where = f" {e.filename}" if e.filename else ""
+        print(
+            f"distillsim: error: cannot write{where}: {e.strerror or e}; no unfinished folder "
+            "was kept as a result (a sweep or study keeps its .partial folder to resume)",
+            file=sys.stderr,
+        )
+        return 1
     print(
         f"distillsim: error: unknown command {cmd!r}; allowed: run, sweep, report, calibrate, "
         "study, stackelberg",

@@ -14,6 +14,7 @@ import functools
 import math
 import os
 import re
+import shutil
 import tempfile
 import typing
 from pathlib import Path
@@ -387,6 +388,10 @@ def validate(tree: DictConfig | dict, checked: bool = False) -> Config:
     return cfg
 
 
+#: Free space a results folder needs before work starts (a full-scale run's folder is ~20 MiB).
+MIN_FREE_BYTES = 64 * 2**20
+
+
 def _check_results_dir(path: str) -> None:
     """The results folder is writable, or can be created: known before any work, not after."""
     key = "output.results_dir"
@@ -400,6 +405,14 @@ def _check_results_dir(path: str) -> None:
         probe = probe.parent
     if probe.exists() and not probe.is_dir():
         raise ConfigError(key, f"{str(probe)!r} is a file, not a folder (got {path!r})")
+    if probe.exists():
+        free = shutil.disk_usage(probe).free
+        if free < MIN_FREE_BYTES:
+            raise ConfigError(
+                key,
+                f"only {free / 2**20:.0f} MiB free at {str(probe)!r}; a run writes up to "
+                f"{MIN_FREE_BYTES // 2**20} MiB: free some space or choose another folder",
+            )
     try:  # a real attempt: permission bits say nothing to root or on read-only mounts
         os.rmdir(tempfile.mkdtemp(prefix=".distillsim-probe-", dir=probe))
     except OSError as e:

@@ -557,3 +557,34 @@ def test_a_world_that_always_kills_its_worker_is_recorded_as_failed(tmp_path):
     bad = df[df["error"].notna()]
     assert len(df) == 8 and set(bad["sample"]) == {2} and len(bad) == 2
     assert bad["error"].str.contains("worker running this world died").all()
+
+
+def test_too_little_free_space_fails_before_any_work(tmp_path, monkeypatch):
+    import collections
+
+    import sim.validation
+
+    usage = collections.namedtuple("usage", "total used free")
+    monkeypatch.setattr(sim.validation.shutil, "disk_usage", lambda p: usage(10**9, 10**9, 10**6))
+    with pytest.raises(ConfigError) as err:
+        load(["scenario=alibaba_2026", f"output.results_dir={tmp_path}"])
+    assert err.value.key == "output.results_dir" and "MiB free" in err.value.message
+
+
+def test_a_disk_that_fills_during_writing_leaves_no_folder_and_no_traceback(
+    tmp_path, monkeypatch, capsys
+):
+    import errno
+
+    from sim.cli import main
+    from tests.test_sweeps import TINY
+
+    def full(self, path, *a, **k):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", full)
+    code = main(["run", *TINY, f"output.results_dir={tmp_path}", "output.plots=false"])
+    err = capsys.readouterr().err
+    assert code == 1 and "No space left on device" in err and "Traceback" not in err
+    assert not list((tmp_path / "runs").glob("*/*"))  # no run folder, finished or not
+    assert not list(tmp_path.rglob(".tmp-*"))
