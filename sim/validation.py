@@ -398,21 +398,18 @@ def _check_results_dir(path: str) -> None:
     if not path.strip():
         raise ConfigError(key, "missing value; give a folder (default: results)")
     p = Path(path).expanduser()
-    probe = p
-    while not probe.exists():
-        if probe.parent == probe:
-            break
+    probe = p  # the nearest folder that exists (the root at worst)
+    while not probe.exists() and probe.parent != probe:
         probe = probe.parent
-    if probe.exists() and not probe.is_dir():
+    if not probe.is_dir():
         raise ConfigError(key, f"{str(probe)!r} is a file, not a folder (got {path!r})")
-    if probe.exists():
-        free = shutil.disk_usage(probe).free
-        if free < MIN_FREE_BYTES:
-            raise ConfigError(
-                key,
-                f"only {free / 2**20:.0f} MiB free at {str(probe)!r}; a run writes up to "
-                f"{MIN_FREE_BYTES // 2**20} MiB: free some space or choose another folder",
-            )
+    free = shutil.disk_usage(probe).free
+    if free < MIN_FREE_BYTES:
+        raise ConfigError(
+            key,
+            f"only {free / 2**20:.0f} MiB free at {str(probe)!r}; a run writes up to "
+            f"{MIN_FREE_BYTES // 2**20} MiB: free some space or choose another folder",
+        )
     try:  # a real attempt: permission bits say nothing to root or on read-only mounts
         os.rmdir(tempfile.mkdtemp(prefix=".distillsim-probe-", dir=probe))
     except OSError as e:

@@ -469,17 +469,29 @@ def test_a_sweep_killed_outright_resumes_from_the_cache_losing_no_finished_point
     assert len(entries()) == 12
 
 
-def _joblib_sweep(tmp, env_extra: dict[str, str]):
+def _command(tmp, args: list[str], env_extra: dict[str, str], table: str):
+    """Run ``distillsim <args>`` in a subprocess with ``env_extra``; its output folder's table."""
     import os
     import subprocess
     import sys
 
+    out = subprocess.run(
+        [sys.executable, "-m", "sim.cli", *args],
+        cwd=tmp,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, **env_extra},
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    folder = tmp / out.stdout.strip().splitlines()[-1]
+    return pd.read_parquet(folder / table), out.stderr
+
+
+def _joblib_sweep(tmp, env_extra: dict[str, str]):
     from tests.test_sweeps import TINY
 
     args = [
-        sys.executable,
-        "-m",
-        "sim.cli",
         "sweep",
         "sweep=spend_curve",
         *TINY,
@@ -490,11 +502,7 @@ def _joblib_sweep(tmp, env_extra: dict[str, str]):
         "hydra.launcher.n_jobs=2",
         "output.progress=off",
     ]
-    out = subprocess.run(
-        args, cwd=tmp, capture_output=True, text=True, timeout=600, env={**os.environ, **env_extra}
-    )
-    assert out.returncode == 0, out.stderr[-3000:]
-    return pd.read_parquet(tmp / out.stdout.strip().splitlines()[-1] / "runs.parquet"), out.stderr
+    return _command(tmp, args, env_extra, "runs.parquet")
 
 
 def test_a_killed_worker_loses_no_other_point(tmp_path):
@@ -518,16 +526,9 @@ def test_a_point_that_always_kills_its_worker_is_recorded_as_failed(tmp_path):
 
 
 def _joblib_study(tmp, env_extra: dict[str, str]):
-    import os
-    import subprocess
-    import sys
-
     from tests.test_sweeps import TINY
 
     args = [
-        sys.executable,
-        "-m",
-        "sim.cli",
         "study",
         "study=curve",
         "study.samples=3",
@@ -537,12 +538,7 @@ def _joblib_study(tmp, env_extra: dict[str, str]):
         "study.backend=joblib",
         "output.progress=off",
     ]
-    out = subprocess.run(
-        args, cwd=tmp, capture_output=True, text=True, timeout=600, env={**os.environ, **env_extra}
-    )
-    assert out.returncode == 0, out.stderr[-3000:]
-    folder = tmp / out.stdout.strip().splitlines()[-1]
-    return pd.read_parquet(folder / "samples.parquet"), out.stderr
+    return _command(tmp, args, env_extra, "samples.parquet")
 
 
 def test_a_study_loses_no_world_to_a_killed_worker(tmp_path):

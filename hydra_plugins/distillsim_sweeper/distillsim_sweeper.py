@@ -78,29 +78,9 @@ class DistillsimSweeper(BasicSweeper):
                 try:
                     rows.append(r.return_value)
                 except Exception as exc:  # a job that failed before its task could catch it
-                    from sim.experiments.sweeps import _swept_values
-
-                    rows.append(
-                        {
-                            "job": None,
-                            "overrides": list(r.overrides or []),
-                            "swept": _swept_values(list(r.overrides or [])),
-                            "summary": None,
-                            "error": repr(exc),
-                        }
-                    )
+                    rows.append(_failed_row(list(r.overrides or []), repr(exc)))
         for overrides, exc in lost:
-            from sim.experiments.sweeps import _swept_values
-
-            rows.append(
-                {
-                    "job": None,
-                    "overrides": overrides,
-                    "swept": _swept_values(overrides),
-                    "summary": None,
-                    "error": f"the worker running this point died: {exc!r}",
-                }
-            )
+            rows.append(_failed_row(overrides, f"the worker running this point died: {exc!r}"))
         from sim.analysis.runs import aggregate
 
         aggregate(sweep_dir, rows, sweep_config=self.config)
@@ -129,3 +109,16 @@ class DistillsimSweeper(BasicSweeper):
             except Exception as again:
                 lost.append(([str(o) for o in job], again))
         return results
+
+
+def _failed_row(overrides: list[str], error: str) -> dict[str, Any]:
+    """The row of a point that returned nothing: its coordinates and why."""
+    from sim.experiments.sweeps import _swept_values
+
+    return {
+        "job": None,
+        "overrides": overrides,
+        "swept": _swept_values(overrides),
+        "summary": None,
+        "error": error,
+    }

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from sim.experiments import samplers
+from sim.experiments.faults import kill_if_injected
 from sim.experiments.priors import Priors
 from sim.parameters import Config, StudyConfig
 from sim.validation import ConfigError
@@ -228,7 +229,10 @@ def _play(
     """A task: every point of some worlds. A failure is a row with its error; an interrupt
     propagates, with the rows finished so far already in ``sink`` (in-process only)."""
     rows = [] if sink is None else sink
-    _injected_fault(worlds)
+    kill_if_injected(
+        "DISTILLSIM_KILL_SAMPLE",
+        lambda target: any(str(w[0].sample) == target for w in worlds if w),
+    )
     for pts in worlds:
         for p in pts:
             x = None if p.sample == BASELINE else values[p.sample]
@@ -250,25 +254,6 @@ def _play(
             row["seconds"] = time.perf_counter() - t0
             rows.append(row)
     return rows
-
-
-def _injected_fault(worlds: list[list[Point]]) -> None:
-    """Fault injection for the tests: ``DISTILLSIM_KILL_SAMPLE=<sample>[:once:<marker file>]``
-    makes the worker playing that sampled world SIGKILL itself (once, with a marker file)."""
-    import os
-    import signal
-
-    spec = os.environ.get("DISTILLSIM_KILL_SAMPLE")
-    if not spec:
-        return
-    target, _, marker = spec.partition(":once:")
-    if not any(str(w[0].sample) == target for w in worlds if w):
-        return
-    if marker:
-        if os.path.exists(marker):
-            return
-        Path(marker).touch()
-    os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _chunks(worlds: list[list[Point]], batch: int) -> list[list[list[Point]]]:

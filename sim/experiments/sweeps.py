@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import os
-import signal
 import sys
 import traceback
 from datetime import datetime
@@ -27,6 +25,7 @@ from typing import Any
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig
 
+from sim.experiments.faults import kill_if_injected
 from sim.validation import ConfigError
 
 #: Suffix of a sweep folder until its sweep has finished and been aggregated.
@@ -78,22 +77,6 @@ def _swept_values(overrides: list[str], cfg=None) -> dict[str, Any]:
     return out
 
 
-def _injected_fault(overrides: list[str]) -> None:
-    """Fault injection for the tests: ``DISTILLSIM_KILL_POINT=<override>[:once:<marker file>]``
-    makes the process running that point SIGKILL itself (once, if a marker file is given)."""
-    spec = os.environ.get("DISTILLSIM_KILL_POINT")
-    if not spec:
-        return
-    target, _, marker = spec.partition(":once:")
-    if target not in overrides:
-        return
-    if marker:
-        if os.path.exists(marker):
-            return
-        Path(marker).touch()
-    os.kill(os.getpid(), signal.SIGKILL)
-
-
 def run_point(cfg: DictConfig) -> dict[str, Any]:
     """Hydra task: one sweep point, from cache or simulated. Never raises (errors are data)."""
     from hydra.core.hydra_config import HydraConfig
@@ -111,7 +94,7 @@ def run_point(cfg: DictConfig) -> dict[str, Any]:
         "summary": None,
         "error": None,
     }
-    _injected_fault(overrides)
+    kill_if_injected("DISTILLSIM_KILL_POINT", lambda target: target in overrides)
     try:
         c = validate(cfg, checked=True)  # every swept value was validated up front
         c.output.plots = False
