@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
+import textwrap
 
-USAGE = """usage: distillsim <command> [key=value ...]
+USAGE = """usage: distillsim <command> [key=value ...]   (distillsim <command> --help: its options)
 
 commands:
   run         simulate one world and write results/runs/<scenario>/<timestamp>/
@@ -21,6 +23,7 @@ commands:
               (also: distillsim study study=stackelberg),
               per defender value; results/studies/stackelberg/<timestamp>/
               (--budgets, --mixes, --values, --replicates, --no-full-check)
+  show        a config group's options or a key's value, range and documentation
 
 Overrides use Hydra syntax, e.g.:
   distillsim run scenario=feb2026_three_labs seed=3 detection.budget_usd_per_day=50000
@@ -50,6 +53,113 @@ def _help() -> str:
     return "\n".join(lines)
 
 
+#: Per command: one-line summary, description and examples for ``distillsim <command> --help``.
+COMMANDS: dict[str, tuple[str, str, list[str]]] = {
+    "run": (
+        "simulate one world",
+        "Validate the configuration, simulate one world and write results/runs/<scenario>/"
+        "<timestamp>/ (summary.md, summary.json, time series, ledger, figures, manifest). "
+        "Every key takes one value; to sweep, use `distillsim sweep`.",
+        [
+            "distillsim run scenario=feb2026_three_labs seed=3",
+            "distillsim run detection.budget_usd_per_day=100000 attacker=adaptive",
+            "distillsim run policies.sanctions.enabled=true world.days=30",
+        ],
+    ),
+    "sweep": (
+        "a grid of worlds (Hydra multirun)",
+        "Run a ready sweep (sweep=spend_curve|policy_compare|detector_mix|speed_compare|"
+        "attackers) or any key=a,b,c grid; finished points are cached and a rerun reuses them. "
+        "Writes results/sweeps/<sweep>/<timestamp>/ (runs.parquet, curves, frontier, tables).",
+        [
+            "distillsim sweep sweep=spend_curve scenario=alibaba_2026 'replicate=range(0,3)'",
+            "distillsim sweep detection.budget_usd_per_day=0,30000,100000 hydra/launcher=basic",
+            "distillsim sweep sweep=policy_compare hydra/launcher=ray "
+            "hydra.launcher.ray.init.address=auto",
+        ],
+    ),
+    "study": (
+        "an uncertainty study over the priors",
+        "Sample the priors (configs/uncertainty/) and analyse: study=morris|sobol|curve|"
+        "discovery|robust|stackelberg. Writes results/studies/<name>/<timestamp>/ "
+        "(samples.parquet, index tables, figures, summary.md).",
+        [
+            "distillsim study study=morris",
+            "distillsim study study=curve study.samples=32",
+            "distillsim study study=sobol study.backend=ray study.ray_address=auto",
+        ],
+    ),
+    "report": (
+        "rebuild a results folder's outputs",
+        "Regenerate a sweep folder's curves, frontier and tables from its runs.parquet.",
+        ["distillsim report results/sweeps/spend_curve/<timestamp>"],
+    ),
+    "calibrate": (
+        "fit a scenario to its disclosed targets",
+        "Fit the scenario's listed parameters to its disclosed targets; writes "
+        "results/calibration/<scenario>/<timestamp>/ and, with --write, stores the fit.",
+        ["distillsim calibrate scenario=alibaba_2026 --seeds 5", "distillsim calibrate --write"],
+    ),
+    "stackelberg": (
+        "the best defence against a best-responding attacker",
+        "",
+        [],
+    ),
+    "show": (
+        "a config group's options or a key's value, range and documentation",
+        "Print a group's options (e.g. detectors, policies, scenario) or a key's value in the "
+        "chosen scenario, its type, allowed range, schema default and documentation.",
+        [
+            "distillsim show scenario",
+            "distillsim show review.analysts scenario=alibaba_2026",
+            "distillsim show detection",
+        ],
+    ),
+}
+#: Commands whose options and help are their own (their function parses its arguments).
+OWN_PARSER = ("stackelberg",)
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1 (got {text!r})")
+    return int(text)
+
+
+def parsers() -> dict[str, argparse.ArgumentParser]:
+    """One parser per command, each with its own usage, options and examples."""
+    ap = argparse.ArgumentParser(prog="distillsim", add_help=False)
+    sub = ap.add_subparsers(dest="command", metavar="<command>")
+    out = {}
+    for name, (summary, desc, examples) in COMMANDS.items():
+        if name in OWN_PARSER:
+            continue
+        epilog = "examples:\n" + "\n".join(f"  {e}" for e in examples) if examples else None
+        p = sub.add_parser(
+            name,
+            help=summary,
+            description=textwrap.fill(desc, 88),
+            epilog=epilog,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        out[name] = p
+        if name == "report":
+            p.add_argument("folders", nargs="+", metavar="folder", help="a results folder")
+            continue
+        if name == "show":
+            p.add_argument("name", help="a config group or a dotted key")
+        if name == "calibrate":
+            p.add_argument("--seeds", type=_positive, default=5, help="seeds per evaluation")
+            p.add_argument("--write", action="store_true", help="store the fit in the scenario")
+        p.add_argument(
+            "overrides",
+            nargs="*",
+            metavar="key=value",
+            help="Hydra overrides (scenario=..., any key; see `distillsim --help`)",
+        )
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help", "help"):
@@ -66,36 +176,23 @@ def main(argv: list[str] | None = None) -> int:
 
         print(STACKELBERG_HELP)
         return 0
-    if any(a in ("-h", "--help") for a in rest):
-        print(_help())
-        return 0
+    known = list(dict.fromkeys([*COMMANDS, *OWN_PARSER]))
+    if cmd not in known:
+        print(
+            f"distillsim: error: unknown command {cmd!r}; allowed: {', '.join(known)} "
+            "(distillsim <command> --help for each)",
+            file=sys.stderr,
+        )
+        return 2
+    if cmd not in OWN_PARSER:
+        try:  # usage errors (unknown options, bad --seeds) and --help: argparse's own output
+            parsers()[cmd].parse_intermixed_args(rest)
+        except SystemExit as done:
+            return int(done.code or 0)
     from sim.validation import ConfigError
 
     try:
-        if cmd == "run":
-            from sim.commands import run
-
-            return run(rest)
-        if cmd == "calibrate":
-            from sim.experiments.calibration import calibrate_command
-
-            return calibrate_command(rest)
-        if cmd == "sweep":
-            from sim.experiments.sweeps import sweep_command
-
-            return sweep_command(rest)
-        if cmd == "report":
-            from sim.commands import report
-
-            return report(rest)
-        if cmd == "study":
-            from sim.commands import study
-
-            return study(rest)
-        if cmd == "stackelberg":
-            from sim.commands import stackelberg
-
-            return stackelberg(rest)
+        return _dispatch(cmd, rest)
     except ConfigError as e:
         print(f"distillsim: error: {e}", file=sys.stderr)
         return 2
@@ -110,12 +207,21 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
-    print(
-        f"distillsim: error: unknown command {cmd!r}; allowed: run, sweep, report, calibrate, "
-        "study, stackelberg",
-        file=sys.stderr,
-    )
-    return 2
+
+
+def _dispatch(cmd: str, rest: list[str]) -> int:
+    """The function behind each command (imported late: ``--help`` stays fast)."""
+    from sim import commands
+
+    if cmd == "calibrate":
+        from sim.experiments.calibration import calibrate_command
+
+        return calibrate_command(rest)
+    if cmd == "sweep":
+        from sim.experiments.sweeps import sweep_command
+
+        return sweep_command(rest)
+    return getattr(commands, cmd)(rest)
 
 
 #: Commands whose process ends without tearing the interpreter down (see :func:`console`).

@@ -250,3 +250,79 @@ def study(args: list[str]) -> int:
     print((final / "summary.md").read_text())
     print(final)
     return 0
+
+
+def show(args: list[str]) -> int:
+    """``distillsim show <group|key> [key=value ...]``: a group's options, or a key's value,
+    type, allowed range, schema default and its documentation (where it says [E] or its source),
+    in the scenario chosen by the overrides."""
+    import dataclasses
+
+    from sim.configuration import GROUPS, group_options
+    from sim.validation import ConfigError
+
+    if not args or "=" in args[0]:
+        raise ConfigError(
+            "show",
+            "expected a config group or a key, e.g. `distillsim show "
+            "detectors` or `distillsim show review.analysts`",
+        )
+    name, overrides = args[0], args[1:]
+    if name in GROUPS or name == "scenario":
+        from sim.configuration import scenario_descriptions
+
+        if name == "scenario":
+            for n, d in scenario_descriptions().items():
+                print(f"{n:<22} {d}")
+        else:
+            print(f"{name}: {', '.join(group_options(name))}  (choose with {name}=<option>)")
+        return 0
+    cfg = load(overrides, command_line=True).cfg
+    node, parent, field = cfg, None, None
+    for part in name.split("."):
+        parent = node
+        if isinstance(node, dict) and part in node:
+            node, field = node[part], None
+        elif dataclasses.is_dataclass(node) and part in {f.name for f in dataclasses.fields(node)}:
+            field = next(f for f in dataclasses.fields(node) if f.name == part)
+            node = getattr(node, part)
+        else:
+            from sim.validation import unknown_key_message
+
+            raise ConfigError(name, unknown_key_message(name))
+    if dataclasses.is_dataclass(node) or isinstance(node, dict):
+        is_group = dataclasses.is_dataclass(node)
+        keys = [f.name for f in dataclasses.fields(node)] if is_group else list(node)
+        print(f"{name}: {', '.join(keys)}")
+        return 0
+    print(f"{name} = {node!r}   (scenario {cfg.scenario.name or 'default'})")
+    if field is not None:
+        meta = dict(field.metadata)
+        default = field.default if field.default is not dataclasses.MISSING else None
+        rng = ", ".join(f"{k} {v}" for k, v in meta.items()) or "no range of its own"
+        kind = getattr(field.type, "__name__", str(field.type))
+        print(f"  type {kind}; allowed: {rng}; schema default {default!r}")
+        doc = _field_doc(type(parent), field.name)
+        if doc:
+            print(f"  {doc}")
+    print("  sources of the figures: docs/CALIBRATION.md; [E] marks an estimate")
+    return 0
+
+
+def _field_doc(cls: type, name: str) -> str:
+    """The ``#:`` comment lines just above a dataclass field in its class's source."""
+    import inspect
+
+    try:
+        lines = inspect.getsource(cls).splitlines()
+    except (OSError, TypeError):
+        return ""
+    for i, line in enumerate(lines):
+        if line.strip().startswith(f"{name}:"):
+            doc = []
+            j = i - 1
+            while j >= 0 and lines[j].strip().startswith("#:"):
+                doc.insert(0, lines[j].strip()[2:].strip())
+                j -= 1
+            return " ".join(doc)
+    return ""

@@ -109,6 +109,16 @@ def translate(exc: BaseException, overrides: list[str] | None = None) -> ConfigE
         if isinstance(e, OmegaConfBaseException):
             return _with_full_key(_from_omegaconf(e), overrides or [])
         e = e.__cause__ or e.__context__
+    text = str(exc)
+    if "Ambiguous value for argument" in text or "requires --multirun" in text:
+        # Hydra's words for a sweep (a,b or range(...)) given to a command that takes one world.
+        for ov in overrides or []:
+            if ov in text and "=" in ov:
+                return ConfigError(
+                    ov.split("=", 1)[0].lstrip("+~"),
+                    "takes one value here; to sweep it use `distillsim sweep` "
+                    f"(e.g. distillsim sweep {ov})",
+                )
     if "Could not append to config" in str(exc):
         for ov in overrides or []:
             key = ov.split("=", 1)[0]
@@ -179,7 +189,13 @@ def unknown_key_message(key: str) -> str:
     allowed = _allowed_keys(parent)
     if allowed is None:
         return f"no such entry in {parent} (to add one: +{key}=<value>)"
-    return f"unknown key; allowed keys: {', '.join(allowed)}" if allowed else "unknown key"
+    if not allowed:
+        return "unknown key"
+    import difflib
+
+    close = difflib.get_close_matches(key.rsplit(".", 1)[-1], allowed, n=1, cutoff=0.6)
+    hint = f"did you mean {close[0]}? " if close else ""
+    return f"unknown key; {hint}allowed keys: {', '.join(allowed)}"
 
 
 def _allowed_keys(path: str) -> list[str] | None:

@@ -115,3 +115,16 @@ def test_version(capsys):
 def test_outputs_page_is_up_to_date():
     page = Path(__file__).resolve().parents[1] / "docs" / "OUTPUTS.md"
     assert page.read_text() == markdown(), "regenerate: python -m sim.fields > docs/OUTPUTS.md"
+
+
+def test_show_prints_a_groups_options_and_a_keys_value_and_range(capsys):
+    from sim.cli import main
+    from sim.configuration import group_options, load
+
+    assert main(["show", "detectors"]) == 0
+    out = capsys.readouterr().out
+    assert all(o in out for o in group_options("detectors"))
+    assert main(["show", "review.shifts_per_day", "scenario=alibaba_2026"]) == 0
+    out = capsys.readouterr().out
+    value = load(["scenario=alibaba_2026"]).cfg.review.shifts_per_day
+    assert out.startswith(f"review.shifts_per_day = {value!r}") and "allowed: ge 1" in out

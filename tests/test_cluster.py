@@ -129,3 +129,48 @@ def test_two_node_cluster_sweep_and_study_match_the_local_results(
     assert not on_ray["cached"].any()
     cols = [c for c in on_ray if c not in ("cached", "seconds", "wall_seconds")]
     pd.testing.assert_frame_equal(sequential_study[cols], on_ray[cols])
+
+
+def test_on_ray_a_point_or_world_that_always_kills_its_worker_is_a_failed_row(
+    tmp_path, monkeypatch
+):
+    """A Ray worker SIGKILLed mid-task (as the OOM killer would): Ray retries the task, and one
+    that keeps dying is rerun point by point (sweep) or world by world (study); only the killing
+    point or world becomes failed rows, with its coordinates, and everything else finishes."""
+    import ray
+
+    from sim.experiments.studies import run
+
+    ray.shutdown()
+    # Set before Ray starts: its workers inherit the driver's environment.
+    monkeypatch.setenv("DISTILLSIM_KILL_POINT", "detection.budget_usd_per_day=20000")
+    monkeypatch.setenv("DISTILLSIM_KILL_SAMPLE", "2")
+    try:
+        folder = _sweep(
+            tmp_path,
+            "sweep=spend_curve",
+            *TINY,
+            "detection.budget_usd_per_day=0,20000",
+            "attacker=fixed",
+            "replicate=range(0,1)",
+            "hydra/launcher=ray",
+            "+hydra.launcher.ray.init.num_cpus=2",
+        )
+        df = pd.read_parquet(folder / "runs.parquet")
+        study = run(
+            [
+                *STUDY,
+                "study.backend=ray",
+                "study.batch=2",
+                f"output.results_dir={tmp_path}/study",
+            ]
+        ).samples
+    finally:
+        ray.shutdown()
+    bad = df[df["error"].notna()]
+    assert len(df) == 2 and set(bad["detection.budget_usd_per_day"]) == {20000}
+    assert bad["error"].str.contains("worker running this point died").all()
+    assert len(study) == 8
+    lost = study[study["error"].notna()]
+    assert set(lost["sample"]) == {2} and len(lost) == 2
+    assert lost["error"].str.contains("worker running this world died").all()

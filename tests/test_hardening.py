@@ -584,3 +584,92 @@ def test_a_disk_that_fills_during_writing_leaves_no_folder_and_no_traceback(
     assert code == 1 and "No space left on device" in err and "Traceback" not in err
     assert not list((tmp_path / "runs").glob("*/*"))  # no run folder, finished or not
     assert not list(tmp_path.rglob(".tmp-*"))
+
+
+@pytest.mark.parametrize("command", ["sweep", "study"])
+def test_a_disk_that_fills_while_a_sweep_or_study_writes_ends_in_one_line(
+    command, tmp_path, monkeypatch, capsys
+):
+    """No traceback (Hydra prints one for any exception a sweep raises), exit 1, nothing that
+    looks finished: a sweep keeps only its ``.partial`` folder, a study no folder at all."""
+    import errno
+
+    from sim.cli import main
+    from tests.test_sweeps import TINY
+
+    def full(self, path, *a, **k):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", full)
+    common = [*TINY, f"output.results_dir={tmp_path}", "output.progress=off"]
+    if command == "sweep":
+        args = ["sweep", "sweep=spend_curve", "detection.budget_usd_per_day=0,20000"]
+        args += ["attacker=fixed", "replicate=range(0,1)", "hydra/launcher=basic", *common]
+    else:
+        args = ["study", "study=curve", "study.samples=2", "study.budgets=[0,20000]"]
+        args += ["study.baseline_replicates=1", "study.backend=sequential", *common]
+    monkeypatch.chdir(tmp_path)
+    code = main(args)
+    err = capsys.readouterr().err
+    assert code == 1 and "No space left on device" in err and "Traceback" not in err
+    folders = (tmp_path / f"{command}s").glob("*/*")
+    assert [p for p in folders if not p.name.endswith(".partial")] == []
+    assert not list(tmp_path.rglob(".tmp-*"))
+
+
+#: Bad arguments to every command other than run (whose overrides the generator above covers):
+#: (command line, what the one error line must name).
+COMMAND_CASES = [
+    (["sweep", "--bogus"], "--bogus"),
+    (["sweep", "detection.budget_usd_per_dy=1,2"], "did you mean budget_usd_per_day"),
+    (["sweep", "detection.budget_usd_per_day=nan,1"], "detection.budget_usd_per_day"),
+    (["sweep", "world.days=0,5"], "world.days"),
+    (["sweep", "sweep=nope"], "sweep"),
+    (["sweep", "hydra/launcher=nope"], "hydra/launcher"),
+    (["study"], "study"),
+    (["study", "study=nope"], "study"),
+    (["study", "study=morris", "study.samples=-1"], "study.samples"),
+    (["study", "study=morris", "study.samples=abc"], "study.samples"),
+    (["study", "study=curve", "study.budgets=[nan]"], "study.budgets"),
+    (["study", "study=morris", "study.backend=gpu"], "study.backend"),
+    (["study", "study=morris", "--bogus"], "--bogus"),
+    (["calibrate", "--seeds", "x"], "--seeds"),
+    (["calibrate", "seed=1,2"], "distillsim sweep"),
+    (["calibrate", "scenario=nope"], "scenario"),
+    (["report"], "folder"),
+    (["report", "/nonexistent/folder"], "/nonexistent/folder"),
+    (["show"], "name"),
+    (["show", "review.analystz"], "review.analystz"),
+    (["show", "detection.budget_usd_per_dy"], "did you mean budget_usd_per_day"),
+    (["run", "detection.budget_usd_per_day=1,2"], "distillsim sweep"),
+    (["run", "replicate=range(0,3)"], "distillsim sweep"),
+    (["stackelberg", "--budgets", "x"], "--budgets"),
+    (["stackelberg", "--replicates", "0"], "--replicates"),
+]
+
+
+@pytest.mark.parametrize("args,named", COMMAND_CASES, ids=[" ".join(a) for a, _ in COMMAND_CASES])
+def test_bad_arguments_to_every_command_fail_in_one_line(
+    args, named, tmp_path, monkeypatch, capsys
+):
+    from sim.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    extra = [] if args[0] in ("report", "show") else [f"output.results_dir={tmp_path}/r"]
+    code = main([*args, *extra])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    assert named in err.strip().splitlines()[-1]
+    assert not (tmp_path / "r").exists() or not any(
+        p for p in (tmp_path / "r").rglob("*") if p.is_file() and "cache" not in p.parts
+    )
+
+
+@pytest.mark.parametrize("command", ["run", "sweep", "study", "report", "calibrate", "show"])
+def test_every_command_has_its_own_help(command, capsys):
+    from sim.cli import COMMANDS, main
+
+    assert main([command, "--help"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"usage: distillsim {command} ")
+    assert all(example in out for example in COMMANDS[command][2])

@@ -82,8 +82,12 @@ class DistillsimSweeper(BasicSweeper):
         for overrides, exc in lost:
             rows.append(_failed_row(overrides, f"the worker running this point died: {exc!r}"))
         from sim.analysis.runs import aggregate
+        from sim.experiments.storage import WriteFailed
 
-        aggregate(sweep_dir, rows, sweep_config=self.config)
+        try:
+            aggregate(sweep_dir, rows, sweep_config=self.config)
+        except OSError as exc:  # a full disk: one line from the command, not Hydra's traceback
+            raise WriteFailed(exc) from exc
         cached = sum(bool(r.get("cached")) for r in rows)
         failed = sum(r.get("error") is not None for r in rows)
         print(

@@ -18,6 +18,15 @@ from pathlib import Path
 from typing import Any
 
 
+class WriteFailed(BaseException):
+    """An OSError while writing results, carried past Hydra (which prints a traceback for any
+    ``Exception`` a sweep raises) to the command line, which reports it in one line."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(error)
+        self.error = error
+
+
 def clean(x: Any) -> Any:
     """JSON-safe: NaN/inf -> null, numpy scalars -> Python."""
     if isinstance(x, dict):

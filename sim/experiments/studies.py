@@ -290,18 +290,7 @@ def _run_joblib(evaluator, values, tasks, n_jobs) -> Iterator[list[dict]]:
             par = Parallel(n_jobs=2, backend="loky")
             part = par([delayed(_play)(evaluator, values, [todo])])[0]
         except BrokenProcessPool as again:
-            part = [
-                {
-                    "sample": p.sample,
-                    "option": p.option,
-                    "budget": p.budget,
-                    "replicate": p.replicate,
-                    "cached": False,
-                    "error": f"the worker running this world died: {again!r}",
-                    "seconds": math.nan,
-                }
-                for p in todo
-            ]
+            part = _lost_rows(todo, again)
         yield part
 
 
@@ -312,17 +301,52 @@ def _point_key(p: Point | dict) -> tuple:
 
 
 def _run_ray(evaluator, values, tasks, address: str | None) -> Iterator[list[dict]]:
+    """Tasks on a Ray cluster. Ray reruns a task whose worker died (``max_retries``); a task that
+    still fails has its worlds rerun one at a time, and a world that fails again becomes failed
+    rows, so one bad world costs only its own points."""
     import ray
+    from ray.exceptions import RayError
 
     from sim.experiments.cluster import connect
 
     connect(address)
     play = ray.remote(_play)
     ev, vals = ray.put(evaluator), ray.put(values)
-    pending = [play.remote(ev, vals, t) for t in tasks]
+    pending = {play.remote(ev, vals, t): t for t in tasks}
     while pending:
-        done, pending = ray.wait(pending, num_returns=1)
-        yield ray.get(done[0])
+        done, _ = ray.wait(list(pending), num_returns=1)
+        task = pending.pop(done[0])
+        try:
+            yield ray.get(done[0])
+            continue
+        except RayError as exc:
+            print(
+                f"[study] a Ray task failed ({type(exc).__name__}): rerunning its worlds one at "
+                "a time (finished points come from the cache)",
+                file=sys.stderr,
+                flush=True,
+            )
+        for world in task:
+            try:
+                yield ray.get(play.options(max_retries=1).remote(ev, vals, [world]))
+            except RayError as again:
+                yield _lost_rows(world, again)
+
+
+def _lost_rows(world: list[Point], exc: BaseException) -> list[dict]:
+    """The rows of a world whose worker died twice: its coordinates and why."""
+    return [
+        {
+            "sample": p.sample,
+            "option": p.option,
+            "budget": p.budget,
+            "replicate": p.replicate,
+            "cached": False,
+            "error": f"the worker running this world died: {exc!r}",
+            "seconds": math.nan,
+        }
+        for p in world
+    ]
 
 
 def evaluate_design(

@@ -26,6 +26,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig
 
 from sim.experiments.faults import kill_if_injected
+from sim.experiments.storage import WriteFailed
 from sim.validation import ConfigError
 
 #: Suffix of a sweep folder until its sweep has finished and been aggregated.
@@ -254,6 +255,13 @@ def sweep_command(argv: list[str]) -> int:
             file=sys.stderr,
         )
         raise
+    except WriteFailed as failed:
+        print(
+            f"[sweep] could not write the results; the points finished are cached and the "
+            f"same command finishes the sweep once there is room. Incomplete folder: {partial}",
+            file=sys.stderr,
+        )
+        raise failed.error from None
     finally:
         sys.argv = saved
     partial.rename(folder)
