@@ -484,7 +484,9 @@ def _command(tmp, args: list[str], env_extra: dict[str, str], table: str):
         env={**os.environ, **env_extra},
     )
     assert out.returncode == 0, out.stderr[-3000:]
-    folder = tmp / out.stdout.strip().splitlines()[-1]
+    # The folder is the last line of stdout that names one (Ray forwards worker logs there too).
+    lines = [ln.strip() for ln in out.stdout.splitlines() if len(ln.strip()) < 1000]
+    folder = next(tmp / ln for ln in reversed(lines) if ln and (tmp / ln / table).is_file())
     return pd.read_parquet(folder / table), out.stderr
 
 
