@@ -21,6 +21,7 @@ commands:
               (also: distillsim study study=stackelberg),
               per defender value; results/studies/stackelberg/<timestamp>/
               (--budgets, --mixes, --values, --replicates, --no-full-check)
+  app         serve the what-if page on 127.0.0.1 (--port N, default 8765; --host H)
 
 Overrides use Hydra syntax, e.g.:
   distillsim run scenario=feb2026_three_labs seed=3 detection.budget_usd_per_day=50000
@@ -96,6 +97,10 @@ def main(argv: list[str] | None = None) -> int:
             from sim.commands import stackelberg
 
             return stackelberg(rest)
+        if cmd == "app":
+            from sim.commands import app
+
+            return app(rest)
     except ConfigError as e:
         print(f"distillsim: error: {e}", file=sys.stderr)
         return 2
@@ -112,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     print(
         f"distillsim: error: unknown command {cmd!r}; allowed: run, sweep, report, calibrate, "
-        "study, stackelberg",
+        "study, stackelberg, app",
         file=sys.stderr,
     )
     return 2
