@@ -48,9 +48,9 @@ POLICIES = [
 MODES = ["fixed", "adaptive"]  # best_response searches for minutes: not for a live page
 
 
-def fixed_overrides() -> list[str]:
-    """The scenario and fixed overrides the page was started with, the small world included."""
-    overrides = list(json.loads(os.environ.get(ENV, "[]")))
+def fixed_overrides(given: list[str] | None = None) -> list[str]:
+    """The scenario and fixed overrides (``given``, else the page's), the small world included."""
+    overrides = list(json.loads(os.environ.get(ENV, "[]")) if given is None else given)
     if not any(o.split("=", 1)[0] == "world.legit_sample_share" for o in overrides):
         overrides.append(SMALL_WORLD)
     return overrides

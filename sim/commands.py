@@ -273,8 +273,7 @@ def app(args: list[str]) -> int:
     from sim.app import ENV, fixed_overrides
 
     env = {**os.environ, ENV: json.dumps(ns.overrides)}
-    os.environ[ENV] = env[ENV]
-    load(fixed_overrides(), command_line=True)  # a bad override fails here, before serving
+    load(fixed_overrides(ns.overrides), command_line=True)  # a bad override fails before serving
     if ns.host not in ("127.0.0.1", "localhost", "::1"):
         print(
             f"distillsim: warning: serving on {ns.host}: anyone who can reach it can run worlds",

@@ -117,3 +117,21 @@ def test_page_steps_a_world(server: str, tmp_path: Path) -> None:
                 shutil.copyfile(shot, target)
         finally:
             browser.close()
+
+
+def test_a_refused_control_value_keeps_the_scenario(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sim.app import ENV, WhatIfModel
+
+    monkeypatch.setenv(ENV, "[]")
+    m = WhatIfModel(budget_usd_per_day=-5, compare_baseline=False)
+    assert m.error is not None and m.error.startswith("detection.budget_usd_per_day:")
+    assert m.cfg.detection.budget_usd_per_day == 30000
+    m.step()
+    assert m.history[-1]["day"] == 1.0
+
+
+def test_a_bad_override_stops_the_command(capsys: pytest.CaptureFixture[str]) -> None:
+    from sim.cli import main
+
+    assert main(["app", "scenario=nope"]) == 2
+    assert "scenario: unknown scenario 'nope'" in capsys.readouterr().err
