@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean chromium app-screenshot
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -15,7 +15,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[test,ray]"
+	$(BIN)/python -m pip install --quiet -e ".[test,ray,app]"
 	touch $@ $(VENV)/.installed
 
 # The headline output: capability extracted versus detection spend for the Alibaba 2026 world
@@ -25,9 +25,20 @@ demo: $(VENV)/.installed
 	@echo "figures: $$(tail -n 1 .demo.out)/curve.png, frontier.png, breakeven_vs_value.png; table: summary.md"
 	@rm -f .demo.out
 
-test: $(VENV)/.installed-test
+# Debian's chromium for the browser test (tests/test_app.py); Playwright drives it, so no
+# `playwright install`. Installed with apt where missing (the machines' user is root).
+chromium:
+	@command -v chromium >/dev/null || \
+		(apt-get update && apt-get install -y --no-install-recommends chromium)
+
+test: $(VENV)/.installed-test chromium
 	$(BIN)/ruff check sim tests benchmarks hydra_plugins
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
+
+# Refresh the README's screenshot of `distillsim app` (the browser test, writing it).
+app-screenshot: $(VENV)/.installed-test chromium
+	mkdir -p docs/figures
+	DISTILLSIM_APP_SCREENSHOT=$(CURDIR)/docs/figures/app.png $(BIN)/python -m pytest -q tests/test_app.py
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check sim tests benchmarks hydra_plugins

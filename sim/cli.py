@@ -24,6 +24,7 @@ commands:
               per defender value; results/studies/stackelberg/<timestamp>/
               (--budgets, --mixes, --values, --replicates, --no-full-check)
   show        a config group's options or a key's value, range and documentation
+  app         serve the what-if page on 127.0.0.1 (--port N, default 8765; --host H)
 
 Overrides use Hydra syntax, e.g.:
   distillsim run scenario=feb2026_three_labs seed=3 detection.budget_usd_per_day=50000
@@ -117,7 +118,7 @@ COMMANDS: dict[str, tuple[str, str, list[str]]] = {
     ),
 }
 #: Commands whose options and help are their own (their function parses its arguments).
-OWN_PARSER = ("stackelberg",)
+OWN_PARSER = ("stackelberg", "app")
 
 
 def _positive(text: str) -> int:
@@ -193,6 +194,8 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return _dispatch(cmd, rest)
+    except SystemExit as done:  # argparse inside stackelberg/app: --help, a usage error
+        return int(done.code or 0)
     except ConfigError as e:
         print(f"distillsim: error: {e}", file=sys.stderr)
         return 2

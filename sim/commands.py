@@ -326,3 +326,39 @@ def _field_doc(cls: type, name: str) -> str:
                 j -= 1
             return " ".join(doc)
     return ""
+
+
+def app(args: list[str]) -> int:
+    """``distillsim app [--port N] [--host H] [key=value ...]``: serve the what-if page."""
+    import argparse
+    import json
+    import os
+    import subprocess
+
+    from sim.validation import ConfigError
+
+    parser = argparse.ArgumentParser(
+        prog="distillsim app", description="Serve the what-if page (Mesa SolaraViz)."
+    )
+    parser.add_argument("--port", type=int, default=8765, help="port (default 8765)")
+    parser.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
+    parser.add_argument("overrides", nargs="*", help="key=value overrides, e.g. scenario=...")
+    ns = parser.parse_args(args)
+    if not 0 < ns.port < 65536:
+        raise ConfigError("--port", f"must be in 1..65535 (got {ns.port})")
+    from sim.app import ENV, fixed_overrides
+
+    env = {**os.environ, ENV: json.dumps(ns.overrides)}
+    load(fixed_overrides(ns.overrides), command_line=True)  # a bad override fails before serving
+    if ns.host not in ("127.0.0.1", "localhost", "::1"):
+        print(
+            f"distillsim: warning: serving on {ns.host}: anyone who can reach it can run worlds",
+            file=sys.stderr,
+        )
+    print(f"distillsim app: http://{ns.host}:{ns.port}/", flush=True)
+    cmd = [sys.executable, "-m", "solara", "run", "sim.app:page", "--production", "--no-open"]
+    cmd += ["--host", ns.host, "--port", str(ns.port)]
+    try:
+        return subprocess.call(cmd, env=env)
+    except KeyboardInterrupt:
+        return 130

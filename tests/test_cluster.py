@@ -129,4 +129,3 @@ def test_two_node_cluster_sweep_and_study_match_the_local_results(
     assert not on_ray["cached"].any()
     cols = [c for c in on_ray if c not in ("cached", "seconds", "wall_seconds")]
     pd.testing.assert_frame_equal(sequential_study[cols], on_ray[cols])
-
