@@ -357,13 +357,16 @@ def sweep_takeaways(df: pd.DataFrame, groups: list[str]) -> tuple[list[Takeaway]
 
 
 def _plateau(g: pd.DataFrame, where: str) -> list[Takeaway]:
-    """The smallest budget whose capability is within seed noise of the largest budget's."""
+    """The smallest budget from which every budget's capability is within seed noise of the
+    largest budget's (paired by replicate)."""
     by = g.groupby(["replicate", B])[CAP].mean().unstack(B)
     budgets = list(by.columns)
     top = budgets[-1]
-    for b in budgets[:-1]:
-        m, lo, hi, n = mean_ci((by[b] - by[top]).to_numpy())
-        if n >= 2 and lo <= 0:
+    gaps = {b: mean_ci((by[b] - by[top]).to_numpy()) for b in budgets[:-1]}
+    for i, b in enumerate(budgets[:-1]):
+        m, lo, hi, n = gaps[b]
+        # every budget from b up is within seed noise of the largest (not only b itself)
+        if all(gaps[c][3] >= 2 and gaps[c][1] <= 0 for c in budgets[i:-1]):
             if b == budgets[0]:
                 return [
                     Takeaway(
@@ -501,8 +504,10 @@ def _load(folder: Path, kind: str) -> dict[str, Any]:
         meta = json.loads((folder / "sweep.json").read_text())
         point = next(iter(sorted(folder.glob("*/.hydra/config.yaml"))), None)
         src = point if point is not None else folder / "multirun.yaml"
-        resolved = OmegaConf.to_container(OmegaConf.load(src), resolve=True)
-        resolved.pop("hydra", None)
+        resolved = {}  # a folder reduced to runs.parquet and sweep.json has no config to show
+        if src.is_file():
+            resolved = OmegaConf.to_container(OmegaConf.load(src), resolve=True)
+            resolved.pop("hydra", None)
         set_by = _set_by(meta.get("settings", []), "set for every run of the sweep")
         for k, vals in (meta.get("grid") or {}).items():
             set_by[k] = f"swept: {', '.join(map(str, vals))} (value shown: point 0's)"
@@ -636,7 +641,7 @@ def write_html(folder: Path, kind: str | None = None) -> Path:
             "figures": _figures(folder),
             "assumptions": assumptions(d["resolved"], d["set_by"], d["priors"])
             if d["resolved"]
-            else [],
+            else None,
             "summary_md": summary_md,
             "provenance": _provenance(d["meta"]),
         }
