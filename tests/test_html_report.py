@@ -282,7 +282,11 @@ def test_report_errors_say_what_the_folder_is(folders, tmp_path):
         (tmp_path / "missing", "does not exist"),
         (partial, "interrupted"),
         (tmp_path / "other", "not a run, sweep or study folder"),
-        (spend.parent, f"the latest finished one is {spend}"),
+        (
+            spend.parent,
+            f"holds sweep folders, not one; the latest finished sweep inside is {spend}",
+        ),
+        (folders["run_a"].parent, f"the latest finished run inside is {folders['run_b']}"),
     ]
     for path, words in cases:
         rc, _, err = _cli(folders["tmp"], "report", str(path))

@@ -73,21 +73,38 @@ def folder_kind(folder: Path) -> str:
         return "study"
     if (folder / "summary.json").is_file() and (folder / "config.yaml").is_file():
         return "run"
-    inner = sorted(
-        (p for p in folder.glob("**/sweep.json") if ".partial" not in str(p.parent)),
-        key=lambda p: p.parent.name,
-    )
+    inner = _finished_inside(folder)
     if inner:
+        kinds = sorted({k for k, _ in inner})
+        kind, latest = max(inner, key=lambda kp: kp[1].name)
         raise ConfigError(
             "report",
-            f"{folder} holds sweep folders, not one sweep; the latest finished one is "
-            f"{inner[-1].parent}",
+            f"{folder} holds {' and '.join(k + ' folders' for k in kinds)}, not one; the latest "
+            f"finished {kind} inside is {latest}",
         )
     raise ConfigError(
         "report",
         f"{folder} is not a run, sweep or study folder (no summary.json + config.yaml, "
         "runs.parquet + sweep.json, or samples.parquet + manifest.json)",
     )
+
+
+MARKERS = {"sweep": "sweep.json", "study": "samples.parquet", "run": "summary.json"}
+
+
+def _finished_inside(folder: Path) -> list[tuple[str, Path]]:
+    """Finished run, sweep and study folders up to three levels below ``folder``."""
+    found = []
+    for depth in ("*", "*/*", "*/*/*"):
+        for kind, marker in MARKERS.items():
+            for p in folder.glob(f"{depth}/{marker}"):
+                top = p.parent
+                if top.name.endswith(".partial") or top.name.startswith("."):
+                    continue
+                if kind == "run" and (top.parent / "sweep.json").is_file():
+                    continue  # a sweep's point folder
+                found.append((kind, top))
+    return found
 
 
 # --------------------------------------------------------------------------- assumptions
