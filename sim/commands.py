@@ -28,6 +28,10 @@ def run(overrides: list[str]) -> int:
 
     result = evaluate(loaded.cfg, loaded.scenario)
     folder = write_run(loaded, result)
+    if loaded.cfg.output.plots:  # the report embeds the figures; without them it waits for report
+        from sim.analysis.html_report import write_html
+
+        write_html(folder, "run")
     print(format_summary(result.summary))
     print(f"simulated in {result.seconds:.2f} s; results in:", file=sys.stderr)
     print(folder)
@@ -35,25 +39,26 @@ def run(overrides: list[str]) -> int:
 
 
 def report(args: list[str]) -> int:
-    """``distillsim report <sweep-folder>``: rebuild a sweep's outputs from runs.parquet."""
-    from pathlib import Path
-
+    """``distillsim report <folder> [<folder-B>]``: write report.html into a run, sweep or study
+    folder (a sweep's figures, tables and summary.md rebuilt first), or compare two folders."""
+    from sim.analysis.html_report import folder_kind, write_compare, write_html
     from sim.analysis.report import report as build
     from sim.validation import ConfigError
 
-    if len(args) != 1:
-        raise ConfigError("report", "expected one argument: a sweep folder")
-    folder = Path(args[0])
-    if folder.name.endswith(".partial"):
+    if len(args) not in (1, 2):
         raise ConfigError(
-            "report",
-            f"{folder} is an interrupted sweep: run its sweep command again to finish it "
-            "(finished points come from the cache)",
+            "report", "expected a run, sweep or study folder, or two of one kind to compare"
         )
-    if not (folder / "runs.parquet").is_file() or not (folder / "sweep.json").is_file():
-        raise ConfigError("report", f"{folder} has no runs.parquet and sweep.json")
-    build(folder)
-    print(folder)
+    if len(args) == 2:
+        print(write_compare(Path(args[0]), Path(args[1])))
+        return 0
+    folder = Path(args[0])
+    kind = folder_kind(folder)
+    if kind == "sweep":
+        build(folder)  # writes report.html too
+        print(folder / "report.html")
+    else:
+        print(write_html(folder, kind))
     return 0
 
 
@@ -247,6 +252,9 @@ def study(args: list[str]) -> int:
             tmp / "manifest.json",
         )
         write(tmp, result)
+    from sim.analysis.html_report import write_html
+
+    write_html(final, "study")
     print((final / "summary.md").read_text())
     print(final)
     return 0

@@ -42,7 +42,8 @@ def ci_text(row, m, fmt="{:.3f}") -> str:
 
 
 def report(folder: Path) -> Path:
-    """(Re)generate curve, frontier, break-even and summary.md from runs.parquet and sweep.json."""
+    """(Re)generate curve, frontier, break-even, summary.md and report.html from runs.parquet and
+    sweep.json."""
     folder = Path(folder)
     df = pd.read_parquet(folder / "runs.parquet")
     meta = json.loads((folder / "sweep.json").read_text())
@@ -104,6 +105,9 @@ def report(folder: Path) -> Path:
         f"- git: {json.dumps(meta.get('git', {}))}",
     ]
     (folder / "summary.md").write_text("\n".join(lines) + "\n")
+    from sim.analysis.html_report import write_html
+
+    write_html(folder, "sweep")
     return folder
 
 
