@@ -14,7 +14,7 @@ commands:
   sweep       a Hydra multirun (sweep=spend_curve|policy_compare|detector_mix|speed_compare|
               attackers, or any key=a,b,c)
               aggregated into results/sweeps/<sweep>/<timestamp>/
-  report      regenerate a sweep folder's curves, frontier and tables from its runs.parquet
+  report      write report.html for a run, sweep or study folder (two folders: compare them)
   calibrate   fit a scenario's listed parameters to its disclosed targets
               (--seeds N: seeds per evaluation, default 5; --write: store the fit)
   study       sample the priors (configs/uncertainty/) and analyse: study=morris|sobol|curve|
@@ -92,8 +92,15 @@ COMMANDS: dict[str, tuple[str, str, list[str]]] = {
     ),
     "report": (
         "rebuild a results folder's outputs",
-        "Regenerate a sweep folder's curves, frontier and tables from its runs.parquet.",
-        ["distillsim report results/sweeps/spend_curve/<timestamp>"],
+        "Write report.html (figures embedded, tables, takeaways computed from the data, "
+        "assumptions, provenance; opens offline) for a run, sweep or study folder; a sweep's "
+        "curves, frontier and tables are rebuilt from its runs.parquet first. With two folders "
+        "of the same kind: what differs in their configs and the change in every headline "
+        "figure, written to A/compare-<B>.html.",
+        [
+            "distillsim report results/sweeps/spend_curve/<timestamp>",
+            "distillsim report results/runs/alibaba_2026/<A> results/runs/alibaba_2026/<B>",
+        ],
     ),
     "calibrate": (
         "fit a scenario to its disclosed targets",
