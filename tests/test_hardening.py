@@ -485,8 +485,9 @@ def _command(tmp, args: list[str], env_extra: dict[str, str], table: str):
     )
     assert out.returncode == 0, out.stderr[-3000:]
     # The folder is the last line of stdout that names one (Ray forwards worker logs there too).
-    lines = [ln.strip() for ln in out.stdout.splitlines() if len(ln.strip()) < 1000]
-    folder = next(tmp / ln for ln in reversed(lines) if ln and (tmp / ln / table).is_file())
+    lines = [ln.strip() for ln in out.stdout.splitlines()]
+    paths = [ln for ln in lines if ln and "\x1b" not in ln and max(map(len, ln.split("/"))) < 255]
+    folder = next(tmp / ln for ln in reversed(paths) if (tmp / ln / table).is_file())
     return pd.read_parquet(folder / table), out.stderr
 
 
