@@ -10,7 +10,8 @@ Two things break a plain ``ray.init`` against a cluster started with ``ray start
 
 :func:`connect` connects once per process with only the settings given, turning token mode on
 when a token is available and the user has not chosen a mode; Hydra's launcher then finds Ray
-initialised and does not call ``ray.init`` itself.
+initialised and does not call ``ray.init`` itself. Without an address it always starts a
+local instance of its own, never one another process left running.
 """
 
 from __future__ import annotations
@@ -42,7 +43,9 @@ def connect(address: str | None = None, **init: Any) -> None:
         ray.init(address=address, log_to_driver=False, **init)
     else:
         init.setdefault("include_dashboard", False)
-        ray.init(log_to_driver=False, **init)
+        # "local" always starts a private instance: a bare ray.init() would join whatever
+        # cluster RAY_ADDRESS or /tmp/ray/ray_current_cluster names (and then refuse num_cpus).
+        ray.init(address="local", log_to_driver=False, **init)
 
 
 def launcher_init(overrides: list[str]) -> dict[str, Any] | None:
