@@ -79,9 +79,12 @@ def cluster():
         subprocess.run([RAY, "stop", "--force"], env=env, capture_output=True, timeout=120)
 
 
-def test_local_ray_launcher_gives_the_same_figures(basic, tmp_path):
+def test_local_ray_launcher_gives_the_same_figures(basic, tmp_path, monkeypatch):
+    """A sweep without an address starts a Ray of its own, even where RAY_ADDRESS names a
+    cluster (here one that does not exist)."""
     import ray
 
+    monkeypatch.setenv("RAY_ADDRESS", "127.0.0.1:9")
     try:
         folder = _sweep(
             tmp_path,
