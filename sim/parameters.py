@@ -146,6 +146,7 @@ class OperatorConfig:
     #: Share of an account's traffic that is reseller customers' own (traffic mixing): the
     #: operator's own harvest per account is (1 − traffic_mixing) × its cadence.
     traffic_mixing: float = P(0.0, ge=0.0, lt=1.0)
+    #: [E] What serving a reseller customer's exchange costs the operator (no published figure).
     mixing_cost_per_exchange_usd: float = P(0.002, ge=0.0)
     tokens_in: float = P(8000.0, gt=0.0)
     tokens_out: float = P(2000.0, gt=0.0)
@@ -160,11 +161,13 @@ class OperatorConfig:
     cluster_size: int = P(50, ge=1, le=1_000_000)
     #: Infrastructure cost per account-day for a lone account; falls as k^(−exponent) with k.
     infra_usd_per_account_day: float = P(0.5, ge=0.0)
+    #: [E] 0.5: shared proxies and devices, a square-root economy of scale (no published figure).
     infra_scale_exponent: float = P(0.5, ge=0.0, le=1.0)
     #: Scales Gmax of every domain: the student's base capacity (Gudibande; capacity gap).
     gmax_scale: float = P(1.0, ge=0.0, le=2.0)
     #: Share of traffic moved to a new teacher release, and how fast (MiniMax: ~half in ~24 h).
     retarget_share: float = share(0.0)
+    #: Hours before that share moves [S] (MiniMax: ~24 h after a release, Anthropic Feb 2026).
     retarget_lag_hours: float = P(24.0, ge=0.0)
     #: Probability the operator notices that an account's outputs are degraded (it sees a
     #: throttle at once: requests fail) [E].

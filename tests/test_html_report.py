@@ -243,7 +243,11 @@ def test_run_and_study_takeaways_and_assumptions(folders):
         r'class="est">\[E\]',
         text,
     )
-    assert re.search(r"<code>teacher\.gross_margin</code>.*?\[E\]\.</td>", text)
+    assert re.search(
+        r"<code>teacher\.gross_margin</code></td><td>0\.6</td><td>configs/teacher/"
+        r"claude_opus_4_6\.yaml: \[E\] margin",
+        text,
+    )
     assert re.search(r"<code>operators\.qwen\.demand_per_day</code>.*?fitted", text) is None
     assert "not recorded" in text
     study = folders["study"]
@@ -333,3 +337,37 @@ def test_a_sweep_reduced_to_its_tables_says_its_assumptions_are_unavailable(fold
     assert rc == 0
     text = check_self_contained(copy) and (copy / "report.html").read_text()
     assert "Assumptions</h2>\n<p>Not available" in text
+
+
+def test_every_world_parameter_has_a_source_in_the_assumptions_table():
+    """Each numeric parameter of the shipped worlds names where its value comes from: the
+    scenario, the config group file that set it (its own comment, the comment naming it, or
+    the file's header), or the schema; a chosen option is credited, not the default's file."""
+    from omegaconf import OmegaConf
+
+    from sim.analysis.html_report import assumptions
+    from sim.configuration import load
+
+    for overrides in (
+        ["scenario=alibaba_2026", "mix=content_heavy"],
+        ["scenario=feb2026_three_labs"],
+    ):
+        rows = assumptions(OmegaConf.to_container(load(overrides).resolved), {})
+        by = {r["key"]: r for r in rows}
+        numeric = [
+            r
+            for r in rows
+            if re.fullmatch(r"-?[\d.e+]+", r["value"])
+            and not r["key"].startswith(("sweep.", "study."))
+        ]
+        missing = [r["key"] for r in numeric if r["source"] == "not recorded"]
+        assert not missing, missing
+    assert by["capability.domains.reasoning.n_half"]["source"].startswith(
+        "configs/capability/agentic_2026.yaml: n_half:"
+    )
+    assert by["capability.domains.reasoning.n_half"]["estimate"]
+    rows = {
+        r["key"]: r
+        for r in assumptions(OmegaConf.to_container(load(["mix=content_heavy"]).resolved), {})
+    }
+    assert rows["detection.shares.content"]["source"].startswith("configs/mix/content_heavy.yaml")

@@ -205,8 +205,11 @@ def assumptions(
     """Every parameter of the resolved config with its value, source and [E] flag.
 
     Sources, first found: ``set_by`` (the command line or the sweep grid), the study's priors,
-    the scenario's calibration fit, the scenario file's comment, the parameter schema's comment;
-    otherwise "not recorded"."""
+    the scenario's calibration fit, the scenario file's comment, the comment of the config
+    group file that sets this value (its own line, else the file's header), the parameter
+    schema's comment; otherwise "not recorded"."""
+    import yaml
+
     from sim.configuration import SCENARIO_DIR
 
     tree = {k: v for k, v in resolved.items() if k not in ("output", "hydra")}
@@ -214,6 +217,9 @@ def assumptions(
     flat = {k: v for k, v in _flatten(tree).items() if not k.startswith("scenario.")}
     scen_file = SCENARIO_DIR / f"{scen}.yaml"
     scen_comments = _yaml_comments(scen_file) if scen_file.is_file() else {}
+    scen_values = (
+        _flatten(yaml.safe_load(scen_file.read_text()) or {}) if scen_file.is_file() else {}
+    )
     fitted = {
         f.get("key"): f.get("note", "")
         for f in ((tree.get("scenario") or {}).get("calibration") or {}).get("fitted") or []
@@ -224,6 +230,7 @@ def assumptions(
             if k.strip():
                 prior_of[k.strip()] = p
     schema = _schema_comments()
+    group_sources = _group_sources()
     rows = []
     for key in sorted(flat):
         value = flat[key]
@@ -243,12 +250,90 @@ def assumptions(
             src = f"fitted to the disclosed figures (scenario.calibration; {fitted[key]})"
         elif key in scen_comments:
             src = f"scenarios/{scen}.yaml: {scen_comments[key]}"
+        elif key in scen_values and _same(scen_values[key], value):
+            src = f"scenarios/{scen}.yaml (no comment on this key)"
+        elif src := next((n for v, n in group_sources.get(key, []) if _same(v, value)), ""):
+            pass
         elif comment := _schema_comment(key, schema):
             src = f"sim/parameters.py default: {comment}"
         else:
             src = "not recorded"
         rows.append({"key": key, "value": _short(value), "source": src, "estimate": "[E]" in src})
     return rows
+
+
+def _same(a: Any, b: Any) -> bool:
+    """A group file's value and the resolved one are the same (ints and floats alike; PyYAML
+    reads ``3.0e4`` as text where OmegaConf reads a float)."""
+    a, b = _number(a), _number(b)
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return math.isclose(float(a), float(b), rel_tol=1e-12, abs_tol=0.0)
+    return a == b
+
+
+def _number(v: Any) -> Any:
+    if isinstance(v, str):
+        try:
+            return float(v)
+        except ValueError:
+            return v
+    return v
+
+
+def _group_sources() -> dict[str, list[tuple[Any, str]]]:
+    """Dotted key -> [(value, source), ...] from ``configs/config.yaml`` and the group files
+    under ``configs/``: the key's own comment, else the file's comment that names the key, else
+    the file's header line. A key that several options of a group set is listed with the
+    default option (``configs/config.yaml``'s defaults) first; the caller takes the first whose
+    value is the one resolved."""
+    import yaml
+
+    from sim.configuration import CONFIG_DIR
+
+    primary = CONFIG_DIR / "config.yaml"
+    defaults: set[str] = set()
+    for entry in (yaml.safe_load(primary.read_text()) or {}).get("defaults", []):
+        if isinstance(entry, dict):
+            for group, option in entry.items():
+                options = option if isinstance(option, list) else [option]
+                defaults |= {f"{group.split()[-1]}/{o}" for o in options if o}
+    groups = sorted(
+        CONFIG_DIR.glob("*/*.yaml"), key=lambda f: f"{f.parent.name}/{f.stem}" not in defaults
+    )
+    out: dict[str, list[tuple[Any, str]]] = {}
+    for f in [primary, *groups]:
+        text = f.read_text()
+        top = f == primary or "# @package _global_" in text
+        prefix = "" if top else f"{f.parent.name}."
+        notes = [
+            ln.strip().lstrip("#").strip()
+            for ln in text.splitlines()
+            if ln.strip().startswith("#") and "@package" not in ln
+        ]
+        comments = _yaml_comments(f)
+        name = f.relative_to(CONFIG_DIR.parent).as_posix()
+        for key, value in _flatten(yaml.safe_load(text) or {}).items():
+            leaf = key.rsplit(".", 1)[-1]
+            note = comments.get(key) or _note_naming(notes, leaf)
+            if not note and f != primary and notes:
+                note = notes[0]
+            if note:
+                out.setdefault(f"{prefix}{key}", []).append((value, f"{name}: {note}"))
+    return out
+
+
+def _note_naming(notes: list[str], leaf: str) -> str:
+    """The comment that starts with ``leaf:`` and the lines continuing it (up to the next line
+    that starts another ``name:``)."""
+    for i, line in enumerate(notes):
+        if line.startswith(f"{leaf}:"):
+            block = [line]
+            for more in notes[i + 1 :]:
+                if re.match(r"^[A-Za-z_][\w.]*:", more):
+                    break
+                block.append(more)
+            return " ".join(block)
+    return ""
 
 
 def _short(v: Any) -> str:
