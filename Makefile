@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint bench clean chromium app-screenshot
+.PHONY: demo test lint bench clean chromium app-screenshot report-screenshot
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,13 @@ test: $(VENV)/.installed-test chromium
 app-screenshot: $(VENV)/.installed-test chromium
 	mkdir -p docs/figures
 	DISTILLSIM_APP_SCREENSHOT=$(CURDIR)/docs/figures/app.png $(BIN)/python -m pytest -q tests/test_app.py
+
+# A screenshot of a results folder's report.html in the browser test (REPORT=<folder>).
+report-screenshot: $(VENV)/.installed-test chromium
+	@test -n "$(REPORT)" || (echo "usage: make report-screenshot REPORT=<run, sweep or study folder>"; exit 2)
+	mkdir -p docs/figures
+	DISTILLSIM_REPORT_FOLDER=$(abspath $(REPORT)) DISTILLSIM_REPORT_SCREENSHOT=$(CURDIR)/docs/figures/report.png \
+		$(BIN)/python -m pytest -q tests/test_html_report.py -k browser
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check sim tests benchmarks hydra_plugins

@@ -371,3 +371,43 @@ def test_every_world_parameter_has_a_source_in_the_assumptions_table():
         for r in assumptions(OmegaConf.to_container(load(["mix=content_heavy"]).resolved), {})
     }
     assert rows["detection.shares.content"]["source"].startswith("configs/mix/content_heavy.yaml")
+
+
+def test_the_report_renders_offline_in_a_real_browser(folders, tmp_path):
+    """Headless Chromium (Debian's, via Playwright) opens report.html with every request that
+    is not the file itself refused: every figure decodes, nothing was fetched. The screenshot
+    goes to tmp, and to ``DISTILLSIM_REPORT_SCREENSHOT`` if set (``make report-screenshot``,
+    which renders ``DISTILLSIM_REPORT_FOLDER``'s report instead of the test's tiny sweep)."""
+    from test_app import CHROMIUM, FLAGS
+
+    assert os.path.exists(CHROMIUM), "Debian's chromium is missing: `make test` installs it"
+    from playwright.sync_api import sync_playwright
+
+    report = Path(os.environ.get("DISTILLSIM_REPORT_FOLDER") or folders["spend"]) / "report.html"
+    outside: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 1600})
+
+            def refuse(route):
+                if route.request.url == report.as_uri():
+                    return route.continue_()
+                outside.append(route.request.url)
+                return route.abort()
+
+            page.route("**/*", refuse)
+            page.goto(report.as_uri())
+            page.wait_for_load_state("load")
+            sizes = page.eval_on_selector_all(
+                "img", "imgs => imgs.map(i => [i.complete, i.naturalWidth, i.naturalHeight])"
+            )
+            shot = tmp_path / "report.png"
+            page.screenshot(path=str(shot), full_page=False)
+        finally:
+            browser.close()
+    assert not outside, outside
+    assert sizes and all(ok and w > 100 and h > 100 for ok, w, h in sizes), sizes
+    assert shot.stat().st_size > 10_000
+    if target := os.environ.get("DISTILLSIM_REPORT_SCREENSHOT"):
+        shutil.copyfile(shot, target)
