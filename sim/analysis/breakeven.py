@@ -14,8 +14,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
 
 from sim.analysis.runs import B, label  # noqa: E402
+from sim.analysis.style import Provenance, money, natural_key, save  # noqa: E402
+from sim.analysis.style import groups as groups_of  # noqa: E402
 
 
 def break_even(budgets: np.ndarray, net: np.ndarray) -> tuple[float | None, str]:
@@ -45,7 +48,7 @@ def break_even(budgets: np.ndarray, net: np.ndarray) -> tuple[float | None, str]
 def breakeven_rows(df: pd.DataFrame, groups: list[str]) -> list[dict[str, Any]]:
     ok = df[df["error"].isna()]
     out = []
-    for key, g in ok.groupby(groups, sort=True) if groups else [((), ok)]:
+    for key, g in groups_of(ok, groups):
         m = g.groupby(B)["attacker_net_value_usd"].mean()
         b_star, why = break_even(m.index.to_numpy(), m.to_numpy())
         per_rep = []
@@ -107,7 +110,7 @@ def breakeven_vs_value(df: pd.DataFrame, groups: list[str]) -> pd.DataFrame:
     v0 = float(ok["_value"].median()) if ok["_value"].notna().any() else 1.0
     grid = np.logspace(math.log10(v0) - 2, math.log10(v0) + 1, 25)
     out = []
-    for key, g in ok.groupby(groups, sort=True) if groups else [((), ok)]:
+    for key, g in groups_of(ok, groups):
         for v in grid:
             net = (
                 v / g["_value"] * g["_realised"]
@@ -131,31 +134,50 @@ def breakeven_vs_value(df: pd.DataFrame, groups: list[str]) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def plot_breakeven(bv: pd.DataFrame, path: Path) -> None:
+#: Where, in axes fraction, the markers of values without a break-even in the grid sit.
+EDGES = {"above": 0.96, "below": 0.04}
+
+
+def plot_breakeven(bv: pd.DataFrame, path: Path, provenance: Provenance | None = None) -> Figure:
+    """Break-even budget against the attacker's value of capability, per group. Values with no
+    break-even inside the grid are marked along the top edge of the axes (▲, above the largest
+    budget tried) or the bottom edge (▼, below the smallest), at one height for every group: a
+    height there is no value."""
     fig, ax = plt.subplots(figsize=(9.5, 4.6))
-    for i, (grp, g) in enumerate(bv.groupby("group", sort=True)):
+    parts = sorted(bv.groupby("group", sort=False), key=lambda kv: natural_key(kv[0]))
+    for i, (grp, g) in enumerate(parts):
         c = f"C{i % 10}"
         f = g[g["status"] == "found"]
         ax.plot(f["value_usd"], f["break_even_usd_per_day"], "-o", ms=3, color=c, label=grp)
-        # Groups that never break even would stack their markers on one line: nudge each group.
-        nudge = 1.12**i
-        a = g[g["status"] == "above"]
-        if len(a):
-            ax.scatter(a["value_usd"], a["largest_budget"] * nudge, marker="^", color=c, s=25)
-        lo = g[g["status"] == "below"]
-        if len(lo):
-            ax.scatter(lo["value_usd"], lo["smallest_budget"] / nudge, marker="v", color=c, s=25)
-    # A log axis needs positive data: none when no group has a fixed attacker (or none succeeded).
-    xs = [v for ln in ax.lines for v in ln.get_xdata()] + [
-        v for c in ax.collections for v in c.get_offsets()[:, 0]
-    ]
-    ys = [v for ln in ax.lines for v in ln.get_ydata()] + [
-        v for c in ax.collections for v in c.get_offsets()[:, 1]
-    ]
-    if any(np.isfinite(v) and v > 0 for v in xs):
+        # Hollow, each group's smaller than the last: on one edge, they nest instead of hiding.
+        size = 70 / (1 + 0.6 * i)
+        for status, marker in (("above", "^"), ("below", "v")):
+            a = g[g["status"] == status]
+            if len(a):
+                ax.scatter(
+                    a["value_usd"],
+                    np.full(len(a), EDGES[status]),
+                    marker=marker,
+                    facecolors="none",
+                    edgecolors=c,
+                    s=size,
+                    lw=1,
+                    gid=status,
+                    transform=ax.get_xaxis_transform(),  # x: data, y: axes fraction
+                )
+    found = bv[bv["status"] == "found"]["break_even_usd_per_day"].dropna()
+    xs = bv["value_usd"].to_numpy(float) if len(bv) else np.array([])
+    if (xs > 0).any():
         ax.set_xscale("log")
-    if any(np.isfinite(v) and v > 0 for v in ys):
+        ax.set_xlim(xs[xs > 0].min() / 1.3, xs.max() * 1.3)
+    if len(found) and (found > 0).any():
+        # The grid's range and the break-evens, with room for the edges' markers.
+        lo = min(found[found > 0].min(), bv["smallest_budget"].min())
+        hi = max(found.max(), bv["largest_budget"].max())
         ax.set_yscale("log")
+        ax.set_ylim(lo / 3, hi * 3)
+    elif len(bv) and (bv["status"] != "no data").any():
+        ax.set_yticks([])  # only edge markers: no height on this axis is a value
     else:
         ax.text(
             0.5,
@@ -167,6 +189,24 @@ def plot_breakeven(bv: pd.DataFrame, path: Path) -> None:
             fontsize=9,
             color="grey",
         )
+    for status, text in (
+        ("above", "▲ along this edge: above the largest budget tried"),
+        ("below", "▼ along this edge: at or below the smallest budget tried"),
+    ):
+        if (bv["status"] == status).any():
+            ax.plot(
+                [0, 1], [EDGES[status]] * 2, color="grey", lw=0.8, ls=":", transform=ax.transAxes
+            )
+            ax.annotate(
+                text + (f" ({money(bv['largest_budget'].max())}/day)" if status == "above" else ""),
+                (0.005, EDGES[status]),
+                xycoords="axes fraction",
+                xytext=(0, -7 if status == "above" else 7),
+                textcoords="offset points",
+                va="top" if status == "above" else "bottom",
+                fontsize=7,
+                color="dimgrey",
+            )
     if "scenario_value_usd" in bv and len(bv):
         ax.axvline(bv["scenario_value_usd"].iloc[0], color="grey", ls="--", lw=1)
         ax.annotate(
@@ -181,13 +221,20 @@ def plot_breakeven(bv: pd.DataFrame, path: Path) -> None:
         )
     ax.set_xlabel("attacker's value of capability (US$, scenario value scaled; fixed attacker)")
     ax.set_ylabel("break-even detection budget (US$ per day)")
-    ax.set_title(
-        "where the campaign stops paying\n(▲ above the largest budget tried, "
-        "▼ below the smallest; nudged apart per group)",
-        fontsize=10,
-    )
+    ax.set_title("where the campaign stops paying", fontsize=10)
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save(
+        fig,
+        path,
+        "The detection budget B (US$ a day) above which the fixed attacker's mean net value "
+        "turns negative (interpolated between the two budgets that bracket it, never "
+        "extrapolated), against the attacker's value of capability (the scenario's value "
+        "scaled, dashed line); one line per group. Values where the campaign still pays at the "
+        "largest budget tried are marked ▲ along the top edge, those where it does not pay even "
+        "at the smallest ▼ along the bottom edge: their height is not a value.",
+        provenance,
+    )
+    return fig
