@@ -134,50 +134,84 @@ def breakeven_vs_value(df: pd.DataFrame, groups: list[str]) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-#: Where, in axes fraction, the markers of values without a break-even in the grid sit.
-EDGES = {"above": 0.96, "below": 0.04}
-
-
 def plot_breakeven(bv: pd.DataFrame, path: Path, provenance: Provenance | None = None) -> Figure:
     """Break-even budget against the attacker's value of capability, per group. Values with no
-    break-even inside the grid are marked along the top edge of the axes (▲, above the largest
-    budget tried) or the bottom edge (▼, below the smallest), at one height for every group: a
-    height there is no value."""
-    fig, ax = plt.subplots(figsize=(9.5, 4.6))
+    break-even inside the grid are marked in a labelled strip above the axes (▲, above the
+    largest budget tried) or below them (▼, below the smallest), on one line for every group:
+    the strips have no height scale, so a marker's height reads as no value."""
+    edges = [s for s in ("above", "below") if (bv["status"] == s).any()]
+    rows = [
+        *(["above"] if "above" in edges else []),
+        "main",
+        *(["below"] if "below" in edges else []),
+    ]
+    fig, axs = plt.subplots(
+        len(rows),
+        1,
+        figsize=(9.5, 4.6 + 0.45 * len(edges)),
+        sharex=True,
+        height_ratios=[1.0 if r == "main" else 0.1 for r in rows],
+        squeeze=False,
+    )
+    axes = dict(zip(rows, axs[:, 0], strict=True))
+    ax = axes["main"]
     parts = sorted(bv.groupby("group", sort=False), key=lambda kv: natural_key(kv[0]))
     for i, (grp, g) in enumerate(parts):
         c = f"C{i % 10}"
         f = g[g["status"] == "found"]
         ax.plot(f["value_usd"], f["break_even_usd_per_day"], "-o", ms=3, color=c, label=grp)
-        # Hollow, each group's smaller than the last: on one edge, they nest instead of hiding.
+        # Hollow, each group's smaller than the last: on one line, they nest instead of hiding.
         size = 70 / (1 + 0.6 * i)
         for status, marker in (("above", "^"), ("below", "v")):
             a = g[g["status"] == status]
             if len(a):
-                ax.scatter(
+                axes[status].scatter(
                     a["value_usd"],
-                    np.full(len(a), EDGES[status]),
+                    np.full(len(a), 0.5),
                     marker=marker,
                     facecolors="none",
                     edgecolors=c,
                     s=size,
                     lw=1,
                     gid=status,
-                    transform=ax.get_xaxis_transform(),  # x: data, y: axes fraction
                 )
+    for status, text in (
+        ("above", "▲ above the largest budget tried"),
+        ("below", "▼ at or below the smallest budget tried"),
+    ):
+        if status in axes:
+            strip = axes[status]
+            strip.set_ylim(0, 1)
+            strip.set_yticks([])
+            strip.grid(alpha=0.3, axis="x", which="both")
+            strip.set_title(
+                text
+                + (f" ({money(bv['largest_budget'].max())}/day)" if status == "above" else "")
+                + ": no break-even in the grid",
+                fontsize=7,
+                loc="left",
+                color="dimgrey",
+                pad=2,
+            )
     found = bv[bv["status"] == "found"]["break_even_usd_per_day"].dropna()
     xs = bv["value_usd"].to_numpy(float) if len(bv) else np.array([])
     if (xs > 0).any():
         ax.set_xscale("log")
         ax.set_xlim(xs[xs > 0].min() / 1.3, xs.max() * 1.3)
     if len(found) and (found > 0).any():
-        # The grid's range and the break-evens, with room for the edges' markers.
-        lo = min(found[found > 0].min(), bv["smallest_budget"].min())
-        hi = max(found.max(), bv["largest_budget"].max())
         ax.set_yscale("log")
-        ax.set_ylim(lo / 3, hi * 3)
     elif len(bv) and (bv["status"] != "no data").any():
-        ax.set_yticks([])  # only edge markers: no height on this axis is a value
+        ax.set_yticks([])
+        ax.text(
+            0.5,
+            0.5,
+            "no value of capability breaks even inside the grid",
+            transform=ax.transAxes,
+            ha="center",
+            va="center",
+            fontsize=9,
+            color="grey",
+        )
     else:
         ax.text(
             0.5,
@@ -189,24 +223,10 @@ def plot_breakeven(bv: pd.DataFrame, path: Path, provenance: Provenance | None =
             fontsize=9,
             color="grey",
         )
-    for status, text in (
-        ("above", "▲ along this edge: above the largest budget tried"),
-        ("below", "▼ along this edge: at or below the smallest budget tried"),
-    ):
-        if (bv["status"] == status).any():
-            ax.plot(
-                [0, 1], [EDGES[status]] * 2, color="grey", lw=0.8, ls=":", transform=ax.transAxes
-            )
-            ax.annotate(
-                text + (f" ({money(bv['largest_budget'].max())}/day)" if status == "above" else ""),
-                (0.005, EDGES[status]),
-                xycoords="axes fraction",
-                xytext=(0, -7 if status == "above" else 7),
-                textcoords="offset points",
-                va="top" if status == "above" else "bottom",
-                fontsize=7,
-                color="dimgrey",
-            )
+    if "scenario_value_usd" in bv and len(bv):
+        for a in axes.values():
+            if a is not ax:
+                a.axvline(bv["scenario_value_usd"].iloc[0], color="grey", ls="--", lw=1)
     if "scenario_value_usd" in bv and len(bv):
         ax.axvline(bv["scenario_value_usd"].iloc[0], color="grey", ls="--", lw=1)
         ax.annotate(
@@ -219,9 +239,11 @@ def plot_breakeven(bv: pd.DataFrame, path: Path, provenance: Provenance | None =
             ha="right",
             va="bottom",
         )
-    ax.set_xlabel("attacker's value of capability (US$, scenario value scaled; fixed attacker)")
+    axs[-1, 0].set_xlabel(
+        "attacker's value of capability (US$, scenario value scaled; fixed attacker)"
+    )
     ax.set_ylabel("break-even detection budget (US$ per day)")
-    ax.set_title("where the campaign stops paying", fontsize=10)
+    fig.suptitle("where the campaign stops paying", fontsize=10)
     ax.grid(alpha=0.3, which="both")
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
@@ -233,8 +255,8 @@ def plot_breakeven(bv: pd.DataFrame, path: Path, provenance: Provenance | None =
         "turns negative (interpolated between the two budgets that bracket it, never "
         "extrapolated), against the attacker's value of capability (the scenario's value "
         "scaled, dashed line); one line per group. Values where the campaign still pays at the "
-        "largest budget tried are marked ▲ along the top edge, those where it does not pay even "
-        "at the smallest ▼ along the bottom edge: their height is not a value.",
+        "largest budget tried are marked ▲ in the strip above, those where it does not pay even "
+        "at the smallest ▼ in the strip below: the strips have no height scale.",
         provenance,
     )
     return fig

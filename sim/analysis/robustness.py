@@ -131,7 +131,7 @@ def figure(
     world against the best option's."""
     import matplotlib.pyplot as plt
 
-    from sim.analysis.style import save, zero_based
+    from sim.analysis.style import coincide_notes, coinciding, legend, save, zero_based
 
     losses, _ = loss_matrix(samples, output, sense)
     sign = -1.0 if sense == "max" else 1.0
@@ -160,7 +160,8 @@ def figure(
         zero_based(axes[1], lambda a: draw(a, False), axes="xy")
     axes[1].set_xlabel(f"best option's {output}", fontsize=7)
     axes[1].set_ylabel(f"option's {output}", fontsize=7)
-    axes[1].legend(fontsize=6, loc="upper left")
+    found = coinciding({o: (best.to_numpy(), (losses[o] * sign).to_numpy()) for o in order})
+    legend(axes[1], coincide_notes(found), fontsize=6, loc="upper left")
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     save(
