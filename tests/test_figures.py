@@ -15,7 +15,14 @@ from sim.analysis.breakeven import plot_breakeven
 from sim.analysis.curves import plot_bands, plot_curve, plot_domains
 from sim.analysis.frontier import frontier_table, plot_frontier
 from sim.analysis.runs import B
-from sim.analysis.style import Provenance, coinciding, groups, natural_key, save
+from sim.analysis.style import (
+    Provenance,
+    coincide_notes,
+    coinciding,
+    groups,
+    natural_key,
+    save,
+)
 
 PROV = Provenance("alibaba_2026", "0123456789abcdef" * 4, "distillsim 0.1.0 (model 1)", "test")
 BUDGETS = [0.0, 1e4, 1e5, 1e6]
@@ -134,15 +141,19 @@ def test_coinciding_series_are_found_within_a_share_of_the_axis():
     assert coinciding(series, span=0.3) == [["a", "b"]]
     assert coinciding(series, span=0.01) == []  # on a zoomed axis 0.001 is visible
     assert coinciding({"a": series["a"], "c": series["c"]}, span=0.3) == []
+    assert coincide_notes([["policy=a", "policy=b", "policy=c"], ["x=1, y=2", "x=2, y=2"]]) == [
+        "policy: a, b and c coincide",
+        "x=1, y=2 and x=2, y=2 coincide",
+    ]
 
 
 def test_the_legend_says_which_lines_coincide_and_only_then(tmp_path):
     same = _curve({"fixed": 0.3, "adaptive": 0.3}, spread=0.01)
     texts = _legend_texts(plot_curve(same, ["attacker"], tmp_path / "c.png"))
-    assert "attacker=adaptive and attacker=fixed coincide" in texts
+    assert "attacker: adaptive and fixed coincide" in texts
     front = frontier_table(same, ["attacker"])
     texts = _legend_texts(plot_frontier(front, ["attacker"], tmp_path / "f.png"))
-    assert "attacker=adaptive and attacker=fixed coincide" in texts
+    assert "attacker: adaptive and fixed coincide" in texts
     apart = _curve({"fixed": 0.3, "adaptive": 0.1}, spread=0.01)
     texts = _legend_texts(plot_curve(apart, ["attacker"], tmp_path / "c2.png"))
     assert not any("coincide" in t for t in texts)

@@ -17,7 +17,15 @@ import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from sim.analysis.runs import B, label  # noqa: E402
-from sim.analysis.style import Provenance, money, natural_key, save  # noqa: E402
+from sim.analysis.style import (  # noqa: E402
+    Provenance,
+    coincide_notes,
+    coinciding,
+    legend,
+    money,
+    natural_key,
+    save,
+)
 from sim.analysis.style import groups as groups_of  # noqa: E402
 
 
@@ -245,8 +253,16 @@ def plot_breakeven(bv: pd.DataFrame, path: Path, provenance: Provenance | None =
     ax.set_ylabel("break-even detection budget (US$ per day)")
     fig.suptitle("where the campaign stops paying", fontsize=10)
     ax.grid(alpha=0.3, which="both")
+    notes = []
+    for status, mark in (("above", "▲"), ("below", "▼")):
+        # Markers of several groups at the same values nest on one line: say whose they are.
+        at = {grp: g.loc[g["status"] == status, "value_usd"] for grp, g in parts}
+        found_together = coinciding(
+            {grp: (x.to_numpy(float), np.zeros(len(x))) for grp, x in at.items() if len(x)}
+        )
+        notes += [f"{mark} {n}" for n in coincide_notes(found_together)]
     if ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+        legend(ax, notes, wrap=40, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     save(
         fig,

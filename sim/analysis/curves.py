@@ -27,7 +27,7 @@ from sim.analysis.style import (  # noqa: E402
     coinciding,
     corner_note,
     detail_span,
-    legend,
+    legend_below,
     save,
     x_positions,
     zero_based,
@@ -98,8 +98,7 @@ def _draw_metric(ax: Axes, parts, m: str, zero_at: float, band_alpha: float) -> 
 
 def _coincide_notes(parts, groups: list[str], metrics: dict[str, tuple[str, float]]) -> list[str]:
     """Notes for groups whose lines coincide (``metrics``: panel name -> column, height of the
-    y axis it is seen on): in every panel ("a and b coincide"), or in one ("a and b coincide
-    (delay)")."""
+    y axis it is seen on), each saying in which panel, or "both panels"."""
     found = {
         name: coinciding(
             {label(groups, k): (g[B].to_numpy(float), g[m].to_numpy(float)) for k, g in parts},
@@ -107,13 +106,12 @@ def _coincide_notes(parts, groups: list[str], metrics: dict[str, tuple[str, floa
         )
         for name, (m, span) in metrics.items()
     }
-    everywhere = [g for g in next(iter(found.values()), []) if all(g in f for f in found.values())]
-    notes = coincide_notes(everywhere)
-    if len(found) > 1:
-        for name, f in found.items():
-            notes += [
-                f"{n} ({name})" for n in coincide_notes([g for g in f if g not in everywhere])
-            ]
+    if len(found) == 1:
+        return coincide_notes(next(iter(found.values())))
+    every = [g for g in next(iter(found.values())) if all(g in f for f in found.values())]
+    notes = [f"{n} (both panels)" for n in coincide_notes(every)]
+    for name, f in found.items():
+        notes += [f"{n} ({name})" for n in coincide_notes([g for g in f if g not in every])]
     return notes
 
 
@@ -167,11 +165,9 @@ def plot_curve(
         for i in range(len(parts))
     ]
     labels = [label(groups, k) for k, _ in parts]
-    ncol = min(4, len(labels) + len(notes))
-    rows = math.ceil((len(labels) + len(notes)) / ncol)
     # Below the panels: inside them it would cover the curves or the zoomed inset.
-    legend(fig, notes, handles, labels, loc="lower center", ncol=ncol, fontsize=8)
-    fig.tight_layout(rect=(0, 0.02 + 0.045 * rows, 1, 1))
+    bottom = legend_below(fig, handles, labels, notes, ncol=5)
+    fig.tight_layout(rect=(0, bottom, 1, 1))
     runs = curve["runs"] if "runs" in curve else pd.Series([0])
     reps = f"{runs.min()}" if runs.min() == runs.max() else f"{runs.min()}-{runs.max()}"
     save(
@@ -263,9 +259,9 @@ def plot_domains(
     axes[0][0].set_ylabel("share of the gap closed")
     handles, labels = axes[0][0].get_legend_handles_labels()
     # Below the panels, where it hides no line.
-    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 6), fontsize=7)
+    bottom = legend_below(fig, handles, labels, ncol=6, fontsize=7)
     fig.suptitle("capability extracted by domain versus detection spend (means)")
-    fig.tight_layout(rect=(0, 0.07 + 0.02 * (len(labels) > 6), 1, 1))
+    fig.tight_layout(rect=(0, bottom, 1, 1))
     save(
         fig,
         path,

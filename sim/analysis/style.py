@@ -162,8 +162,16 @@ def detail_span(ax: Axes, inset: Axes | None) -> float:
 
 
 def coincide_notes(found: list[list[str]]) -> list[str]:
-    """One line per group from :func:`coinciding`: "a and b coincide", "a, b and c coincide"."""
-    return [f"{', '.join(g[:-1])} and {g[-1]} coincide" for g in found]
+    """One line per group from :func:`coinciding`: "a and b coincide", "a, b and c coincide";
+    labels of one key name it once: "policy: baseline, kyc and sanctions coincide"."""
+    out = []
+    for g in found:
+        keys = {t.split("=", 1)[0] for t in g}
+        one_key = len(keys) == 1 and all("=" in t and ", " not in t for t in g)
+        names = [t.split("=", 1)[1] for t in g] if one_key else list(g)
+        head = f"{keys.pop()}: " if one_key else ""
+        out.append(f"{head}{', '.join(names[:-1])} and {names[-1]} coincide")
+    return out
 
 
 def legend(
@@ -171,12 +179,14 @@ def legend(
     notes: Sequence[str] = (),
     handles: list | None = None,
     labels: list[str] | None = None,
+    wrap: int = 60,
     **kwargs: Any,
 ) -> Legend:
     """``target.legend`` with ``notes`` (e.g. from :func:`coincide_notes`) as extra grey italic
-    entries without a symbol."""
+    entries without a symbol, wrapped at ``wrap`` characters."""
     if handles is None:
         handles, labels = target.get_legend_handles_labels()
+    notes = [textwrap.fill(n, wrap) for n in notes]
     handles = [*handles, *[Line2D([], [], ls="none") for _ in notes]]
     labels = [*(labels or []), *notes]
     leg = target.legend(handles, labels, **kwargs)
@@ -184,6 +194,49 @@ def legend(
         t.set_fontstyle("italic")
         t.set_color("dimgrey")
     return leg
+
+
+def legend_below(
+    fig: Figure,
+    handles: list,
+    labels: list[str],
+    notes: Sequence[str] = (),
+    ncol: int = 4,
+    fontsize: float = 8,
+) -> float:
+    """The groups' legend under the panels in ``ncol`` columns and, under it, ``notes`` one a
+    line across the figure, the figure made taller to hold them. Returns the share of its
+    height they take, for the layout's bottom margin."""
+    w, h = fig.get_size_inches()
+    row = 1.45 * fontsize / 72  # one legend row, inches
+    wrap = int(0.9 * w * 72 / (fontsize * 0.55))
+    notes = [textwrap.fill(n, wrap) for n in notes]
+    lines = sum(n.count("\n") + 1 for n in notes)
+    ncol = max(1, min(ncol, len(labels)))
+    rows = -(-len(labels) // ncol)
+    notes_in = row * lines + 0.1 if notes else 0.0
+    legend_in = row * rows + 0.35 if labels else 0.0
+    fig.set_size_inches(w, h + notes_in + legend_in)
+    h = h + notes_in + legend_in
+    kw = {"loc": "lower center", "fontsize": fontsize, "bbox_transform": fig.transFigure}
+    if labels:
+        fig.legend(handles, labels, ncol=ncol, bbox_to_anchor=(0.5, notes_in / h), **kw)
+    if notes:
+        leg = fig.legend(
+            [Line2D([], [], ls="none") for _ in notes],
+            notes,
+            bbox_to_anchor=(0.5, 0.0),
+            frameon=False,
+            handlelength=0,
+            handletextpad=0,
+            borderpad=0.2,
+            labelspacing=0.25,
+            **kw,
+        )
+        for t in leg.get_texts():
+            t.set_fontstyle("italic")
+            t.set_color("dimgrey")
+    return (notes_in + legend_in) / h
 
 
 # --------------------------------------------------------------------------- zero-based axes
@@ -332,8 +385,9 @@ def save(
     )
     fig.add_artist(foot_text)
     for leg in fig.legends:
-        # Anchored to the figure's own area, not to the saved one (which grows downwards).
-        leg.set_bbox_to_anchor(Bbox.unit(), transform=fig.transFigure)
+        # Anchored in the figure's own area, not the saved one (which grows downwards).
+        anchor = leg.get_bbox_to_anchor().transformed(fig.transFigure.inverted())
+        leg.set_bbox_to_anchor(anchor, transform=fig.transFigure)
     renderer = fig.canvas.get_renderer()
     box = Bbox.union(
         [fig.bbox, cap.get_window_extent(renderer), foot_text.get_window_extent(renderer)]
