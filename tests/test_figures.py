@@ -239,3 +239,21 @@ def test_provenance_is_read_from_the_folder(tmp_path, name):
         "git aaaaaaaaaa + local changes"
     )
     assert Provenance.from_folder(tmp_path / "nowhere") is None
+
+
+def test_the_demo_grid_is_labelled_at_its_round_budgets(tmp_path):
+    import matplotlib.pyplot as plt
+    from omegaconf import OmegaConf
+
+    from sim.analysis.style import budget_axis, x_positions
+
+    cfg = OmegaConf.load(Path(__file__).parents[1] / "configs" / "sweep" / "spend_curve.yaml")
+    grid = str(cfg.hydra.sweeper.params["detection.budget_usd_per_day"])
+    budgets = np.array([float(b) for b in grid.split(",")])
+    fig, ax = plt.subplots()
+    x, zero_at = x_positions(budgets)
+    ax.plot(x, np.ones_like(x))
+    budget_axis(ax, budgets, zero_at)
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    assert {"0", "$10k", "$30k", "$100k", "$300k", "$1M"} <= set(labels)
+    plt.close(fig)
