@@ -22,7 +22,17 @@ from matplotlib.figure import Figure  # noqa: E402
 from sim.analysis.frontier import pareto_mask  # noqa: E402
 from sim.analysis.report import md_table  # noqa: E402
 from sim.analysis.stats import mean_ci  # noqa: E402
-from sim.analysis.style import MARKERS, Provenance, money, save, zero_based  # noqa: E402
+from sim.analysis.style import (  # noqa: E402
+    MARKERS,
+    Provenance,
+    coincide_notes,
+    coinciding,
+    detail_span,
+    legend,
+    money,
+    save,
+    zero_based,
+)
 from sim.experiments.stackelberg import Study, choose, means  # noqa: E402
 
 
@@ -167,11 +177,23 @@ def plot_frontier(front: pd.DataFrame, path: Path, provenance: Provenance | None
     inset = zero_based(ax, lambda a: draw(a, False))
     budgets(inset if inset is not None else ax)  # where the points are apart
     ax.set_xlabel("defender total cost over the horizon (US$ millions)")
-    ax.set_ylabel("capability points leaked (100 × capability, summed over operators)")
+    ax.set_ylabel("capability points leaked (100 × capability, summed over operators)", fontsize=9)
     ax.set_title("the defender's frontier against each attacker (reduced world, report replicates)")
     ax.grid(alpha=0.3)
+    found = coinciding(
+        {
+            labels.get(a, a): (
+                g.sort_values(["budget_usd_per_day", "mix"])["defender_total_cost_usd"] / 1e6,
+                g.sort_values(["budget_usd_per_day", "mix"])["capability_points"],
+            )
+            for a, g in parts
+        },
+        span=detail_span(ax, inset),
+    )
     # Beside the axes: inside, it would cover points or the zoomed inset.
-    ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    legend(
+        ax, coincide_notes(found), wrap=40, fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0)
+    )
     fig.tight_layout()
     save(
         fig,

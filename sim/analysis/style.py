@@ -278,12 +278,12 @@ def zero_based(
     inset.tick_params(labelsize=6)
     inset.grid(alpha=0.3)
     y0, y1 = inset.get_ylim()
-    what = "y" if axes == "y" else "both axes"
-    inset.set_title(
-        f"zoomed: {what} from {y0:.3g} to {y1:.3g}, not from 0", fontsize=7, color="dimgrey"
-    )
-    # The zoomed region as a box on the main axes (no connectors: they cross the curves).
     ix0, ix1 = inset.get_xlim()
+    what = f"y from {y0:.3g} to {y1:.3g}"
+    if "x" in axes:
+        what = f"x from {ix0:.3g} to {ix1:.3g}, {what}"
+    inset.set_title(f"zoomed: {what}, not from 0", fontsize=7, color="dimgrey")
+    # The zoomed region as a box on the main axes (no connectors: they cross the curves).
     ax.indicate_inset((ix0, y0, ix1 - ix0, y1 - y0), edgecolor="grey", alpha=0.6)
     return inset
 
