@@ -2,7 +2,7 @@
 
 ``results/runs/<scenario>/<YYYY-mm-dd_HH-MM-SS_ffffff>/`` holds ``config.yaml`` (resolved),
 ``summary.json``, ``timeseries.parquet``, ``ledger.parquet``, ``operators_by_window.parquet``,
-``manifest.json`` and the PNG figures.
+``manifest.json`` and the figures (PNG, SVG and a caption each).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from pathlib import Path
 from omegaconf import OmegaConf
 
 from sim.analysis import run_figures as plots
+from sim.analysis.style import Provenance
 from sim.configuration import Loaded
 from sim.experiments.evaluators import RunResult
 from sim.experiments.storage import atomic_folder, dump_json, stamp
@@ -33,7 +34,13 @@ def write_run(loaded: Loaded, result: RunResult, results_dir: Path | None = None
         result.timeseries.to_parquet(tmp / "timeseries.parquet", index=False)
         result.ledger.to_parquet(tmp / "ledger.parquet", index=False)
         result.by_window.to_parquet(tmp / "operators_by_window.parquet", index=False)
-        figures = []
+        meta = manifest(
+            loaded.resolved,
+            cfg.seed,
+            loaded.scenario,
+            loaded.overrides,
+            {"wall_seconds": round(result.seconds, 3), "figures": []},
+        )
         if cfg.output.plots:
             paths = plots.run_figures(
                 result.timeseries,
@@ -42,16 +49,8 @@ def write_run(loaded: Loaded, result: RunResult, results_dir: Path | None = None
                 loaded.scenario,
                 releases_days=[r / 24.0 for r in cfg.teacher.releases_hours],
                 budget_usd_per_day=cfg.detection.budget_usd_per_day,
+                provenance=Provenance.from_meta(meta, "run"),  # the footer cites the manifest
             )
-            figures = [p.name for p in paths]
-        dump_json(
-            manifest(
-                loaded.resolved,
-                cfg.seed,
-                loaded.scenario,
-                loaded.overrides,
-                {"wall_seconds": round(result.seconds, 3), "figures": figures},
-            ),
-            tmp / "manifest.json",
-        )
+            meta["figures"] = [p.name for p in paths]
+        dump_json(meta, tmp / "manifest.json")
     return final

@@ -82,6 +82,15 @@ def test_folder_contents(run_folder):
     assert {"hour", "payer", "payee", "category", "usd"} <= set(led)
     for png in f.glob("*.png"):
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    from test_figures import assert_citable
+
+    assert_citable(f, m["config_hash"])  # SVG, caption, footer citing the manifest
+    assert m["figures"] == [
+        "capability_by_domain.png",
+        "accounts.png",
+        "review_queue.png",
+        "spend.png",
+    ]
     cfg = (f / "config.yaml").read_text()
     assert "seed: 3" in cfg and "days: 10" in cfg
 

@@ -103,6 +103,9 @@ def test_the_study_writes_its_tables_and_checks_the_choice_at_full_scale(tmp_pat
         "manifest.json",
     ):
         assert (folder / name).is_file(), name
+    from test_figures import assert_citable
+
+    assert_citable(folder, json.loads((folder / "manifest.json").read_text())["config_hash"])
     assert len(pd.read_csv(folder / "candidates.csv")) == 4
     assert len(pd.read_csv(folder / "choices.csv")) == 2
     front = pd.read_csv(folder / "frontier.csv")

@@ -7,6 +7,7 @@ model-backed studies run on a tiny world.
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -270,6 +271,9 @@ def test_morris_study_writes_its_folder_and_reruns_from_the_cache(tmp_path, monk
         "morris_B20000.png",
     ):
         assert (first / f).is_file(), f
+    from test_figures import assert_citable
+
+    assert_citable(first, json.loads((first / "manifest.json").read_text())["config_hash"])
     df = pd.read_parquet(first / "samples.parquet")
     assert len(df) == 2 * 4 * 2 and df["error"].isna().all()
     assert {"n_half", "detector_quality", "account_price", "capability_extracted"} <= set(df)
@@ -430,6 +434,10 @@ def test_curve_discovery_and_robust_studies_write_their_analyses(tmp_path, monke
     t = pd.read_csv(r / "robustness.csv")
     assert len(t) >= 2 and t.filter(like="regret2").notna().all().all()
     assert (r / "robustness.png").is_file()
+    from test_figures import assert_citable
+
+    for folder in (c, d, r):  # every study figure: SVG, caption, footer citing the manifest
+        assert_citable(folder, json.loads((folder / "manifest.json").read_text())["config_hash"])
 
 
 def test_settings_defaults_are_valid():

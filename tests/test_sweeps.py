@@ -194,6 +194,15 @@ def test_sweep_folder_and_runs_table(basic_sweep):
     assert "break-even" in text and "root seed" in text and "git" in text
 
 
+def test_every_sweep_figure_is_also_svg_with_caption_and_footer(basic_sweep):
+    from test_figures import assert_citable
+
+    _, folder = basic_sweep
+    assert_citable(folder, json.loads((folder / "sweep.json").read_text())["config_hash"])
+    svgs = {p.name for p in folder.glob("*.svg")}
+    assert {"curve.svg", "curve_domains.svg", "frontier.svg", "breakeven_vs_value.svg"} <= svgs
+
+
 def test_common_random_numbers_across_grid_points(basic_sweep):
     _, folder = basic_sweep
     df = pd.read_parquet(folder / "runs.parquet")

@@ -14,8 +14,19 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
 
 from sim.analysis.runs import B, label  # noqa: E402
+from sim.analysis.style import (  # noqa: E402
+    Provenance,
+    coincide_notes,
+    coinciding,
+    legend,
+    money,
+    natural_key,
+    save,
+)
+from sim.analysis.style import groups as groups_of  # noqa: E402
 
 
 def break_even(budgets: np.ndarray, net: np.ndarray) -> tuple[float | None, str]:
@@ -45,7 +56,7 @@ def break_even(budgets: np.ndarray, net: np.ndarray) -> tuple[float | None, str]
 def breakeven_rows(df: pd.DataFrame, groups: list[str]) -> list[dict[str, Any]]:
     ok = df[df["error"].isna()]
     out = []
-    for key, g in ok.groupby(groups, sort=True) if groups else [((), ok)]:
+    for key, g in groups_of(ok, groups):
         m = g.groupby(B)["attacker_net_value_usd"].mean()
         b_star, why = break_even(m.index.to_numpy(), m.to_numpy())
         per_rep = []
@@ -107,7 +118,7 @@ def breakeven_vs_value(df: pd.DataFrame, groups: list[str]) -> pd.DataFrame:
     v0 = float(ok["_value"].median()) if ok["_value"].notna().any() else 1.0
     grid = np.logspace(math.log10(v0) - 2, math.log10(v0) + 1, 25)
     out = []
-    for key, g in ok.groupby(groups, sort=True) if groups else [((), ok)]:
+    for key, g in groups_of(ok, groups):
         for v in grid:
             net = (
                 v / g["_value"] * g["_realised"]
@@ -131,31 +142,84 @@ def breakeven_vs_value(df: pd.DataFrame, groups: list[str]) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def plot_breakeven(bv: pd.DataFrame, path: Path) -> None:
-    fig, ax = plt.subplots(figsize=(9.5, 4.6))
-    for i, (grp, g) in enumerate(bv.groupby("group", sort=True)):
+def plot_breakeven(bv: pd.DataFrame, path: Path, provenance: Provenance | None = None) -> Figure:
+    """Break-even budget against the attacker's value of capability, per group. Values with no
+    break-even inside the grid are marked in a labelled strip above the axes (▲, above the
+    largest budget tried) or below them (▼, below the smallest), on one line for every group:
+    the strips have no height scale, so a marker's height reads as no value."""
+    edges = [s for s in ("above", "below") if (bv["status"] == s).any()]
+    rows = [
+        *(["above"] if "above" in edges else []),
+        "main",
+        *(["below"] if "below" in edges else []),
+    ]
+    fig, axs = plt.subplots(
+        len(rows),
+        1,
+        figsize=(9.5, 4.6 + 0.45 * len(edges)),
+        sharex=True,
+        height_ratios=[1.0 if r == "main" else 0.1 for r in rows],
+        squeeze=False,
+    )
+    axes = dict(zip(rows, axs[:, 0], strict=True))
+    ax = axes["main"]
+    parts = sorted(bv.groupby("group", sort=False), key=lambda kv: natural_key(kv[0]))
+    for i, (grp, g) in enumerate(parts):
         c = f"C{i % 10}"
         f = g[g["status"] == "found"]
         ax.plot(f["value_usd"], f["break_even_usd_per_day"], "-o", ms=3, color=c, label=grp)
-        # Groups that never break even would stack their markers on one line: nudge each group.
-        nudge = 1.12**i
-        a = g[g["status"] == "above"]
-        if len(a):
-            ax.scatter(a["value_usd"], a["largest_budget"] * nudge, marker="^", color=c, s=25)
-        lo = g[g["status"] == "below"]
-        if len(lo):
-            ax.scatter(lo["value_usd"], lo["smallest_budget"] / nudge, marker="v", color=c, s=25)
-    # A log axis needs positive data: none when no group has a fixed attacker (or none succeeded).
-    xs = [v for ln in ax.lines for v in ln.get_xdata()] + [
-        v for c in ax.collections for v in c.get_offsets()[:, 0]
-    ]
-    ys = [v for ln in ax.lines for v in ln.get_ydata()] + [
-        v for c in ax.collections for v in c.get_offsets()[:, 1]
-    ]
-    if any(np.isfinite(v) and v > 0 for v in xs):
+        # Hollow, each group's smaller than the last: on one line, they nest instead of hiding.
+        size = 70 / (1 + 0.6 * i)
+        for status, marker in (("above", "^"), ("below", "v")):
+            a = g[g["status"] == status]
+            if len(a):
+                axes[status].scatter(
+                    a["value_usd"],
+                    np.full(len(a), 0.5),
+                    marker=marker,
+                    facecolors="none",
+                    edgecolors=c,
+                    s=size,
+                    lw=1,
+                    gid=status,
+                )
+    for status, text in (
+        ("above", "▲ above the largest budget tried"),
+        ("below", "▼ at or below the smallest budget tried"),
+    ):
+        if status in axes:
+            strip = axes[status]
+            strip.set_ylim(0, 1)
+            strip.set_yticks([])
+            strip.grid(alpha=0.3, axis="x", which="both")
+            strip.set_title(
+                text
+                + (f" ({money(bv['largest_budget'].max())}/day)" if status == "above" else "")
+                + ": no break-even in the grid",
+                fontsize=7,
+                loc="left",
+                color="dimgrey",
+                pad=2,
+            )
+    found = bv[bv["status"] == "found"]["break_even_usd_per_day"].dropna()
+    xs = bv["value_usd"].to_numpy(float) if len(bv) else np.array([])
+    if (xs > 0).any():
         ax.set_xscale("log")
-    if any(np.isfinite(v) and v > 0 for v in ys):
+        ax.set_xlim(xs[xs > 0].min() / 1.3, xs.max() * 1.3)
+    if len(found) and (found > 0).any():
         ax.set_yscale("log")
+    elif len(bv) and (bv["status"] != "no data").any():
+        ax.set_yticks([])
+        ax.text(
+            0.5,
+            0.5,
+            "no value of capability breaks even inside the grid",
+            transform=ax.transAxes,
+            ha="center",
+            va="center",
+            fontsize=9,
+            color="grey",
+        )
     else:
         ax.text(
             0.5,
@@ -168,6 +232,10 @@ def plot_breakeven(bv: pd.DataFrame, path: Path) -> None:
             color="grey",
         )
     if "scenario_value_usd" in bv and len(bv):
+        for a in axes.values():
+            if a is not ax:
+                a.axvline(bv["scenario_value_usd"].iloc[0], color="grey", ls="--", lw=1)
+    if "scenario_value_usd" in bv and len(bv):
         ax.axvline(bv["scenario_value_usd"].iloc[0], color="grey", ls="--", lw=1)
         ax.annotate(
             "scenario's value",
@@ -179,15 +247,32 @@ def plot_breakeven(bv: pd.DataFrame, path: Path) -> None:
             ha="right",
             va="bottom",
         )
-    ax.set_xlabel("attacker's value of capability (US$, scenario value scaled; fixed attacker)")
-    ax.set_ylabel("break-even detection budget (US$ per day)")
-    ax.set_title(
-        "where the campaign stops paying\n(▲ above the largest budget tried, "
-        "▼ below the smallest; nudged apart per group)",
-        fontsize=10,
+    axs[-1, 0].set_xlabel(
+        "attacker's value of capability (US$, scenario value scaled; fixed attacker)"
     )
+    ax.set_ylabel("break-even detection budget (US$ per day)")
+    fig.suptitle("where the campaign stops paying", fontsize=10)
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    notes = []
+    for status, mark in (("above", "▲"), ("below", "▼")):
+        # Markers of several groups at the same values nest on one line: say whose they are.
+        at = {grp: g.loc[g["status"] == status, "value_usd"] for grp, g in parts}
+        found_together = coinciding(
+            {grp: (x.to_numpy(float), np.zeros(len(x))) for grp, x in at.items() if len(x)}
+        )
+        notes += [f"{mark} {n}" for n in coincide_notes(found_together)]
+    if ax.get_legend_handles_labels()[0]:
+        legend(ax, notes, wrap=40, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save(
+        fig,
+        path,
+        "The detection budget B (US$ a day) above which the fixed attacker's mean net value "
+        "turns negative (interpolated between the two budgets that bracket it, never "
+        "extrapolated), against the attacker's value of capability (the scenario's value "
+        "scaled, dashed line); one line per group. Values where the campaign still pays at the "
+        "largest budget tried are marked ▲ in the strip above, those where it does not pay even "
+        "at the smallest ▼ in the strip below: the strips have no height scale.",
+        provenance,
+    )
+    return fig

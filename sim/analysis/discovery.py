@@ -14,9 +14,15 @@ from __future__ import annotations
 
 import operator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:  # matplotlib is imported when a figure is drawn, not with the tables
+    from matplotlib.figure import Figure
+
+    from sim.analysis.style import Provenance
 
 OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 
@@ -136,10 +142,18 @@ def find_box(
     )
 
 
-def figure(boxes: list[Box], x: dict[str, pd.DataFrame], path, title: str) -> None:
+def figure(
+    boxes: list[Box],
+    x: dict[str, pd.DataFrame],
+    path,
+    title: str,
+    provenance: Provenance | None = None,
+) -> Figure:
     """Per question: the peeling trade-off (coverage vs density, chosen box marked) and the box's
     limits on each restricted factor, as a share of the factor's sampled range."""
     import matplotlib.pyplot as plt
+
+    from sim.analysis.style import save
 
     n = len(boxes)
     fig, axes = plt.subplots(n, 2, figsize=(11, 3.2 * n), squeeze=False)
@@ -188,5 +202,14 @@ def figure(boxes: list[Box], x: dict[str, pd.DataFrame], path, title: str) -> No
         ax.set_title(f"box: coverage {b.coverage:.0%}, density {b.density:.0%}", fontsize=8)
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
+    save(
+        fig,
+        path,
+        "Scenario discovery (PRIM), per question: left, coverage (share of the yes-worlds inside "
+        "the box) against density (share of the box's worlds that say yes) along the peeling "
+        "trajectory, coloured by the number of restricted factors, the box kept circled; right, "
+        "the kept box's limits on each restricted factor, as a share of its sampled range.",
+        provenance,
+        dpi=130,
+    )
+    return fig

@@ -20,7 +20,7 @@ from sim.analysis.curves import DELAY, curve_table, plot_curve, plot_domains
 from sim.analysis.frontier import frontier_table, plot_frontier
 from sim.analysis.runs import B, headline_label, label, swept_groups
 from sim.analysis.stats import mean_ci
-from sim.analysis.style import money
+from sim.analysis.style import Provenance, money
 
 
 def md_table(df: pd.DataFrame) -> str:
@@ -68,16 +68,17 @@ def report(folder: Path) -> Path:
         curve = curve_table(df, groups)
         curve.to_csv(folder / "curve.csv", index=False)
         headline = headline_label(ok)
-        plot_curve(curve, groups, folder / "curve.png", headline)
-        plot_domains(curve, groups, folder / "curve_domains.png")
+        prov = Provenance.from_meta(meta, f"sweep {meta.get('name', folder.name)}")
+        plot_curve(curve, groups, folder / "curve.png", headline, prov)
+        plot_domains(curve, groups, folder / "curve_domains.png", prov)
         front = frontier_table(curve, groups)
         front.to_csv(folder / "frontier.csv", index=False)
-        plot_frontier(front, groups, folder / "frontier.png")
+        plot_frontier(front, groups, folder / "frontier.png", prov)
         be = breakeven_rows(df, groups)
         pd.DataFrame(be).to_csv(folder / "breakeven.csv", index=False)
         bv = breakeven_vs_value(df, groups)
         bv.to_csv(folder / "breakeven_vs_value.csv", index=False)
-        plot_breakeven(bv, folder / "breakeven_vs_value.png")
+        plot_breakeven(bv, folder / "breakeven_vs_value.png", prov)
         lines += [
             "## Attacker's break-even detection budget",
             "",

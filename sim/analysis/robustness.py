@@ -18,8 +18,15 @@ Rhodium itself pins an old numpy and SALib, so these are written here from the d
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:  # matplotlib is imported when a figure is drawn, not with the tables
+    from matplotlib.figure import Figure
+
+    from sim.analysis.style import Provenance
 
 
 def loss_matrix(samples: pd.DataFrame, output: str, sense: str, budget: float | None = None):
@@ -112,11 +119,19 @@ def rank(
 
 
 def figure(
-    samples: pd.DataFrame, table: pd.DataFrame, output: str, sense: str, path, title: str
-) -> None:
+    samples: pd.DataFrame,
+    table: pd.DataFrame,
+    output: str,
+    sense: str,
+    path,
+    title: str,
+    provenance: Provenance | None = None,
+) -> Figure:
     """Left: each option's regret (type 2) across the worlds, as boxes. Right: its loss in each
     world against the best option's."""
     import matplotlib.pyplot as plt
+
+    from sim.analysis.style import coincide_notes, coinciding, legend, save, zero_based
 
     losses, _ = loss_matrix(samples, output, sense)
     sign = -1.0 if sense == "max" else 1.0
@@ -133,14 +148,30 @@ def figure(
     axes[0].set_xlabel(f"regret: {output} against the best option in the same world", fontsize=7)
     axes[0].tick_params(labelsize=7)
     best = losses.min(axis=1) * sign
-    for o in order:
-        axes[1].scatter(best, losses[o] * sign, s=8, label=o)
-    lim = [float(np.nanmin(best)), float(np.nanmax(best))]
-    axes[1].plot(lim, lim, color="grey", lw=0.6, ls="--")
+
+    def draw(ax, labels: bool) -> None:
+        for o in order:
+            ax.scatter(best, losses[o] * sign, s=8, label=o if labels else None)
+        lim = [float(np.nanmin(best)), float(np.nanmax(best))]
+        ax.plot(lim, lim, color="grey", lw=0.6, ls="--")
+
+    draw(axes[1], True)
+    if output.startswith("capability"):  # capability axes from 0, zoomed inset where needed
+        zero_based(axes[1], lambda a: draw(a, False), axes="xy")
     axes[1].set_xlabel(f"best option's {output}", fontsize=7)
     axes[1].set_ylabel(f"option's {output}", fontsize=7)
-    axes[1].legend(fontsize=6)
+    found = coinciding({o: (best.to_numpy(), (losses[o] * sign).to_numpy()) for o in order})
+    legend(axes[1], coincide_notes(found), fontsize=6, loc="upper left")
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
+    save(
+        fig,
+        path,
+        f"Robust ranking on {output} ({'lower' if sense == 'min' else 'higher'} is better): "
+        "left, each option's regret (its value against the best option's in the same sampled "
+        "world) across the worlds, boxes from the 10th to the 90th percentile; right, each "
+        "option's value in each world against the best option's there (dashed: equal).",
+        provenance,
+        dpi=130,
+    )
+    return fig

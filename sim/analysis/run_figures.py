@@ -1,4 +1,5 @@
-"""Per-run figures (PNG, units on every axis): capability, accounts, review queue, spend."""
+"""Per-run figures (PNG and SVG, units on every axis, caption and provenance footer):
+capability, accounts, review queue, spend."""
 
 from __future__ import annotations
 
@@ -9,16 +10,18 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from sim.analysis.style import Provenance, coincide_notes, coinciding, legend, save  # noqa: E402
 
 
-def _save(fig, path: Path) -> None:
+def _save(fig: Figure, path: Path, caption: str, provenance: Provenance | None) -> list[Path]:
     # Fixed margins (in inches) instead of tight_layout, which costs an extra draw per figure.
     w, h = fig.get_size_inches()
     fig.subplots_adjust(
         left=0.8 / w, right=1 - 0.15 / w, bottom=0.55 / h, top=1 - 0.6 / h, wspace=0.25
     )
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    return save(fig, path, caption, provenance, dpi=100)
 
 
 def _ops(ts: pd.DataFrame) -> list[str]:
@@ -51,7 +54,8 @@ def capability(
     path: Path,
     title: str,
     releases_days: list[float] | None = None,
-) -> None:
+    provenance: Provenance | None = None,
+) -> Figure:
     ops = _ops(ts)
     fig, axes = plt.subplots(1, len(ops), figsize=(5.5 * len(ops), 4), squeeze=False, sharey=True)
     for ax, op in zip(axes[0], ops, strict=True):
@@ -73,13 +77,35 @@ def capability(
         ax.set_ylim(0, 1)
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("share of teacher-student gap closed")
-    axes[0][-1].legend(loc="upper left", fontsize=8)
+    notes = []
+    for op in ops:
+        d = ts[ts["operator"] == op]
+        found = coinciding(
+            {
+                **{dm.replace("_", " "): (d["day"], d[f"capability_{dm}"]) for dm in domains},
+                "overall": (d["day"], d["capability"]),
+            },
+            span=1.0,  # the axis runs from 0 to 1
+        )
+        notes += [n + (f" ({op})" if len(ops) > 1 else "") for n in coincide_notes(found)]
+    legend(axes[0][-1], notes, loc="upper left", fontsize=8)
     note = " (harvests lose value at a new teacher release)" if releases_days else ""
     fig.suptitle(f"{title}: capability extracted by domain{note}")
-    _save(fig, path)
+    _save(
+        fig,
+        path,
+        "Capability the attacker has extracted, per operator, by day of the campaign: per "
+        "capability domain (share of that domain's teacher-student gap closed) and overall "
+        "(value-weighted, black); the axis runs from 0 to the whole gap."
+        + (" Dotted lines: new teacher releases, at which harvests lose value." if note else ""),
+        provenance,
+    )
+    return fig
 
 
-def accounts(ts: pd.DataFrame, path: Path, title: str) -> None:
+def accounts(
+    ts: pd.DataFrame, path: Path, title: str, provenance: Provenance | None = None
+) -> Figure:
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4))
     for op in _ops(ts):
         d = ts[ts["operator"] == op]
@@ -96,10 +122,19 @@ def accounts(ts: pd.DataFrame, path: Path, title: str) -> None:
         a.grid(alpha=0.3)
         a.legend(fontsize=8)
     fig.suptitle(title)
-    _save(fig, path)
+    _save(
+        fig,
+        path,
+        "Attacker accounts per operator by day of the campaign: left, those active; right, "
+        "those created (dashed) and banned (solid), cumulative.",
+        provenance,
+    )
+    return fig
 
 
-def review(ts: pd.DataFrame, path: Path, title: str) -> None:
+def review(
+    ts: pd.DataFrame, path: Path, title: str, provenance: Provenance | None = None
+) -> Figure:
     d = ts[ts["operator"] == _ops(ts)[0]]
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4))
     a1.plot(d["day"], d["review_backlog"], color="tab:red")
@@ -128,10 +163,23 @@ def review(ts: pd.DataFrame, path: Path, title: str) -> None:
         a.set_xlabel("day of campaign")
         a.grid(alpha=0.3)
     fig.suptitle(title)
-    _save(fig, path)
+    _save(
+        fig,
+        path,
+        "The defender's human review queue by day of the campaign: left, cases waiting; right, "
+        "hours the cases starting review each hour waited (dots) and their daily mean.",
+        provenance,
+    )
+    return fig
 
 
-def spend(ts: pd.DataFrame, path: Path, title: str, budget_usd_per_day: float = 0.0) -> None:
+def spend(
+    ts: pd.DataFrame,
+    path: Path,
+    title: str,
+    budget_usd_per_day: float = 0.0,
+    provenance: Provenance | None = None,
+) -> Figure:
     fig, ax = plt.subplots(figsize=(7, 4.2))
     for op in _ops(ts):
         d = ts[ts["operator"] == op]
@@ -170,7 +218,16 @@ def spend(ts: pd.DataFrame, path: Path, title: str, budget_usd_per_day: float = 
     ax.set_title(f"{title}: cumulative spend of both sides")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    _save(fig, path)
+    _save(
+        fig,
+        path,
+        "Cumulative spend by day of the campaign, US$ millions: each attacker operator's cash, "
+        "the defender's detection spend, the detection budget B x days (dotted; the two "
+        "coincide when the running detectors spend their whole share) and the defender's total "
+        "cost (dashed).",
+        provenance,
+    )
+    return fig
 
 
 def run_figures(
@@ -180,16 +237,18 @@ def run_figures(
     title: str,
     releases_days: list[float] | None = None,
     budget_usd_per_day: float = 0.0,
+    provenance: Provenance | None = None,
 ) -> list[Path]:
-    """Write the four run figures into ``folder``; returns their paths."""
+    """Write the four run figures into ``folder`` (PNG, SVG and caption each); returns the
+    PNGs' paths."""
     paths = [
         folder / "capability_by_domain.png",
         folder / "accounts.png",
         folder / "review_queue.png",
         folder / "spend.png",
     ]
-    capability(ts, domains, paths[0], title, releases_days)
-    accounts(ts, paths[1], title)
-    review(ts, paths[2], title)
-    spend(ts, paths[3], title, budget_usd_per_day)
+    capability(ts, domains, paths[0], title, releases_days, provenance)
+    accounts(ts, paths[1], title, provenance)
+    review(ts, paths[2], title, provenance)
+    spend(ts, paths[3], title, budget_usd_per_day, provenance)
     return paths

@@ -10,9 +10,15 @@ is shown as ~0, not hidden.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
+if TYPE_CHECKING:  # matplotlib is imported when a figure is drawn, not with the tables
+    from matplotlib.figure import Figure
+
+    from sim.analysis.style import Provenance
 from sim.experiments.samplers import unit_problem
 
 
@@ -114,9 +120,13 @@ def converged(df: pd.DataFrame, tolerance: float = 0.05) -> bool:
 
 
 # --------------------------------------------------------------------------- figures
-def morris_figure(tables: dict[str, pd.DataFrame], path, title: str) -> None:
+def morris_figure(
+    tables: dict[str, pd.DataFrame], path, title: str, provenance: Provenance | None = None
+) -> Figure:
     """Per output: mu* ranked with its interval (bars) and the mu*-sigma plane."""
     import matplotlib.pyplot as plt
+
+    from sim.analysis.style import save
 
     n = len(tables)
     fig, axes = plt.subplots(
@@ -140,13 +150,26 @@ def morris_figure(tables: dict[str, pd.DataFrame], path, title: str) -> None:
         row[1].set_ylabel("sigma (non-linearity, interactions)", fontsize=7)
     fig.suptitle(title, fontsize=9)
     fig.tight_layout(rect=(0, 0, 1, 0.98))
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
+    save(
+        fig,
+        path,
+        "Morris screening, per output: left, each factor's mu* (the mean absolute change of the "
+        "output when the factor moves across its prior, in the output's units) with its "
+        "bootstrap interval; right, mu* against sigma (large sigma: non-linear effects or "
+        "interactions), the six largest named, dashed where sigma = mu*.",
+        provenance,
+        dpi=130,
+    )
+    return fig
 
 
-def sobol_figure(tables: dict[str, pd.DataFrame], path, title: str) -> None:
+def sobol_figure(
+    tables: dict[str, pd.DataFrame], path, title: str, provenance: Provenance | None = None
+) -> Figure:
     """Per output: S1 and ST bars with their bootstrap intervals (negative-but-~0 shown as 0)."""
     import matplotlib.pyplot as plt
+
+    from sim.analysis.style import save
 
     n = len(tables)
     k = max(len(t) for t in tables.values())
@@ -175,5 +198,13 @@ def sobol_figure(tables: dict[str, pd.DataFrame], path, title: str) -> None:
     axes[-1, 0].set_xlabel("share of the output's variance (bootstrap 95% intervals)", fontsize=7)
     fig.suptitle(title, fontsize=9)
     fig.tight_layout(rect=(0, 0, 1, 0.98))
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
+    save(
+        fig,
+        path,
+        "Sobol' indices, per output: the share of its variance over the priors each factor "
+        "explains alone (first order, S1) and with all its interactions (total, ST), with "
+        "bootstrap 95% intervals; a negative estimate whose interval covers 0 is shown as 0.",
+        provenance,
+        dpi=130,
+    )
+    return fig

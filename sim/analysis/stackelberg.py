@@ -16,11 +16,23 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
 
 from sim.analysis.frontier import pareto_mask  # noqa: E402
 from sim.analysis.report import md_table  # noqa: E402
 from sim.analysis.stats import mean_ci  # noqa: E402
-from sim.analysis.style import MARKERS, money  # noqa: E402
+from sim.analysis.style import (  # noqa: E402
+    MARKERS,
+    Provenance,
+    coincide_notes,
+    coinciding,
+    detail_span,
+    legend,
+    money,
+    save,
+    zero_based,
+)
 from sim.experiments.stackelberg import Study, choose, means  # noqa: E402
 
 
@@ -116,51 +128,86 @@ def frontier_table(study: Study) -> pd.DataFrame:
     return t
 
 
-def plot_frontier(front: pd.DataFrame, path: Path) -> None:
+def plot_frontier(front: pd.DataFrame, path: Path, provenance: Provenance | None = None) -> Figure:
     """Cost against leak for every defence, against the naive and the best-responding attacker,
-    with each attacker's Pareto frontier."""
-    fig, ax = plt.subplots(figsize=(8, 5))
+    with each attacker's Pareto frontier; capability from 0, zoomed inset where needed."""
+    fig, ax = plt.subplots(figsize=(10, 5))
     colours = {"fixed": "C0", "best_response": "C3"}
     labels = {"fixed": "naive (fixed) attacker", "best_response": "best-responding attacker"}
     mixes = list(dict.fromkeys(front["mix"]))
-    for attacker, g in front.groupby("attacker", sort=False):
-        c = colours.get(attacker, "C7")
-        for j, m in enumerate(mixes):
-            h = g[g["mix"] == m]
-            ax.scatter(
-                h["defender_total_cost_usd"] / 1e6,
-                h["capability_points"],
+    parts = list(front.groupby("attacker", sort=False))
+
+    def draw(ax: Axes, legend_labels: bool) -> None:
+        for attacker, g in parts:
+            c = colours.get(attacker, "C7")
+            who = labels.get(attacker, attacker)
+            for j, m in enumerate(mixes):
+                h = g[g["mix"] == m]
+                ax.scatter(
+                    h["defender_total_cost_usd"] / 1e6,
+                    h["capability_points"],
+                    color=c,
+                    marker=MARKERS[j % len(MARKERS)],
+                    s=30,
+                    alpha=0.8,
+                    label=f"{who}, {m}" if legend_labels else None,
+                )
+            p = g[g["pareto"]].sort_values("defender_total_cost_usd")
+            ax.plot(
+                p["defender_total_cost_usd"] / 1e6,
+                p["capability_points"],
                 color=c,
-                marker=MARKERS[j % len(MARKERS)],
-                s=30,
-                alpha=0.8,
-                label=f"{labels.get(attacker, attacker)}, {m}",
+                lw=1.2,
+                label=f"frontier vs {who}" if legend_labels else None,
             )
-        p = g[g["pareto"]].sort_values("defender_total_cost_usd")
-        ax.plot(
-            p["defender_total_cost_usd"] / 1e6,
-            p["capability_points"],
-            color=c,
-            lw=1.2,
-            label=f"frontier vs {labels.get(attacker, attacker)}",
-        )
-        for _, r in p.iterrows():
-            ax.annotate(
-                "B=0" if r["budget_usd_per_day"] == 0 else money(r["budget_usd_per_day"]),
-                (r["defender_total_cost_usd"] / 1e6, r["capability_points"]),
-                xytext=(4, 3),
-                textcoords="offset points",
-                fontsize=6,
-                color=c,
-            )
+
+    def budgets(ax: Axes) -> None:
+        for attacker, g in parts:
+            for _, r in g[g["pareto"]].iterrows():
+                ax.annotate(
+                    "B=0" if r["budget_usd_per_day"] == 0 else money(r["budget_usd_per_day"]),
+                    (r["defender_total_cost_usd"] / 1e6, r["capability_points"]),
+                    xytext=(4, 3),
+                    textcoords="offset points",
+                    fontsize=6,
+                    color=colours.get(attacker, "C7"),
+                )
+
+    draw(ax, True)
+    inset = zero_based(ax, lambda a: draw(a, False))
+    budgets(inset if inset is not None else ax)  # where the points are apart
     ax.set_xlabel("defender total cost over the horizon (US$ millions)")
-    ax.set_ylabel("capability points leaked (100 × capability, summed over operators)")
+    ax.set_ylabel("capability points leaked (100 × capability, summed over operators)", fontsize=9)
     ax.set_title("the defender's frontier against each attacker (reduced world, report replicates)")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=6, loc="upper right")
+    found = coinciding(
+        {
+            labels.get(a, a): (
+                g.sort_values(["budget_usd_per_day", "mix"])["defender_total_cost_usd"] / 1e6,
+                g.sort_values(["budget_usd_per_day", "mix"])["capability_points"],
+            )
+            for a, g in parts
+        },
+        span=detail_span(ax, inset),
+    )
+    # Beside the axes: inside, it would cover points or the zoomed inset.
+    legend(
+        ax, coincide_notes(found), wrap=40, fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0)
+    )
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save(
+        fig,
+        path,
+        "Every candidate defence (detection budget B a day and its split among detectors; "
+        "marker: the split) by the defender's total cost over the horizon (US$ millions) and "
+        "the capability points leaked (100 x capability, summed over operators), against the "
+        "naive (fixed) attacker and the attacker's best response, means over the report "
+        "replicates of the reduced world; lines: each attacker's Pareto frontier, labelled "
+        "with B. The capability axis starts at 0; an inset, where there is one, zooms on the "
+        "points.",
+        provenance,
+    )
+    return fig
 
 
 def write(folder: Path, study: Study) -> None:
@@ -174,7 +221,9 @@ def write(folder: Path, study: Study) -> None:
     choices.to_csv(folder / "choices.csv", index=False)
     front = frontier_table(study)
     front.to_csv(folder / "frontier.csv", index=False)
-    plot_frontier(front, folder / "frontier.png")
+    plot_frontier(
+        front, folder / "frontier.png", Provenance.from_folder(folder, "stackelberg study")
+    )
 
     def fmt(df: pd.DataFrame) -> pd.DataFrame:
         out = df.copy()

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from sim.analysis.report import md_table
-from sim.analysis.style import money
+from sim.analysis.style import Provenance, money
 
 #: Fewest worlds of each answer a PRIM box is drawn from.
 MIN_CASES = 5
@@ -52,6 +52,14 @@ def _cell_label(result, option: str, budget: float) -> str:
     return b if len(result.options) == 1 else f"{option}, {b}"
 
 
+def _provenance(folder: Path, result) -> Provenance:
+    """The footer of the study's figures: its manifest (written before them), else the
+    scenario alone."""
+    source = f"study {result.settings.name or result.settings.kind}"
+    found = Provenance.from_folder(folder, source)
+    return found or Provenance(result.scenario, "", "", source)
+
+
 def _usable(y: np.ndarray) -> str | None:
     if not np.isfinite(y).all():
         return f"{int((~np.isfinite(y)).sum())} of {y.size} worlds have no value (failed or null)"
@@ -81,7 +89,7 @@ def _indices(folder: Path, result, kind: str, title: str, analyse, describe, fig
             lines.append(f"- {cell}, **{out}**: {describe(t)}.")
         if per_output:
             name = f"{kind}_{_slug(option, budget, result)}.png"
-            figure(per_output, folder / name, f"{title}, {cell}")
+            figure(per_output, folder / name, f"{title}, {cell}", _provenance(folder, result))
             figs[name] = cell
     if tables:
         pd.concat(tables, ignore_index=True).to_csv(folder / f"{kind}_indices.csv", index=False)
@@ -182,7 +190,11 @@ def _curve(folder: Path, result) -> list[str]:
             if option == next(iter(result.options)):
                 bands[out] = t
     pd.concat(tables, ignore_index=True).to_csv(folder / "bands.csv", index=False)
-    plot_bands({k: v for k, v in bands.items() if k in s.outputs[:3]}, folder / "curve_bands.png")
+    plot_bands(
+        {k: v for k, v in bands.items() if k in s.outputs[:3]},
+        folder / "curve_bands.png",
+        provenance=_provenance(folder, result),
+    )
     cap = bands.get("capability_extracted")
     if cap is not None:
         view = cap[
@@ -269,7 +281,13 @@ def _discovery(folder: Path, result) -> list[str]:
             )
     pd.DataFrame(rows).to_csv(folder / "discovery_boxes.csv", index=False)
     if boxes:
-        figure(boxes, xs, folder / "discovery.png", "PRIM: peeling trade-off and the box kept")
+        figure(
+            boxes,
+            xs,
+            folder / "discovery.png",
+            "PRIM: peeling trade-off and the box kept",
+            _provenance(folder, result),
+        )
         lines += ["", "![discovery](discovery.png)"]
     lines.append("")
     return lines
@@ -303,6 +321,7 @@ def _robust(folder: Path, result) -> list[str]:
         rs.sense,
         folder / "robustness.png",
         f"Regret across {len(unit)} sampled worlds ({rs.output}, {rs.sense})",
+        _provenance(folder, result),
     )
     p = f"p{rs.percentile:g}"
     goal = "minimise" if rs.sense == "min" else "maximise"
