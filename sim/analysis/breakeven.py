@@ -15,7 +15,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from sim.analysis.runs import B, label  # noqa: E402
+from sim.analysis.runs import B, label, natural_key  # noqa: E402
 
 
 def break_even(budgets: np.ndarray, net: np.ndarray) -> tuple[float | None, str]:
@@ -42,10 +42,25 @@ def break_even(budgets: np.ndarray, net: np.ndarray) -> tuple[float | None, str]
     return None, "above"
 
 
+def _groups(ok: pd.DataFrame, groups: list[str]) -> list:
+    """(key, rows) per group, numbers in numeric order even where a column holds strings."""
+    if not groups:
+        return [((), ok)]
+    parts = list(ok.groupby(groups, sort=True))
+    return sorted(
+        parts,
+        key=lambda kg: tuple(
+            natural_key(v) for v in (kg[0] if isinstance(kg[0], tuple) else (kg[0],))
+        ),
+    )
+
+
 def breakeven_rows(df: pd.DataFrame, groups: list[str]) -> list[dict[str, Any]]:
+    """Per group: the break-even budget of the mean net value, and the 2.5th and 97.5th
+    percentiles of the replicates' own break-evens (``replicate_low``/``replicate_high``)."""
     ok = df[df["error"].isna()]
     out = []
-    for key, g in ok.groupby(groups, sort=True) if groups else [((), ok)]:
+    for key, g in _groups(ok, groups):
         m = g.groupby(B)["attacker_net_value_usd"].mean()
         b_star, why = break_even(m.index.to_numpy(), m.to_numpy())
         per_rep = []
@@ -59,6 +74,7 @@ def breakeven_rows(df: pd.DataFrame, groups: list[str]) -> list[dict[str, Any]]:
                 above += 1
         lo = float(np.percentile(per_rep, 2.5)) if per_rep else None
         hi = float(np.percentile(per_rep, 97.5)) if per_rep else None
+        replicates = int(g["replicate"].nunique())
         out.append(
             {
                 "group": label(groups, key),
@@ -67,23 +83,34 @@ def breakeven_rows(df: pd.DataFrame, groups: list[str]) -> list[dict[str, Any]]:
                 "replicate_low": lo,
                 "replicate_high": hi,
                 "replicates_above_largest": above,
+                "replicates_found": len(per_rep),
+                "replicates": replicates,
                 "largest_budget": float(m.index.max()),
             }
         )
     return out
 
 
+def percentile_bracket(row: dict[str, Any]) -> str:
+    """The replicates' bracket as what it is: the 2.5th-97.5th percentile of their own
+    break-evens (how many replicates found one; those above the largest budget are left out)."""
+    if row.get("replicate_low") is None:
+        return ""
+    n = row.get("replicates_found")
+    of = f" of {n} replicates' break-evens" if n is not None else " of the replicates' break-evens"
+    text = (
+        f"2.5th-97.5th percentile{of}: ${row['replicate_low']:,.0f}-${row['replicate_high']:,.0f}"
+    )
+    if row.get("replicates_above_largest"):
+        text += f"; {row['replicates_above_largest']} more above the largest budget"
+    return text
+
+
 def format_break_even(row: dict[str, Any]) -> str:
+    """One line: the break-even budget with its percentile bracket, or why there is none."""
     if row["status"] == "found":
-        rng = ""
-        if row["replicate_low"] is not None:
-            rng = f" (replicates: ${row['replicate_low']:,.0f}-${row['replicate_high']:,.0f}"
-            rng += (
-                f"; {row['replicates_above_largest']} above the largest)"
-                if row["replicates_above_largest"]
-                else ")"
-            )
-        return f"${row['break_even_usd_per_day']:,.0f}/day{rng}"
+        rng = percentile_bracket(row)
+        return f"${row['break_even_usd_per_day']:,.0f}/day" + (f" ({rng})" if rng else "")
     if row["status"] == "above":
         return f"above the largest budget tried (${row['largest_budget']:,.0f}/day)"
     if row["status"] == "below":
@@ -107,7 +134,7 @@ def breakeven_vs_value(df: pd.DataFrame, groups: list[str]) -> pd.DataFrame:
     v0 = float(ok["_value"].median()) if ok["_value"].notna().any() else 1.0
     grid = np.logspace(math.log10(v0) - 2, math.log10(v0) + 1, 25)
     out = []
-    for key, g in ok.groupby(groups, sort=True) if groups else [((), ok)]:
+    for key, g in _groups(ok, groups):
         for v in grid:
             net = (
                 v / g["_value"] * g["_realised"]
@@ -133,7 +160,8 @@ def breakeven_vs_value(df: pd.DataFrame, groups: list[str]) -> pd.DataFrame:
 
 def plot_breakeven(bv: pd.DataFrame, path: Path) -> None:
     fig, ax = plt.subplots(figsize=(9.5, 4.6))
-    for i, (grp, g) in enumerate(bv.groupby("group", sort=True)):
+    # In the rows' order (groups sorted numerically), not the labels' alphabetical order.
+    for i, (grp, g) in enumerate(bv.groupby("group", sort=False)):
         c = f"C{i % 10}"
         f = g[g["status"] == "found"]
         ax.plot(f["value_usd"], f["break_even_usd_per_day"], "-o", ms=3, color=c, label=grp)
