@@ -19,6 +19,7 @@ from sim.analysis.style import money
 from sim.cli import main
 from sim.configuration import compose_tree, load
 from sim.experiments.evaluators import evaluate
+from sim.terminal import format_summary
 from sim.validation import ConfigError
 
 HIGH = 100000.0
@@ -139,6 +140,10 @@ def test_policy_tables_carry_the_comparison_columns(packages):
         assert attacker.loc[option_label("policy", pol), "attacker cost multiplier vs B = 0"] == (
             f"{m:.2f}x"
         )
+    # report.html carries the same tables as HTML tables
+    page = (folder / "report.html").read_text()
+    per = leak.loc["kyc_mandate + sanctions", "cut per $1M of extra defender cost"]
+    assert "<th>cut per $1M of extra defender cost</th>" in page and f"<td>{per}</td>" in page
     delay = "delay vs B = 0 (days, paired; seed noise only, 2 replicates)"
     assert delay in attacker and "P(attribution)" in attacker
     assert "replicates sharing" in text or "same random streams" in text
@@ -245,8 +250,27 @@ def test_lead_months_is_validated_and_summarised(packages):
     assert sonnet.teacher.lead_months is None
     summary = evaluate(sonnet, progress=False).summary
     assert summary["teacher_lead_months"] is None and summary["teacher_lead_months_erased"] is None
+    assert "lead erased" not in format_summary(summary)
+    erased = 4.0 * summary["capability_extracted"]
+    opus = {**summary, "teacher_lead_months": 4.0, "teacher_lead_months_erased": erased}
+    assert "teacher's lead erased" in format_summary(opus)
+    assert f"{erased:.2f} of its 4 months" in format_summary(opus)
     _, runs = packages
     assert (runs["teacher_lead_months"] == 4.0).all()
     np.testing.assert_allclose(
         runs["teacher_lead_months_erased"], 4.0 * runs["capability_extracted"]
     )
+
+
+def test_the_by_budget_table_has_the_attacker_cost_multiplier(packages):
+    from sim.analysis.report import _kind_tables
+
+    _, runs = packages
+    curve = curve_table(runs, ["policy"])
+    text = "\n".join(_kind_tables("spend_curve", runs, curve, ["policy"], []))
+    (table,) = md_tables(text, "## Capability extracted by budget")
+    row = table[(table["policy"] == "kyc_mandate + sanctions") & (table["B ($/day)"] == "100,000")]
+    spend = _means(runs, "attacker_spend_usd")
+    m = spend["kyc_sanctions", HIGH] / spend["kyc_sanctions", 0.0]
+    assert list(row["attacker cost multiplier vs B = 0"]) == [f"{m:.2f}x"]
+    assert "seed noise only, 2 replicates" in text

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from markupsafe import Markup
 
 from sim.analysis.runs import option_label, with_ties
 from sim.analysis.stats import mean_ci
@@ -294,6 +295,77 @@ def _ci(m: float, lo: float, hi: float, fmt=_num) -> str:
     return fmt(m) + (f" [{fmt(lo)}, {fmt(hi)}]" if np.isfinite(lo) else "")
 
 
+def _inline(text: str) -> str:
+    """Escaped Markdown inline text: `code` and **bold** only (what summary.md uses)."""
+    import html
+
+    out = html.escape(text, quote=False)
+    out = re.sub(r"`([^`]+)`", r"<code>\1</code>", out)
+    return re.sub(r"\*\*([^*]+)\*\*", r"<strong>\1</strong>", out)
+
+
+def md_html(text: str) -> str:
+    """summary.md as HTML: headings, paragraphs, bullet lists and pipe tables as real tables, so
+    the page carries the same tables as summary.md. Images are left out (the page embeds every
+    figure below) and every piece of text is escaped."""
+    out: list[str] = []
+    para: list[str] = []
+    items: list[str] = []
+    rows: list[list[str]] = []
+
+    def flush() -> None:
+        if para:
+            out.append(f"<p>{_inline(' '.join(para))}</p>")
+            para.clear()
+        if items:
+            out.append("<ul>" + "".join(f"<li>{_inline(i)}</li>" for i in items) + "</ul>")
+            items.clear()
+        if rows:
+            head, body = rows[0], [r for r in rows[1:] if not set("".join(r)) <= set("-: ")]
+            out.append(
+                "<table><tr>"
+                + "".join(f"<th>{_inline(c)}</th>" for c in head)
+                + "</tr>"
+                + "".join(
+                    "<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in r) + "</tr>" for r in body
+                )
+                + "</table>"
+            )
+            rows.clear()
+
+    for line in text.splitlines():
+        stripped = line.strip()
+        kind = (
+            "row"
+            if stripped.startswith("|")
+            else "item"
+            if stripped.startswith("- ")
+            else "head"
+            if stripped.startswith("#")
+            else "blank"
+            if not stripped or stripped.startswith("![")
+            else "text"
+        )
+        if (kind != "row" and rows) or (kind != "item" and items) or kind in ("head", "blank"):
+            flush()
+        if kind == "row":
+            rows.append([c.strip() for c in stripped.strip("|").split("|")])
+        elif kind == "item":
+            if para:
+                flush()
+            items.append(stripped[2:])
+        elif kind == "head":
+            level = min(len(stripped) - len(stripped.lstrip("#")) + 2, 6)
+            out.append(f"<h{level}>{_inline(stripped.lstrip('#').strip())}</h{level}>")
+        elif kind == "text":
+            if items:  # a continuation line of the last item
+                items[-1] += " " + stripped
+            else:
+                para.append(stripped)
+    flush()
+    return "\n".join(out)
+
+
 def _provenance(meta: dict[str, Any]) -> list[tuple[str, str]]:
     keys = [
         "scenario",
@@ -446,11 +518,21 @@ def _policies(ok: pd.DataFrame, others: list[str], reps: int) -> list[Takeaway]:
 
 def run_takeaways(s: dict[str, Any]) -> list[Takeaway]:
     """Takeaways of one run's summary.json (one seed: no interval)."""
+    lead = s.get("teacher_lead_months_erased")
     out = [
         Takeaway(
             f"The attacker extracted {s[CAP]:.4f} of the teacher-student gap in {s['days']} days "
-            f"at B = {money(s['detection_budget_usd_per_day'])}/day.",
-            "summary.json: capability_extracted; capability_by_domain.png",
+            f"at B = {money(s['detection_budget_usd_per_day'])}/day"
+            + (
+                ""
+                if lead is None
+                else f", ≈{lead:.2f} months of the teacher's {s['teacher_lead_months']:g}-month "
+                "lead over open-weight models"
+            )
+            + ".",
+            "summary.json: capability_extracted"
+            + ("" if lead is None else ", teacher_lead_months_erased")
+            + "; capability_by_domain.png",
         )
     ]
     net = s.get(NET)
@@ -685,6 +767,7 @@ def write_html(folder: Path, kind: str | None = None) -> Path:
             if d["resolved"]
             else None,
             "summary_md": summary_md,
+            "summary_html": Markup(md_html(summary_md)),
             "provenance": _provenance(d["meta"]),
         }
     )
@@ -792,6 +875,7 @@ def write_compare(a: Path, b: Path, out: Path | None = None) -> Path:
         "figures": [],
         "assumptions": [],
         "summary_md": "",
+        "summary_html": "",
         "provenance": [
             *[(f"A: {k}", v) for k, v in _provenance(da["meta"])],
             *[(f"B: {k}", v) for k, v in _provenance(db["meta"])],

@@ -446,9 +446,14 @@ def _kind_tables(kind: str, df, curve, groups, be) -> list[str]:
             "up to d∞, "
             "analysts); the rest of B × days is unspent. Net on attacker traffic: fees the "
             "defender received less the cost of serving those exchanges (negative: served at "
-            "a loss).",
+            "a loss). Attacker cost multiplier: the attackers' cash at this budget ÷ at B = 0 in "
+            "the same group (ratio of the means; n/a without a B = 0 point).",
             "",
         ]
+        zero = {
+            tuple(r[k] for k in groups): _get(r, "attacker_spend_usd")
+            for _, r in curve[curve[B] == 0].iterrows()
+        }
         rows = []
         for _, r in curve.iterrows():
             rec = {k: option_label(k, r[k]) for k in groups}
@@ -471,6 +476,11 @@ def _kind_tables(kind: str, df, curve, groups, be) -> list[str]:
                 money(r["attacker_traffic_net_usd"]) if "attacker_traffic_net_usd" in r else "n/a"
             )
             rec["attacker net value"] = f"${r['attacker_net_value_usd'] / 1e6:,.1f}M"
+            z = zero.get(tuple(r[k] for k in groups), math.nan)
+            spent = _get(r, "attacker_spend_usd")
+            rec["attacker cost multiplier vs B = 0"] = (
+                f"{spent / z:.2f}x" if np.isfinite(z) and z > 0 and np.isfinite(spent) else "n/a"
+            )
             rows.append(rec)
         out += [md_table(pd.DataFrame(rows)), ""]
     return out
