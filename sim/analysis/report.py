@@ -210,7 +210,12 @@ def _fmt_ci(mlh: tuple[float, float, float, int], fmt: str) -> str:
     m, lo, hi, _ = mlh
     if not np.isfinite(m):
         return "n/a"
-    return fmt.format(m) + (f" [{fmt.format(lo)}, {fmt.format(hi)}]" if np.isfinite(lo) else "")
+
+    def f(x: float) -> str:
+        text = fmt.format(x)
+        return text[1:] if text.startswith("-") and float(text) == 0 else text  # no "-0.0000"
+
+    return f(m) + (f" [{f(lo)}, {f(hi)}]" if np.isfinite(lo) else "")
 
 
 def _option_tables(
@@ -307,7 +312,7 @@ def _option_tables(
             if not have_ref:
                 per = "n/a (no comparison point in the grid)"
             elif np.isfinite(extra[0]) and extra[0] > 0:
-                per = f"{cut[0] / (extra[0] / 1e6):.4f}"
+                per = f"{cut[0] / (extra[0] / 1e6):.3g}"  # significant digits: cuts are small
             else:
                 per = "n/a (extra cost ≤ 0)"
             leak.append(
