@@ -18,6 +18,10 @@ SUMMARY: dict[str, str] = {
     "headline_operator": "the operator whose figures are the headline (null for total)",
     "capability_extracted": "headline capability at the horizon: share of the teacher-student gap "
     "closed, value-weighted over domains (a capability point is 0.01)",
+    "teacher_lead_months": "teacher.lead_months: the teacher's lead over the best open-weight "
+    "model in months (null: not configured)",
+    "teacher_lead_months_erased": "months of the teacher's lead erased: teacher_lead_months x "
+    "capability_extracted (null where the lead is not configured)",
     "capability_by_domain": "headline gap closed per domain at the horizon",
     "capability_by_day": "headline capability at the end of each day",
     "days_to_50pct_of_final_capability": "days to half of this run's own final capability "

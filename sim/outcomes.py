@@ -272,6 +272,10 @@ def summarize(
         "headline": cfg.analysis.headline,
         "headline_operator": ops[head].name if head is not None else None,
         "capability_extracted": cap,
+        "teacher_lead_months": cfg.teacher.lead_months,
+        "teacher_lead_months_erased": None
+        if cfg.teacher.lead_months is None
+        else float(cfg.teacher.lead_months) * cap,
         "capability_by_domain": by_domain,
         "capability_by_day": [float(x) for x in curve[23::24]],
         "days_to_50pct_of_final_capability": _relative(curve, 0.5),

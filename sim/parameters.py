@@ -63,6 +63,10 @@ class TeacherConfig:
     #: Open-weights counterfactual (MODEL §8): the teacher's lead over the best open model, as a
     #: share of the full lead; it scales every operator's value of capability (0: nothing to gain).
     lead_over_open_models: float = share(1.0)
+    #: The teacher's lead over the best open-weight model, in months (null: not configured). The
+    #: tables report months of that lead erased = lead_months x capability extracted (a unit
+    #: readers feel; CALIBRATION §8: open-weight models trail the frontier by ~3-4 months [S]).
+    lead_months: float | None = P(None, ge=0.0)
 
 
 # --------------------------------------------------------------------------- capability

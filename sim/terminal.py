@@ -120,6 +120,17 @@ def format_summary(s: dict[str, Any]) -> str:
             f"{s['capability_extracted']:.3f} of the gap{_headline(s)}"
             + ("" if undef is None else f"; undefended (B = 0, same seed) {undef:.3f}"),
         ),
+        *(
+            [
+                (
+                    "  teacher's lead erased",
+                    f"{s['teacher_lead_months_erased']:.2f} of its "
+                    f"{s['teacher_lead_months']:g} months over open-weight models",
+                )
+            ]
+            if s.get("teacher_lead_months_erased") is not None
+            else []
+        ),
         ("  by domain", ", ".join(f"{k} {v:.2f}" for k, v in s["capability_by_domain"].items())),
         (
             "delay to 50% / 80% of undefended",

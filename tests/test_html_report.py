@@ -197,8 +197,11 @@ def test_sweep_takeaways_match_runs_parquet(folders):
     runs = pd.read_parquet(folder / "runs.parquet")
     items = parse(folder / "report.html").items
     m, lo, hi = _paired(runs, "capability_extracted", 0.0, 400000.0, "detection_budget_usd_per_day")
-    plateau = [t for t in items if "seed noise" in t or "no further" in t or "still falls" in t]
+    plateau = [
+        t for t in items if "no clear difference" in t or "no further" in t or "still falls" in t
+    ]
     assert len(plateau) == 1
+    assert "seed noise only, 2 replicates" in plateau[0]  # what the interval covers
     if lo <= 0:
         assert "within seed noise of $400k/day" in plateau[0]
     else:
@@ -258,6 +261,8 @@ def test_run_and_study_takeaways_and_assumptions(folders):
     assert any(f"{med:.4f} in the median sampled world, {lo:.4f}-{hi:.4f}" in t for t in items)
     stext = (study / "report.html").read_text()
     assert "parameter uncertainty" in stext and "sampled: prior n_half" in stext
+    worlds = samples[samples["world"] == "sampled"]["sample"].nunique()
+    assert f"parameter uncertainty ({worlds} sampled worlds)" in stext
 
 
 def test_compare_lists_the_planted_difference_and_changes(folders):

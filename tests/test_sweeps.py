@@ -368,8 +368,8 @@ def test_bad_sweep_input_fails_before_any_folder(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     assert main(["sweep", "sweep=nope"]) == 2
     allowed = (
-        "allowed: attackers, best_response_curve, detector_mix, policy_compare, speed_compare,"
-        " spend_curve"
+        "allowed: attackers, best_response_curve, detector_mix, policy_compare, policy_packages,"
+        " speed_compare, spend_curve"
     )
     assert allowed in capsys.readouterr().err
     assert main(["sweep", "detection.budget_usd_per_day=0,-5"]) == 2
@@ -413,7 +413,14 @@ def test_ready_sweeps_have_the_promised_grids():
         "rate_limits",
     }
     mix = params("detector_mix")
-    assert 3 <= len(mix["detection.budget_usd_per_day"]) <= 4 and len(mix["mix"]) >= 4
+    mix_budgets = [float(b) for b in mix["detection.budget_usd_per_day"]]
+    # B = 0 is the mix tables' comparison point (cut per $1M, attacker cost multiplier)
+    assert 0.0 in mix_budgets and 3 <= len(mix_budgets) - 1 <= 4 and len(mix["mix"]) >= 4
+    packages = params("policy_packages")
+    assert {"baseline", "kyc_mandate", "sanctions", "kyc_sanctions", "kyc_sanctions_intel"} == set(
+        packages["policy"]
+    )
+    assert 0.0 in [float(b) for b in packages["detection.budget_usd_per_day"]]
     assert set(params("attackers")["attacker"]) == {"fixed", "adaptive", "best_response_ladder"}
     br = params("best_response_curve")
     assert [float(b) for b in br["detection.budget_usd_per_day"]] == budgets

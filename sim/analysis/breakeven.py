@@ -54,6 +54,8 @@ def break_even(budgets: np.ndarray, net: np.ndarray) -> tuple[float | None, str]
 
 
 def breakeven_rows(df: pd.DataFrame, groups: list[str]) -> list[dict[str, Any]]:
+    """Per group: the break-even budget of the mean net value, and the 2.5th and 97.5th
+    percentiles of the replicates' own break-evens (``replicate_low``/``replicate_high``)."""
     ok = df[df["error"].isna()]
     out = []
     for key, g in groups_of(ok, groups):
@@ -70,6 +72,7 @@ def breakeven_rows(df: pd.DataFrame, groups: list[str]) -> list[dict[str, Any]]:
                 above += 1
         lo = float(np.percentile(per_rep, 2.5)) if per_rep else None
         hi = float(np.percentile(per_rep, 97.5)) if per_rep else None
+        replicates = int(g["replicate"].nunique())
         out.append(
             {
                 "group": label(groups, key),
@@ -78,23 +81,34 @@ def breakeven_rows(df: pd.DataFrame, groups: list[str]) -> list[dict[str, Any]]:
                 "replicate_low": lo,
                 "replicate_high": hi,
                 "replicates_above_largest": above,
+                "replicates_found": len(per_rep),
+                "replicates": replicates,
                 "largest_budget": float(m.index.max()),
             }
         )
     return out
 
 
+def percentile_bracket(row: dict[str, Any]) -> str:
+    """The replicates' bracket as what it is: the 2.5th-97.5th percentile of their own
+    break-evens (how many replicates found one; those above the largest budget are left out)."""
+    if row.get("replicate_low") is None:
+        return ""
+    n = row.get("replicates_found")
+    of = f" of {n} replicates' break-evens" if n is not None else " of the replicates' break-evens"
+    text = (
+        f"2.5th-97.5th percentile{of}: ${row['replicate_low']:,.0f}-${row['replicate_high']:,.0f}"
+    )
+    if row.get("replicates_above_largest"):
+        text += f"; {row['replicates_above_largest']} more above the largest budget"
+    return text
+
+
 def format_break_even(row: dict[str, Any]) -> str:
+    """One line: the break-even budget with its percentile bracket, or why there is none."""
     if row["status"] == "found":
-        rng = ""
-        if row["replicate_low"] is not None:
-            rng = f" (replicates: ${row['replicate_low']:,.0f}-${row['replicate_high']:,.0f}"
-            rng += (
-                f"; {row['replicates_above_largest']} above the largest)"
-                if row["replicates_above_largest"]
-                else ")"
-            )
-        return f"${row['break_even_usd_per_day']:,.0f}/day{rng}"
+        rng = percentile_bracket(row)
+        return f"${row['break_even_usd_per_day']:,.0f}/day" + (f" ({rng})" if rng else "")
     if row["status"] == "above":
         return f"above the largest budget tried (${row['largest_budget']:,.0f}/day)"
     if row["status"] == "below":

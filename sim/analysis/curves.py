@@ -16,7 +16,13 @@ from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
-from sim.analysis.runs import CURVE_METRICS, EVENT_METRICS, B, label  # noqa: E402
+from sim.analysis.runs import (  # noqa: E402
+    CURVE_METRICS,
+    EVENT_METRICS,
+    B,
+    label,
+    natural_order,
+)
 from sim.analysis.stats import mean_ci  # noqa: E402
 from sim.analysis.style import (  # noqa: E402
     MARKERS,
@@ -39,6 +45,8 @@ DELAY80 = "delay_days_80pct_vs_undefended"
 
 
 def curve_table(df: pd.DataFrame, groups: list[str]) -> pd.DataFrame:
+    """Per group and budget: the runs, and each metric's mean with its 95% Student-t interval
+    over the replicates (seed noise only), clipped to the metric's possible range."""
     ok = df[df["error"].isna()]
     per_op = sorted(c for c in ok if c.startswith("op.") and c.endswith(".capability_extracted"))
     metrics = (
@@ -62,12 +70,15 @@ def curve_table(df: pd.DataFrame, groups: list[str]) -> pd.DataFrame:
                 or m.endswith("capability_extracted")
             ):
                 hi = min(hi, 1.0)  # a share of the gap (a sum over operators may exceed 1)
+            if m == "attribution_probability":
+                hi = min(hi, 1.0)  # a probability
             rec[m] = mean
             rec[f"{m}_lo"], rec[f"{m}_hi"] = lo, hi
             if m in EVENT_METRICS:
                 rec[f"{m}_reached"] = n / len(g)
         out.append(rec)
-    return pd.DataFrame(out)
+    # Groups in numeric order even where a swept column holds numbers as strings.
+    return natural_order(pd.DataFrame(out), [*groups, B])
 
 
 def _draw_metric(ax: Axes, parts, m: str, zero_at: float, band_alpha: float) -> None:

@@ -22,7 +22,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from markupsafe import Markup
 
+from sim.analysis.runs import option_label, with_ties
 from sim.analysis.stats import mean_ci
 from sim.analysis.style import money
 
@@ -378,6 +380,77 @@ def _ci(m: float, lo: float, hi: float, fmt=_num) -> str:
     return fmt(m) + (f" [{fmt(lo)}, {fmt(hi)}]" if np.isfinite(lo) else "")
 
 
+def _inline(text: str) -> str:
+    """Escaped Markdown inline text: `code` and **bold** only (what summary.md uses)."""
+    import html
+
+    out = html.escape(text, quote=False)
+    out = re.sub(r"`([^`]+)`", r"<code>\1</code>", out)
+    return re.sub(r"\*\*([^*]+)\*\*", r"<strong>\1</strong>", out)
+
+
+def md_html(text: str) -> str:
+    """summary.md as HTML: headings, paragraphs, bullet lists and pipe tables as real tables, so
+    the page carries the same tables as summary.md. Images are left out (the page embeds every
+    figure below) and every piece of text is escaped."""
+    out: list[str] = []
+    para: list[str] = []
+    items: list[str] = []
+    rows: list[list[str]] = []
+
+    def flush() -> None:
+        if para:
+            out.append(f"<p>{_inline(' '.join(para))}</p>")
+            para.clear()
+        if items:
+            out.append("<ul>" + "".join(f"<li>{_inline(i)}</li>" for i in items) + "</ul>")
+            items.clear()
+        if rows:
+            head, body = rows[0], [r for r in rows[1:] if not set("".join(r)) <= set("-: ")]
+            out.append(
+                "<table><tr>"
+                + "".join(f"<th>{_inline(c)}</th>" for c in head)
+                + "</tr>"
+                + "".join(
+                    "<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in r) + "</tr>" for r in body
+                )
+                + "</table>"
+            )
+            rows.clear()
+
+    for line in text.splitlines():
+        stripped = line.strip()
+        kind = (
+            "row"
+            if stripped.startswith("|")
+            else "item"
+            if stripped.startswith("- ")
+            else "head"
+            if stripped.startswith("#")
+            else "blank"
+            if not stripped or stripped.startswith("![")
+            else "text"
+        )
+        if (kind != "row" and rows) or (kind != "item" and items) or kind in ("head", "blank"):
+            flush()
+        if kind == "row":
+            rows.append([c.strip() for c in stripped.strip("|").split("|")])
+        elif kind == "item":
+            if para:
+                flush()
+            items.append(stripped[2:])
+        elif kind == "head":
+            level = min(len(stripped) - len(stripped.lstrip("#")) + 2, 6)
+            out.append(f"<h{level}>{_inline(stripped.lstrip('#').strip())}</h{level}>")
+        elif kind == "text":
+            if items:  # a continuation line of the last item
+                items[-1] += " " + stripped
+            else:
+                para.append(stripped)
+    flush()
+    return "\n".join(out)
+
+
 def _provenance(meta: dict[str, Any]) -> list[tuple[str, str]]:
     keys = [
         "scenario",
@@ -428,7 +501,8 @@ def sweep_takeaways(df: pd.DataFrame, groups: list[str]) -> tuple[list[Takeaway]
             says.append(
                 Takeaway(
                     f"The attacker's campaign pays at every budget tried{where}, up to "
-                    f"{top}/day (mean net value over {reps} replicates above 0 at each).",
+                    f"{top}/day (mean net value over {reps} replicates above 0 at each; seed "
+                    "noise only).",
                     "breakeven.csv, breakeven_vs_value.png",
                 )
             )
@@ -442,7 +516,9 @@ def sweep_takeaways(df: pd.DataFrame, groups: list[str]) -> tuple[list[Takeaway]
             )
         else:
             rng = (
-                f" (replicates: {money(r['replicate_low'])}-{money(r['replicate_high'])})"
+                f" (2.5th-97.5th percentile of {r.get('replicates_found', reps)} replicates' own "
+                f"break-evens: {money(r['replicate_low'])}-{money(r['replicate_high'])}; seed "
+                "noise only)"
                 if r["replicate_low"] is not None
                 else ""
             )
@@ -474,7 +550,7 @@ def _plateau(g: pd.DataFrame, where: str) -> list[Takeaway]:
                     Takeaway(
                         f"Detection spend makes no clear difference{where}: capability leaked at "
                         f"{money(b)}/day is within seed noise of {money(top)}/day (paired gap "
-                        f"{_ci(m, lo, hi)}, {n} replicates).",
+                        f"{_ci(m, lo, hi)}; seed noise only, {n} replicates).",
                         "curve.png, curve.csv",
                     )
                 ]
@@ -482,8 +558,8 @@ def _plateau(g: pd.DataFrame, where: str) -> list[Takeaway]:
                 Takeaway(
                     f"Above ≈{money(b)}/day more detection buys no further clear reduction{where}: "
                     f"capability leaked there exceeds that at {money(top)}/day by "
-                    f"{_ci(m, lo, hi)} (paired by replicate, {n} replicates; the interval "
-                    "includes 0).",
+                    f"{_ci(m, lo, hi)} (paired by replicate; seed noise only, {n} replicates; "
+                    "the interval includes 0).",
                     "curve.png, curve.csv",
                 )
             ]
@@ -492,7 +568,7 @@ def _plateau(g: pd.DataFrame, where: str) -> list[Takeaway]:
         Takeaway(
             f"Capability leaked still falls at the largest budget tried{where}: "
             f"{money(budgets[-2])}/day leaks {_ci(m, lo, hi)} more than {money(top)}/day "
-            f"(paired, {n} replicates).",
+            f"(paired; seed noise only, {n} replicates).",
             "curve.png, curve.csv",
         )
     ]
@@ -510,25 +586,38 @@ def _policies(ok: pd.DataFrame, others: list[str], reps: int) -> list[Takeaway]:
             if n < 1:
                 continue
             text = f"At {money(float(key[-1] if isinstance(key, tuple) else key))}/day, "
-            text += f"policy {pol} cuts the leak by {_ci(m, lo, hi, lambda x: f'{x:.4f}')}"
+            text += (
+                f"policy {option_label('policy', pol)} cuts the leak by "
+                f"{_ci(m, lo, hi, lambda x: f'{x:.4f}')}"
+            )
             if LEGIT in idx:
                 extra = idx[LEGIT].xs(pol, level="policy") - idx[LEGIT].xs(
                     "baseline", level="policy"
                 )
                 lm, llo, lhi, _ = mean_ci(extra.dropna().to_numpy())
                 text += f" at a cost of {_ci(lm, llo, lhi, money)} to legitimate users"
-            text += f" (against baseline, paired by replicate, n = {n})."
+            text += f" (against baseline, paired by replicate; seed noise only, {n} replicates)."
             out.append(Takeaway(text, "summary.md: policies at matched budgets"))
     return out
 
 
 def run_takeaways(s: dict[str, Any]) -> list[Takeaway]:
     """Takeaways of one run's summary.json (one seed: no interval)."""
+    lead = s.get("teacher_lead_months_erased")
     out = [
         Takeaway(
             f"The attacker extracted {s[CAP]:.4f} of the teacher-student gap in {s['days']} days "
-            f"at B = {money(s['detection_budget_usd_per_day'])}/day.",
-            "summary.json: capability_extracted; capability_by_domain.png",
+            f"at B = {money(s['detection_budget_usd_per_day'])}/day"
+            + (
+                ""
+                if lead is None
+                else f", ≈{lead:.2f} months of the teacher's {s['teacher_lead_months']:g}-month "
+                "lead over open-weight models"
+            )
+            + ".",
+            "summary.json: capability_extracted"
+            + ("" if lead is None else ", teacher_lead_months_erased")
+            + "; capability_by_domain.png",
         )
     ]
     net = s.get(NET)
@@ -563,10 +652,12 @@ def study_takeaways(df: pd.DataFrame) -> tuple[list[Takeaway], list[str]]:
     for b, g in ok.groupby("budget", sort=True):
         cap = g[CAP].dropna().to_numpy()
         lo, med, hi = np.percentile(cap, [5, 50, 95])
+        n = g["sample"].nunique() if "sample" in g else len(cap)
         out.append(
             Takeaway(
                 f"At {money(float(b))}/day, capability leaked is {med:.4f} in the median sampled "
-                f"world, {lo:.4f}-{hi:.4f} across 90% of the {len(cap)} sampled runs.",
+                f"world, {lo:.4f}-{hi:.4f} across 90% of the {len(cap)} sampled runs "
+                f"(parameter uncertainty, {n} sampled worlds).",
                 "samples.parquet: capability_extracted",
             )
         )
@@ -575,7 +666,7 @@ def study_takeaways(df: pd.DataFrame) -> tuple[list[Takeaway], list[str]]:
             out.append(
                 Takeaway(
                     f"At {money(float(b))}/day, the attacker's campaign pays in {pays:.0%} of the "
-                    "sampled runs.",
+                    f"sampled runs (parameter uncertainty, {n} sampled worlds).",
                     "samples.parquet: attacker_net_value_usd",
                 )
             )
@@ -603,7 +694,7 @@ def _load(folder: Path, kind: str) -> dict[str, Any]:
             "priors": None,
         }
     if kind == "sweep":
-        meta = json.loads((folder / "sweep.json").read_text())
+        meta = with_ties(json.loads((folder / "sweep.json").read_text()))
         point = next(iter(sorted(folder.glob("*/.hydra/config.yaml"))), None)
         src = point if point is not None else folder / "multirun.yaml"
         resolved = {}  # a folder reduced to runs.parquet and sweep.json has no config to show
@@ -613,6 +704,8 @@ def _load(folder: Path, kind: str) -> dict[str, Any]:
         set_by = _set_by(meta.get("settings", []), "set for every run of the sweep")
         for k, vals in (meta.get("grid") or {}).items():
             set_by[k] = f"swept: {', '.join(map(str, vals))} (value shown: point 0's)"
+        for k, sources in (meta.get("tied") or {}).items():
+            set_by[k] = f"swept: tied to {', '.join(sources)} (value shown: point 0's)"
         return {
             "meta": meta,
             "resolved": resolved,
@@ -681,16 +774,30 @@ def _write(path: Path, text: str) -> Path:
     return path
 
 
-SEED_NOISE = (
-    "Intervals: 95% Student-t intervals of the mean over the replicates (seed noise: the "
-    "randomness of one world's draws), paired by replicate where two settings are compared "
-    "(replicate i shares its random streams across points). They do not cover parameter "
-    "uncertainty: every run uses the same parameter values (see Assumptions)."
-)
-PARAM_UNCERTAINTY = (
-    "Ranges: percentiles over the sampled worlds, i.e. parameter uncertainty as encoded by the "
-    "priors (see Assumptions: sampled keys). Seed noise within a world is not separated out."
-)
+def seed_noise_meaning(runs: pd.DataFrame) -> str:
+    """What a sweep's intervals cover, with the actual number of replicates."""
+    ok = runs[runs["error"].isna()] if "error" in runs else runs
+    n = ok["replicate"].nunique() if "replicate" in ok else 1
+    return (
+        f"Intervals: seed noise only, {n} replicate{'s' if n != 1 else ''}. 95% Student-t "
+        "intervals of the mean over the replicates (the randomness of one world's draws), paired "
+        "by replicate where two settings are compared (replicate i shares its random streams "
+        "across points). They do not cover parameter uncertainty: every run uses the same "
+        "parameter values (see Assumptions). The break-even's bracket is the 2.5th-97.5th "
+        "percentile of the replicates' own break-evens."
+    )
+
+
+def param_uncertainty_meaning(samples: pd.DataFrame) -> str:
+    """What a study's ranges cover, with the actual number of sampled worlds."""
+    ok = samples[samples["error"].isna()] if "error" in samples else samples
+    sampled = ok[ok["world"] == "sampled"] if "world" in ok else ok
+    n = sampled["sample"].nunique() if "sample" in sampled else len(sampled)
+    return (
+        f"Ranges: parameter uncertainty ({n} sampled worlds): percentiles over the sampled "
+        "worlds, as encoded by the priors (see Assumptions: sampled keys). Seed noise within a "
+        "world is not separated out."
+    )
 
 
 def write_html(folder: Path, kind: str | None = None) -> Path:
@@ -723,11 +830,11 @@ def write_html(folder: Path, kind: str | None = None) -> Path:
 
         groups = swept_groups(d["runs"], d["meta"])
         says, omitted = sweep_takeaways(d["runs"], groups)
-        meaning = SEED_NOISE
+        meaning = seed_noise_meaning(d["runs"])
         tables += _csv_tables(folder)
     else:
         says, omitted = study_takeaways(d["samples"])
-        meaning = PARAM_UNCERTAINTY
+        meaning = param_uncertainty_meaning(d["samples"])
         tables += _csv_tables(folder)
     if (folder / "summary.md").is_file():
         summary_md = (folder / "summary.md").read_text()
@@ -745,6 +852,7 @@ def write_html(folder: Path, kind: str | None = None) -> Path:
             if d["resolved"]
             else None,
             "summary_md": summary_md,
+            "summary_html": Markup(md_html(summary_md)),
             "provenance": _provenance(d["meta"]),
         }
     )
@@ -769,6 +877,18 @@ def _headline_stats(d: dict[str, Any], kind: str) -> dict[str, tuple[float, floa
             if m in g:
                 out[f"{m} at {money(float(b))}/day"] = mean_ci(g[m].to_numpy(dtype=float))
     return out
+
+
+def _count(d: dict[str, Any], kind: str) -> int:
+    """Replicates of a sweep, sampled worlds of a study."""
+    if kind == "sweep":
+        runs = d["runs"]
+        return int(runs["replicate"].nunique()) if "replicate" in runs else 1
+    if kind == "study":
+        s = d["samples"]
+        s = s[s["world"] == "sampled"] if "world" in s else s
+        return int(s["sample"].nunique()) if "sample" in s else len(s)
+    return 1
 
 
 def write_compare(a: Path, b: Path, out: Path | None = None) -> Path:
@@ -809,11 +929,13 @@ def write_compare(a: Path, b: Path, out: Path | None = None) -> Path:
         )
     meaning = {
         "run": "One run each: changes without intervals (one seed).",
-        "sweep": "Brackets: 95% intervals of the mean over replicates (seed noise); the change's "
+        "sweep": "Brackets: 95% intervals of the mean over replicates (seed noise only, "
+        f"{_count(da, ka)} replicates in A, {_count(db, kb)} in B); the change's "
         "interval combines the two as independent (it ignores common random numbers, so it is "
         "conservative when both sweeps used the same seeds).",
         "study": "Brackets: 95% intervals of the mean over the sampled worlds (parameter "
-        "uncertainty as sampled); the change's interval combines the two as independent.",
+        f"uncertainty, {_count(da, ka)} sampled worlds in A, {_count(db, kb)} in B); the "
+        "change's interval combines the two as independent.",
     }[ka]
     table = pd.DataFrame(rows, columns=["figure", "A", "B", "change B - A"])
     says = [
@@ -838,6 +960,7 @@ def write_compare(a: Path, b: Path, out: Path | None = None) -> Path:
         "figures": [],
         "assumptions": [],
         "summary_md": "",
+        "summary_html": "",
         "provenance": [
             *[(f"A: {k}", v) for k, v in _provenance(da["meta"])],
             *[(f"B: {k}", v) for k, v in _provenance(db["meta"])],

@@ -112,7 +112,9 @@ def _morris(folder: Path, result) -> list[str]:
         "",
         f"{s.samples} trajectories x {len(names) + 1} points, {s.levels} levels; mu* is the mean "
         "absolute change of the output when one factor moves across its prior (in the output's "
-        f"units), with a {s.confidence:.0%} bootstrap interval ({s.bootstrap} resamples); sigma "
+        f"units), with a {s.confidence:.0%} bootstrap interval ({s.bootstrap} resamples; "
+        f"parameter uncertainty ({s.samples * (len(names) + 1)} sampled worlds): how precisely "
+        "this sample of worlds pins mu* down, not seed noise); sigma "
         "large against mu* means non-linear effects or interactions.",
         "",
     ]
@@ -153,7 +155,9 @@ def _sobol(folder: Path, result) -> list[str]:
         f"Saltelli design, N = {s.samples} base samples x {len(names) + 2} "
         f"= {s.samples * (len(names) + 2)} worlds per budget; S1 is the share of the output's "
         "variance a factor explains alone, ST with all its interactions; intervals are "
-        f"{s.confidence:.0%} bootstrap ({s.bootstrap} resamples). Convergence: the same indices on "
+        f"{s.confidence:.0%} bootstrap ({s.bootstrap} resamples; parameter uncertainty "
+        f"({s.samples * (len(names) + 2)} sampled worlds): how precisely this sample of worlds "
+        "pins the index down, not seed noise). Convergence: the same indices on "
         "the first N/2 base samples; a negative estimate whose interval covers 0 is shown as ~0.",
         "",
     ]
@@ -177,8 +181,9 @@ def _curve(folder: Path, result) -> list[str]:
         f"{s.samples} worlds drawn from the priors ({s.design}) at every budget (common random "
         f"numbers across budgets), {s.replicates} replicate(s) each; the baseline world (the "
         f"scenario's own values) with {s.baseline_replicates} replicates. The blue band is "
-        "parameter uncertainty (90% of sampled worlds), the orange one seed noise (95% interval "
-        "over the baseline world's replicates)."
+        f"parameter uncertainty ({s.samples} sampled worlds; 5th-95th percentile), the orange "
+        f"one seed noise only ({s.baseline_replicates} replicates; 95% interval over the "
+        "baseline world's replicates)."
     )
     lines.append("")
     bands, tables = {}, []
@@ -212,6 +217,19 @@ def _curve(folder: Path, result) -> list[str]:
             view["worlds where B cuts the leak"] = cap["share_of_worlds_below_B0"]
             view["median change vs B = 0"] = cap["median_change_vs_B0"]
         view["budget"] = view["budget"].map(lambda b: money(b) if b else "0")
+        # Each bound says what it covers (parameter uncertainty or seed noise, with its count).
+        param = f"parameter uncertainty ({s.samples} sampled worlds)"
+        seed = f"seed noise only ({s.baseline_replicates} replicates)"
+        view = view.rename(
+            columns={
+                "median": "median world",
+                "param_low": f"5th pct, {param}",
+                "param_high": f"95th pct, {param}",
+                "baseline_mean": "baseline world's mean",
+                "seed_low": f"95% low, {seed}",
+                "seed_high": f"95% high, {seed}",
+            }
+        )
         lines += ["capability_extracted:", "", md_table(view.round(4)), ""]
         w = cap["param_high"] - cap["param_low"]
         sd = cap["seed_high"] - cap["seed_low"]

@@ -6,8 +6,6 @@ as PNG and SVG with its caption and provenance footer."""
 from __future__ import annotations
 
 import json
-import math
-import re
 import textwrap
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
@@ -26,6 +24,8 @@ from matplotlib.legend import Legend  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.text import Annotation  # noqa: E402
 from matplotlib.transforms import Bbox, offset_copy  # noqa: E402
+
+from sim.analysis.runs import natural_key  # noqa: E402
 
 
 def x_positions(budgets: np.ndarray) -> tuple[np.ndarray, float]:
@@ -74,26 +74,6 @@ STYLES = ["-", "--", "-.", ":"]
 
 
 # --------------------------------------------------------------------------- numeric order
-_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
-
-
-def natural_key(value: Any) -> tuple:
-    """Sort key reading numbers as numbers, also inside labels: "n=2" before "n=10", "1e5"
-    before "1e6"; a tuple key sorts field by field."""
-    if isinstance(value, tuple):
-        return tuple(natural_key(v) for v in value)
-    if isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool):
-        v = float(value)
-        return ((2, 0.0, ""),) if math.isnan(v) else ((1, v, ""),)
-    text, out, at = str(value), [], 0
-    for m in _NUMBER.finditer(text):
-        if m.start() > at:
-            out.append((0, 0.0, text[at : m.start()]))
-        out.append((1, float(m.group()), ""))
-        at = m.end()
-    if at < len(text) or not out:
-        out.append((0, 0.0, text[at:]))
-    return tuple(out)
 
 
 def groups(df: pd.DataFrame, keys: Sequence[str]) -> list[tuple[Hashable, pd.DataFrame]]:
