@@ -412,6 +412,8 @@ def test_ready_sweeps_have_the_promised_grids():
         "watermarking",
         "rate_limits",
     }
+    # B = 0 is the attacker cost multiplier's comparison point
+    assert 0.0 in [float(b) for b in pol["detection.budget_usd_per_day"]]
     mix = params("detector_mix")
     mix_budgets = [float(b) for b in mix["detection.budget_usd_per_day"]]
     # B = 0 is the mix tables' comparison point (cut per $1M, attacker cost multiplier)
