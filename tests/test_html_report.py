@@ -416,3 +416,14 @@ def test_the_report_renders_offline_in_a_real_browser(folders, tmp_path):
     assert shot.stat().st_size > 10_000
     if target := os.environ.get("DISTILLSIM_REPORT_SCREENSHOT"):
         shutil.copyfile(shot, target)
+
+
+def test_the_report_reads_figures_first_with_their_captions(folders):
+    """Takeaways, then the figures captioned as written beside them, then summary.md's tables,
+    then the raw data folded away."""
+    text = (folders["spend"] / "report.html").read_text()
+    caption = (folders["spend"] / "curve.caption.txt").read_text().strip()
+    assert f"<figcaption><b>curve.png</b> — {caption[:60]}" in text
+    order = [text.index(h) for h in ("<h2>Takeaways", "<h2>Figures", "<h2>summary.md", "<h2>Data")]
+    assert order == sorted(order)
+    assert "<details><summary>curve.csv" in text

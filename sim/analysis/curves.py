@@ -169,7 +169,7 @@ def plot_curve(
         a2.annotate("no undefended reference in these runs", (0.5, 0.5), ha="center")
     metrics = {"capability": ("capability_extracted", detail_span(a1, inset))}
     if timing:
-        metrics["delay"] = (timing, detail_span(a2, None))
+        metrics["delay to 50%"] = (timing, detail_span(a2, None))
     notes = _coincide_notes(parts, groups, metrics)
     handles = [
         Line2D([], [], color=f"C{i % 10}", marker=MARKERS[i % 8], ls=STYLES[(i // 2) % 4], ms=4)

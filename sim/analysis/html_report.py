@@ -349,10 +349,15 @@ def _set_by(overrides: list[str], label: str) -> dict[str, str]:
 
 # --------------------------------------------------------------------------- pieces
 def _figures(folder: Path) -> list[dict[str, str]]:
+    """The folder's PNGs as data URIs, each with the caption written beside it (if any)."""
     out = []
-    for p in sorted(folder.glob("*.png")):
+    # The headline figure first (the capability curve or band), then the rest by name.
+    first = ("curve.png", "curve_bands.png", "capability_by_domain.png")
+    for p in sorted(folder.glob("*.png"), key=lambda p: (p.name not in first, p.name)):
         data = base64.b64encode(p.read_bytes()).decode()
-        out.append({"name": p.name, "uri": f"data:image/png;base64,{data}"})
+        side = p.with_name(f"{p.stem}.caption.txt")
+        caption = side.read_text().strip() if side.is_file() else ""
+        out.append({"name": p.name, "uri": f"data:image/png;base64,{data}", "caption": caption})
     return out
 
 
@@ -846,6 +851,8 @@ def write_html(folder: Path, kind: str | None = None) -> Path:
             "takeaways": says,
             "omitted": omitted,
             "interval_meaning": meaning,
+            "tables_heading": "Data",
+            "tables_open": False,
             "tables": tables,
             "figures": _figures(folder),
             "assumptions": assumptions(d["resolved"], d["set_by"], d["priors"])
@@ -950,6 +957,8 @@ def write_compare(a: Path, b: Path, out: Path | None = None) -> Path:
         "takeaways": [Takeaway(t.text, "headline figures table") for t in says],
         "omitted": [],
         "interval_meaning": meaning,
+        "tables_heading": "Headline figures",
+        "tables_open": True,
         "tables": [
             {
                 "title": "Headline figures",
