@@ -285,7 +285,8 @@ def show(args: list[str]) -> int:
         else:
             print(f"{name}: {', '.join(group_options(name))}  (choose with {name}=<option>)")
         return 0
-    cfg = load(overrides, command_line=True).cfg
+    loaded = load(overrides, command_line=True)
+    cfg = loaded.cfg
     node, parent, field = cfg, None, None
     for part in name.split("."):
         parent = node
@@ -313,7 +314,16 @@ def show(args: list[str]) -> int:
         doc = _field_doc(type(parent), field.name)
         if doc:
             print(f"  {doc}")
-    print("  sources of the figures: docs/CALIBRATION.md; [E] marks an estimate")
+    from omegaconf import OmegaConf
+
+    from sim.analysis.html_report import _set_by, assumptions
+
+    rows = assumptions(
+        OmegaConf.to_container(loaded.resolved), _set_by(overrides, "set on the command line")
+    )
+    source = next((r["source"] for r in rows if r["key"] == name), "not recorded")
+    print(f"  source: {source}")
+    print("  the figures behind the sources: docs/CALIBRATION.md; [E] marks an estimate")
     return 0
 
 

@@ -137,3 +137,8 @@ def test_show_prints_a_groups_options_and_a_keys_value_and_range(capsys):
     out = capsys.readouterr().out
     value = load(["scenario=alibaba_2026"]).cfg.review.shifts_per_day
     assert out.startswith(f"review.shifts_per_day = {value!r}") and "allowed: ge 1" in out
+    # the key's own source: the config group file that set it, or the command line
+    assert main(["show", "teacher.gross_margin"]) == 0
+    assert "source: configs/teacher/claude_opus_4_6.yaml: [E]" in capsys.readouterr().out
+    assert main(["show", "teacher.gross_margin", "teacher.gross_margin=0.5"]) == 0
+    assert "source: set on the command line" in capsys.readouterr().out
