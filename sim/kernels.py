@@ -9,15 +9,33 @@ worker process loads it instead of compiling it again.
 from __future__ import annotations
 
 import math
+import os
+import tempfile
 
 import numba
 import numpy as np
+
+
+def njit(fn=None, **options):
+    """``numba.njit(cache=True, **options)``. Numba caches next to the source if it can write
+    there, else in the user's cache directory; if it can write neither it refuses to decorate,
+    so then the cache goes to a temporary directory instead."""
+
+    def decorate(f):
+        try:
+            return numba.njit(cache=True, **options)(f)
+        except RuntimeError:  # "cannot cache function ...: no locator available"
+            numba.config.CACHE_DIR = os.path.join(tempfile.gettempdir(), "distillsim-numba")
+            return numba.njit(cache=True, **options)(f)
+
+    return decorate if fn is None else decorate(fn)
+
 
 #: Cell keys are m-bin × 32 + t-bin with m-bins 0..1000 and t-bins 0..31.
 N_KEYS = 1001 * 32
 
 
-@numba.njit(cache=True, nogil=True)
+@njit(nogil=True)
 def mean_cells(m, lo, inv_width, t, has_t):  # pragma: no cover - compiled
     """The cells of :class:`sim.signal.PersistentMeanSampler`: the accounts ordered by cell key
     (a stable counting sort, the permutation a stable argsort gives), each non-empty cell's
