@@ -28,7 +28,7 @@ from sim.fleet import ACT_DEGRADE, ACT_THROTTLE, BY_BLACKLIST, BY_SWEEP, END_BAN
 from sim.ledger import DEFENDER
 from sim.review import Case, CaseBatch
 from sim.review_kernel import ATTACKER, LEGIT, LOAD, POOL
-from sim.rng import BlockDraws
+from sim.rng import BlockDraws, DrawBuffer
 
 if TYPE_CHECKING:
     from sim.model import DistillationModel
@@ -41,7 +41,8 @@ class Defender(mesa.Agent):
         super().__init__(model)
         cfg = model.cfg
         self.cfg = cfg
-        self.stream = model.streams("defender")
+        #: Uniforms only, through a buffer the compiled review decisions draw from too.
+        self.stream = DrawBuffer(model.streams("defender"), normal=False, block=1024)
         B = cfg.detection.budget_usd_per_day
         self.budget = B
         self.spend = {k: float(v) * B for k, v in cfg.detection.shares.items()}

@@ -34,7 +34,7 @@ import simpy
 from sim import review_kernel as K
 from sim.ledger import DEFENDER
 from sim.parameters import ReviewConfig
-from sim.rng import BlockDraws
+from sim.rng import BlockDraws, DrawBuffer
 
 
 @dataclass(eq=False, slots=True)
@@ -303,15 +303,11 @@ class CompiledReviewQueue(ReviewQueue):
     compiled (:mod:`sim.review_kernel`): the same reviews, draws, decisions and outcomes.
 
     It makes the defender's decisions itself (rarer ones are handed back to the defender's
-    methods). Its random numbers come from buffers drawn from the same generators: the queue's
-    and the verdicts' streams serve nothing else, so their buffers simply carry over; the
-    enforcement delays' and the investigations' generators serve others too, so their buffers
-    are drawn ahead from a saved state, and before anything else can draw from them the state is
-    put back and moved on by exactly the draws used (:meth:`_settle`).
+    methods). Its random numbers come from :class:`DrawBuffer` s of the same streams: its own
+    and the verdicts' (which serve nothing else), and the latency model's and the defender's
+    (through which everything that draws from those streams draws), so each stream's sequence is
+    taken in the same order as by the Python queue.
     """
-
-    BLOCK = 4096
-    SHARED_BLOCK = 48
 
     def __init__(self, env, cfg, n_analysts, rng, decide, defender) -> None:
         self.defender = defender
@@ -328,6 +324,9 @@ class CompiledReviewQueue(ReviewQueue):
         self.c_times = np.full((3, cap), math.nan)  # arrived, started, done
         self.wh = np.zeros(cap, np.int64)  # waiting cases, by score
         self.pools: list[np.ndarray] = []
+        # the pools' accounts, one after another, and where each starts (the last: the end)
+        self.pool_members = np.zeros(1024, np.int64)
+        self.pool_start = np.zeros(1, np.int64)
         # on shift, busy, in the idle line, the idle line (a ring)
         self.an = tuple(np.zeros(n_analysts, np.int64) for _ in range(4))
         r = max(n_analysts, 1)  # reviews in progress: at most one an analyst
@@ -338,11 +337,7 @@ class CompiledReviewQueue(ReviewQueue):
             np.zeros(r, np.int64),
         )
         self.led = (np.empty(4096), np.empty(4096))  # collateral rows not yet booked
-        # Draw buffers (service normals, verdict uniforms, delay normals, investigation uniforms)
-        self.bufs = [np.empty(0) for _ in range(4)]
-        self._snap: list = [None, None]  # generator states the shared buffers were drawn from
-        self._drawn = [0, 0]
-        self._queue_rng = rng
+        self.service = DrawBuffer(rng, normal=True)
         super().__init__(env, cfg, n_analysts, rng, decide)
         del self.cases  # no Case objects: case_times() and case_kinds() instead
 
@@ -369,14 +364,16 @@ class CompiledReviewQueue(ReviewQueue):
             return
         if not self._bound:
             self._bind()
-        d, qf = self.defender, self.qf
+        d, qf, draws = self.defender, self.qf, self._draws
         state = self._state()
         while True:
             qf[K.FIRST_DET], qf[K.RESELLER_HIT] = d.first_detection_at, d.reseller_customers_hit
             qi[K.SWEEPS] = d.sweeps
-            code = K.advance(
-                until, qi, qf, self.an, self.wh, self.neg, self.c_n, *state, *self.bufs
-            )
+            qi[K.ZQ], qi[K.UV], qi[K.ZL], qi[K.US] = (b.pos for b in draws)
+            bufs = (b.buf for b in draws)
+            code = K.advance(until, qi, qf, self.an, self.wh, self.neg, self.c_n, *state, *bufs)
+            for b, slot in zip(draws, (K.ZQ, K.UV, K.ZL, K.US), strict=True):
+                b.pos = int(qi[slot])
             d.first_detection_at = float(qf[K.FIRST_DET])
             d.reseller_customers_hit = float(qf[K.RESELLER_HIT])
             d.sweeps = int(qi[K.SWEEPS])
@@ -391,12 +388,11 @@ class CompiledReviewQueue(ReviewQueue):
                     self.led[1][:n],
                 )
             if code == K.DONE:
-                self._settle()
                 return
             if code == K.DRAWS:
-                self._refill()
+                for b, i in zip(draws, range(K.NEED_ZQ, K.NEED_US + 1), strict=True):
+                    b.ensure(int(qi[i]))
             elif code != K.FLUSH:
-                self._settle()
                 self._bail(code, int(qi[K.BAIL_K]), float(qf[K.PEND_NOW]))
                 state = self._state()
 
@@ -415,7 +411,9 @@ class CompiledReviewQueue(ReviewQueue):
         qf[K.BAN] = float(d.cfg.enforcement.action == "ban")
         qf[K.SWEEP_H], qf[K.SWEEP_SHARE] = m.latency.sweep_hours, d.cfg.enforcement.sweep_share
         self._mixing = np.array([op.cfg.traffic_mixing for op in m.operator_list], dtype=float)
-        self._gens = (self._queue_rng, d.verdicts.rng, m.latency.rng, d.stream)
+        # service times, verdicts, enforcement delays, cluster searches and sweeps
+        verdicts = DrawBuffer(d.verdicts.rng, normal=False)
+        self._draws = (self.service, verdicts, m.latency.rng, d.stream)
         self._bound = True
 
     def _state(self) -> tuple:
@@ -448,47 +446,10 @@ class CompiledReviewQueue(ReviewQueue):
             (cl.found, cl.linked),
             cl.known_at,
             index,
+            (self.pool_members, self.pool_start),
             per_op,
             *self.led,
         )
-
-    def _refill(self) -> None:
-        """Top up the draw buffers the next decision may exhaust (the kernel says how many)."""
-        qi = self.qi
-        for i, slot in enumerate((K.ZQ, K.UV, K.ZL, K.US)):
-            buf, pos, need = self.bufs[i], int(qi[slot]), int(qi[K.NEED_ZQ + i])
-            if pos + need <= buf.size:
-                continue
-            gen = self._gens[i]
-            if i >= 2 and self._snap[i - 2] is None:
-                self._snap[i - 2] = gen.bit_generator.state
-                self._drawn[i - 2] = 0
-            # The shared generators' buffers are short: what is not used is drawn again.
-            n = max(self.BLOCK if i < 2 else self.SHARED_BLOCK, need)
-            new = gen.random(n) if i % 2 else gen.standard_normal(n)
-            if i >= 2:
-                self._drawn[i - 2] += n
-            self.bufs[i] = np.concatenate([buf[pos:], new]) if pos < buf.size else new
-            qi[slot] = 0
-
-    def _settle(self) -> None:
-        """Put the shared generators where the draws used so far leave them (drop the rest)."""
-        qi = self.qi
-        for s, slot in ((0, K.ZL), (1, K.US)):
-            if self._snap[s] is None:
-                continue
-            i = s + 2
-            used = self._drawn[s] - (self.bufs[i].size - int(qi[slot]))
-            gen = self._gens[i]
-            gen.bit_generator.state = self._snap[s]
-            if used:
-                if s == 1:
-                    gen.random(used)
-                else:
-                    gen.standard_normal(used)
-            self._snap[s] = None
-            self.bufs[i] = np.empty(0)
-            qi[slot] = 0
 
     def _bail(self, code: int, k: int, now: float) -> None:
         """A decision the kernel left to the defender's own methods."""
@@ -520,10 +481,20 @@ class CompiledReviewQueue(ReviewQueue):
         )
         self._cap = cap
 
+    def _add_pools(self, pools: list[np.ndarray]) -> None:
+        ends = self.pool_start[-1] + np.cumsum([p.size for p in pools])
+        need = int(ends[-1])
+        if need > self.pool_members.size:
+            grown = np.zeros(max(need, 2 * self.pool_members.size), np.int64)
+            grown[: self.pool_start[-1]] = self.pool_members[: self.pool_start[-1]]
+            self.pool_members = grown
+        self.pool_members[self.pool_start[-1] : need] = np.concatenate(pools)
+        self.pool_start = np.concatenate([self.pool_start, ends])
+
     def _common(self) -> tuple:
         """The arguments of the kernels that start reviews (enough service draws for all)."""
-        if int(self.qi[K.ZQ]) + self.n_analysts > self.bufs[0].size:
-            self._refill_queue()
+        self.service.ensure(self.n_analysts)
+        self.qi[K.ZQ] = self.service.pos
         return (
             self.qi,
             self.qf,
@@ -533,14 +504,8 @@ class CompiledReviewQueue(ReviewQueue):
             self.c_n,
             self.c_times[1],
             *self.run,
-            self.bufs[0],
+            self.service.buf,
         )
-
-    def _refill_queue(self) -> None:
-        buf, pos = self.bufs[0], int(self.qi[K.ZQ])
-        new = self._queue_rng.standard_normal(max(self.BLOCK, self.n_analysts))
-        self.bufs[0] = np.concatenate([buf[pos:], new])
-        self.qi[K.ZQ] = 0
 
     # ------------------------------------------------------------------ events
     def _arrive(self, batch: CaseBatch) -> None:
@@ -555,6 +520,7 @@ class CompiledReviewQueue(ReviewQueue):
         if batch.pools:
             acc = np.where(batch.kind == K.POOL, acc + len(self.pools), acc)
             self.pools.extend(batch.pools)
+            self._add_pools(batch.pools)
         ci[1, lo:hi] = acc
         ci[2, lo:hi] = batch.op
         ci[3, lo:hi] = batch.cluster
@@ -563,11 +529,13 @@ class CompiledReviewQueue(ReviewQueue):
         self.c_n[lo:hi] = batch.size
         self.c_times[0, lo:hi] = now
         K.arrive(lo, hi, now, *self._common())
+        self.service.pos = int(self.qi[K.ZQ])
 
     def _shift_begins(self, crew: int, schedule_end: bool = False) -> None:
         if not hasattr(self, "_crew_idx"):  # the first, during __init__
             self._crew_idx = [np.array(c, dtype=np.int64) for c in self._crews]
         K.shift_begins(self._crew_idx[crew], self.env.now, *self._common())
+        self.service.pos = int(self.qi[K.ZQ])
         if schedule_end:
             self._after(self.cfg.shift_hours, self._shift_ends, crew)
 

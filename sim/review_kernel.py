@@ -3,10 +3,10 @@
 :class:`sim.review.CompiledReviewQueue` keeps the queue in arrays and calls these kernels; they
 do what :class:`sim.review.ReviewQueue` and :meth:`sim.defender.Defender.decide` do, step for
 step: the same heaps (CPython's ``heapq`` sifts, so equal and NaN scores order alike), the same
-random numbers in the same order (taken from buffers the queue draws from the same generators),
-the same float expressions. A single attacker account confirmed and banned, its cluster searched
-and swept, a cleared account, a legitimate account cleared, and load are decided here; a decision
-the kernel does not make (a pool, an action other than a ban, a legitimate account wrongly
+random numbers in the same order (from :class:`sim.rng.DrawBuffer` s of the same streams), the
+same float expressions. An attacker account or pool confirmed and banned, its cluster searched
+and swept, a cleared account or pool, a legitimate account cleared, and load are decided here; a
+decision the kernel does not make (an action other than a ban, a legitimate account wrongly
 confirmed) is handed back with its verdict draw (a ``BAIL_*`` code) and the kernel resumes after
 it. ``tests/test_review.py`` compares whole runs with the Python queue and per-case SimPy events.
 """
@@ -325,6 +325,48 @@ def _sweep(
 
 
 @njit
+def _enforce_pool(
+    members, t, by, op, qi, qf, acc_b, acc_f, acc_i, per_op, led_h, led_u
+):  # pragma: no cover
+    """``Defender.enforce(members, t, by, confirmed=True, decisions=1)`` for a ban, with numpy's
+    semantics (each mask is taken before anything is set)."""
+    confirmed, attributed, ended_at, acc_op = acc_b[1], acc_b[2], acc_f[1], acc_i[2]
+    n_ops = per_op[4].size
+    new = np.zeros(n_ops, np.int64)
+    is_new = np.empty(members.size, np.bool_)
+    for i in range(members.size):
+        is_new[i] = not confirmed[members[i]]
+    for i in range(members.size):
+        j = members[i]
+        if is_new[i]:
+            confirmed[j] = True
+            new[acc_op[j]] += 1
+        attributed[j] = True
+    for q in range(n_ops):
+        per_op[0][q] += new[q]  # confirmed_by_op += bincount(op[new])
+    per_op[1][op] += 1  # one decision
+    # Fleet.end(members, t, END_BANNED, by), then the collateral of those it ended
+    ended = np.zeros(n_ops, np.int64)
+    later = np.empty(members.size, np.bool_)
+    for i in range(members.size):
+        later[i] = ended_at[members[i]] > t
+    n_ended = 0
+    for i in range(members.size):
+        if later[i]:
+            j = members[i]
+            ended_at[j] = t
+            acc_i[0][j] = 1
+            acc_i[1][j] = by
+            ended[acc_op[j]] += 1
+            n_ended += 1
+    if n_ended == 0 or t >= qf[HORIZON]:
+        return
+    for q in range(n_ops):
+        if ended[q]:
+            _collateral_of(q, ended[q], t, qi, qf, per_op, led_h, led_u)
+
+
+@njit
 def _decide(
     k,
     now,
@@ -339,6 +381,7 @@ def _decide(
     cl_b,
     cl_known,
     index,
+    pools,
     per_op,
     led_h,
     led_u,
@@ -358,12 +401,21 @@ def _decide(
         legit_cd[j] = now + qf[COOLDOWN]
         return DONE
     u = _draw(uv, qi, UV)
-    if kind == POOL or (u < qf[P_CONFIRM] and not qf[BAN]):
+    if u < qf[P_CONFIRM] and not qf[BAN]:
         qf[U] = u
         return BAIL_ATTACKER
-    acc_b[0][j] = False  # in_review
+    members = pools[0][pools[1][j] : pools[1][j + 1]] if kind == POOL else pools[0][:0]
+    if kind == POOL:
+        for i in range(members.size):
+            acc_b[0][members[i]] = False  # in_review
+    else:
+        acc_b[0][j] = False
     if u >= qf[P_CONFIRM]:
-        acc_f[0][j] = now + qf[COOLDOWN]  # cooldown_until
+        if kind == POOL:
+            for i in range(members.size):
+                acc_f[0][members[i]] = now + qf[COOLDOWN]  # cooldown_until
+        else:
+            acc_f[0][j] = now + qf[COOLDOWN]
         return DONE
     op, cl, by = cases_i[2, k], cases_i[3, k], cases_i[4, k]
     # Latency.enforcement_hour
@@ -374,17 +426,19 @@ def _decide(
     else:
         delay = qf[ENF_MED] * math.exp(qf[ENF_SIG] * _draw(zl, qi, ZL))
     t = now + delay
-    # Defender._enforce_one (a ban)
-    if not acc_b[1][j]:
-        acc_b[1][j] = True  # confirmed
-        per_op[0][op] += 1  # confirmed_by_op
-    acc_b[2][j] = True  # attributed
-    per_op[1][op] += 1  # decisions_by_op
-    if acc_f[1][j] > t:  # ended_at
-        acc_f[1][j] = t
-        acc_i[0][j] = 1  # end_kind: END_BANNED
-        acc_i[1][j] = by  # banned_by
-        _collateral_of(op, 1, t, qi, qf, per_op, led_h, led_u)
+    if kind == POOL:
+        _enforce_pool(members, t, by, op, qi, qf, acc_b, acc_f, acc_i, per_op, led_h, led_u)
+    else:  # Defender._enforce_one (a ban)
+        if not acc_b[1][j]:
+            acc_b[1][j] = True  # confirmed
+            per_op[0][op] += 1  # confirmed_by_op
+        acc_b[2][j] = True  # attributed
+        per_op[1][op] += 1  # decisions_by_op
+        if acc_f[1][j] > t:  # ended_at
+            acc_f[1][j] = t
+            acc_i[0][j] = 1  # end_kind: END_BANNED
+            acc_i[1][j] = by  # banned_by
+            _collateral_of(op, 1, t, qi, qf, per_op, led_h, led_u)
     qf[FIRST_DET] = min(qf[FIRST_DET], now)
     if qf[LEARN]:  # Learning.learn
         cl_known[cl] = min(cl_known[cl], now)
@@ -422,6 +476,7 @@ def advance(
     cl_b,
     cl_known,
     index,
+    pools,
     per_op,
     led_h,
     led_u,
@@ -450,8 +505,8 @@ def advance(
         kind = cases_i[0, k]
         qi[NEED_ZQ] = 1
         qi[NEED_UV] = kind != LOAD
-        qi[NEED_ZL] = kind == ATTACKER
-        if kind == ATTACKER:
+        qi[NEED_ZL] = kind <= POOL  # ATTACKER or POOL
+        if kind <= POOL:
             cl = cases_i[3, k]
             qi[NEED_US] = 1 + index[1][cl + 1] - index[1][cl]
         else:
@@ -479,6 +534,7 @@ def advance(
             cl_b,
             cl_known,
             index,
+            pools,
             per_op,
             led_h,
             led_u,
