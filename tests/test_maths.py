@@ -358,3 +358,32 @@ def test_harvest_pieces_match_per_exchange_times(room):
     p = ttest_ind(shortcut, direct, equal_var=False).pvalue
     assert np.nanmin(p) > 1e-4, np.nanargmin(p)
     assert np.nanmin(ttest_ind(shortcut, wrong, equal_var=False).pvalue) < 1e-6
+
+
+def test_kernels_cache_somewhere_writable(tmp_path):
+    """Where numba can write neither next to the source nor in the user's cache (here: only
+    its user-provided locator allowed, and no directory given), kernels still compile, cached in
+    a temporary directory, instead of failing at import."""
+    import os
+    import subprocess
+    import sys
+
+    env = {
+        **os.environ,
+        "NUMBA_CACHE_LOCATOR_CLASSES": "UserProvidedCacheLocator",
+        "TMPDIR": str(tmp_path),
+    }
+    env.pop("NUMBA_CACHE_DIR", None)
+    code = (
+        "import numba, numpy as np\n"
+        "import sim.review_kernel\n"
+        "from sim.kernels import mean_cells\n"
+        "m = np.zeros(3, np.float32)\n"
+        "assert mean_cells(m, np.float32(0), np.float32(20), m, False)[2].sum() == 3\n"
+        "print(numba.config.CACHE_DIR)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == str(tmp_path / "distillsim-numba")
+    assert any((tmp_path / "distillsim-numba").rglob("*.nbi"))
