@@ -22,6 +22,7 @@ events).
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
 from collections import deque
 from collections.abc import Callable
@@ -336,7 +337,8 @@ class CompiledReviewQueue(ReviewQueue):
             np.zeros(r, np.int64),
             np.zeros(r, np.int64),
         )
-        self.led = (np.empty(4096), np.empty(4096))  # collateral rows not yet booked
+        # ledger rows not yet booked: hour and category code, amount
+        self.led = (np.empty((2, 4096)), np.empty(4096))
         self.service = DrawBuffer(rng, normal=True)
         super().__init__(env, cfg, n_analysts, rng, decide)
         del self.cases  # no Case objects: case_times() and case_kinds() instead
@@ -365,9 +367,12 @@ class CompiledReviewQueue(ReviewQueue):
         if not self._bound:
             self._bind()
         d, qf, draws = self.defender, self.qf, self._draws
+        legit = d.model.legit
         state = self._state()
         while True:
             qf[K.FIRST_DET], qf[K.RESELLER_HIT] = d.first_detection_at, d.reseller_customers_hit
+            qf[K.FALSE_ACTIONS], qf[K.FALSE_BANS] = d.legit_false_actions, d.legit_false_bans
+            qf[K.LIVE_RATE] = legit._live_rate
             qi[K.SWEEPS] = d.sweeps
             qi[K.ZQ], qi[K.UV], qi[K.ZL], qi[K.US] = (b.pos for b in draws)
             bufs = (b.buf for b in draws)
@@ -377,16 +382,12 @@ class CompiledReviewQueue(ReviewQueue):
             d.first_detection_at = float(qf[K.FIRST_DET])
             d.reseller_customers_hit = float(qf[K.RESELLER_HIT])
             d.sweeps = int(qi[K.SWEEPS])
+            d.legit_false_actions = float(qf[K.FALSE_ACTIONS])
+            d.legit_false_bans = float(qf[K.FALSE_BANS])
+            legit._live_rate = float(qf[K.LIVE_RATE])
             if qi[K.LED_N]:
-                n = int(qi[K.LED_N])
+                self._flush(int(qi[K.LED_N]))
                 qi[K.LED_N] = 0
-                d.model.ledger.book(
-                    self.led[0][:n],
-                    DEFENDER,
-                    "reseller_customers",
-                    "reseller_collateral",
-                    self.led[1][:n],
-                )
             if code == K.DONE:
                 return
             if code == K.DRAWS:
@@ -410,6 +411,7 @@ class CompiledReviewQueue(ReviewQueue):
         qf[K.LEARN] = float(m.learning.enabled)
         qf[K.BAN] = float(d.cfg.enforcement.action == "ban")
         qf[K.SWEEP_H], qf[K.SWEEP_SHARE] = m.latency.sweep_hours, d.cfg.enforcement.sweep_share
+        qf[K.MARGIN] = m.margin
         self._mixing = np.array([op.cfg.traffic_mixing for op in m.operator_list], dtype=float)
         # service times, verdicts, enforcement delays, cluster searches and sweeps
         verdicts = DrawBuffer(d.verdicts.rng, normal=False)
@@ -441,8 +443,16 @@ class CompiledReviewQueue(ReviewQueue):
             (acc.in_review, acc.confirmed, acc.attributed),
             (acc.cooldown_until, acc.ended_at),
             (acc.end_kind, acc.banned_by, acc.op),
-            legit.in_review,
-            legit.cooldown_until,
+            (legit.in_review, legit.banned, legit.acted),
+            (
+                legit.cooldown_until,
+                legit.banned_at,
+                legit.weight,
+                legit.rate,
+                legit.revenue_per_exchange,
+            ),
+            legit.tier,
+            (legit._remaining_per_rate, legit._churn, legit._support),
             (cl.found, cl.linked),
             cl.known_at,
             index,
@@ -450,6 +460,14 @@ class CompiledReviewQueue(ReviewQueue):
             per_op,
             *self.led,
         )
+
+    def _flush(self, n: int) -> None:
+        """Book the kernel's ledger rows, in order: one booking per run of one category."""
+        hours, codes, usd = self.led[0][0, :n], self.led[0][1, :n], self.led[1][:n]
+        bounds = [0, *(np.flatnonzero(np.diff(codes)) + 1).tolist(), n]
+        book = self.defender.model.ledger.book_rows  # the kernel books no zero amount
+        for a, b in itertools.pairwise(bounds):
+            book(hours[a:b], *_KERNEL_ROWS[int(codes[a])], usd[a:b])
 
     def _bail(self, code: int, k: int, now: float) -> None:
         """A decision the kernel left to the defender's own methods."""
@@ -543,6 +561,14 @@ class CompiledReviewQueue(ReviewQueue):
         self.an[0][self._crew_idx[crew]] = 0
         self._after(24.0 - self.cfg.shift_hours, self._shift_begins, crew, True)
 
+
+#: Payer, payee and category of the ledger rows the kernel books, by its code.
+_KERNEL_ROWS = {
+    K.COLLATERAL: (DEFENDER, "reseller_customers", "reseller_collateral"),
+    K.FALSE_POSITIVES: (DEFENDER, "legitimate_users", "false_positives"),
+    K.SUPPORT: (DEFENDER, "support_staff", "support"),
+    K.USER_FALSE_ACTIONS: ("legitimate_users", "lost_service", "user_false_actions"),
+}
 
 #: The cluster index of an empty fleet (legitimate cases only).
 _NO_INDEX = (np.zeros(0, np.int64), np.zeros(1, np.int64))

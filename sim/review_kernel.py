@@ -5,9 +5,9 @@ do what :class:`sim.review.ReviewQueue` and :meth:`sim.defender.Defender.decide`
 step: the same heaps (CPython's ``heapq`` sifts, so equal and NaN scores order alike), the same
 random numbers in the same order (from :class:`sim.rng.DrawBuffer` s of the same streams), the
 same float expressions. An attacker account or pool confirmed and banned, its cluster searched
-and swept, a cleared account or pool, a legitimate account cleared, and load are decided here; a
-decision the kernel does not make (an action other than a ban, a legitimate account wrongly
-confirmed) is handed back with its verdict draw (a ``BAIL_*`` code) and the kernel resumes after
+and swept, a cleared account or pool, a legitimate account cleared or wrongly banned, and load
+are decided here; a decision the kernel does not make (one whose action is not a ban) is handed
+back with its verdict draw (a ``BAIL_*`` code) and the kernel resumes after
 it. ``tests/test_review.py`` compares whole runs with the Python queue and per-case SimPy events.
 """
 
@@ -68,8 +68,14 @@ N_QI = 20
     RESELLER_HIT,
     SWEEP_H,
     SWEEP_SHARE,
-) = range(20)
-N_QF = 20
+    MARGIN,
+    LIVE_RATE,
+    FALSE_ACTIONS,
+    FALSE_BANS,
+) = range(24)
+N_QF = 24
+#: Ledger rows the kernel books: reseller collateral, and a wrong ban's three rows.
+COLLATERAL, FALSE_POSITIVES, SUPPORT, USER_FALSE_ACTIONS = range(4)
 #: What :func:`advance` returns: done, the ledger buffer is full, a draw buffer is empty, or a
 #: decision for Python.
 DONE, FLUSH, DRAWS, BAIL_ATTACKER, BAIL_LEGIT_FALSE = range(5)
@@ -275,11 +281,47 @@ def _collateral_of(op, n, t, qi, qf, per_op, led_h, led_u):  # pragma: no cover 
     customers = n * per_op[3][op] * mix / qf[RATE]
     cost = customers * qf[RESELLER_USD]
     qf[RESELLER_HIT] += customers
-    if cost != 0:
+    _book(COLLATERAL, t, cost, qi, led_h, led_u)
+
+
+@njit
+def _book(category, t, usd, qi, led_h, led_u):  # pragma: no cover - compiled
+    """A ledger row into the buffer (``Ledger.book`` skips zero amounts): hour and category code
+    in ``led_h``'s two rows, the amount in ``led_u``."""
+    if usd != 0:
         i = qi[LED_N]
-        led_h[i] = t
-        led_u[i] = cost
+        led_h[0, i] = t
+        led_h[1, i] = category
+        led_u[i] = usd
         qi[LED_N] = i + 1
+
+
+@njit
+def _false_ban(
+    j, t, qi, qf, legit_b, legit_f, legit_tier, tier_f, led_h, led_u
+):  # pragma: no cover
+    """``Defender._false_action`` of legitimate account ``j`` at ``t`` for a ban (with
+    ``LegitPopulation.ban`` and ``_loss`` on one account: a sum over it is its value)."""
+    banned, acted = legit_b[1], legit_b[2]
+    banned_at, weight, rate, revenue = legit_f[1], legit_f[2], legit_f[3], legit_f[4]
+    if not banned[j] and not acted[j]:
+        qf[FALSE_ACTIONS] += weight[j]
+        qf[FALSE_BANS] += weight[j]
+    revenue_usd, support_usd = 0.0, 0.0
+    if not banned[j]:
+        banned[j] = True
+        banned_at[j] = t
+        w, r, k = weight[j], rate[j], legit_tier[j]
+        qf[LIVE_RATE] -= w * r
+        days_left = max(qf[HORIZON] - t, 0.0) / 24.0
+        stay = 1.0 * r * days_left * revenue[j]
+        leave = tier_f[0][k] * r
+        p = tier_f[1][k]
+        revenue_usd = w * (p * leave + (1.0 - p) * stay)
+        support_usd = w * tier_f[2][k]
+    _book(FALSE_POSITIVES, t, qf[MARGIN] * revenue_usd, qi, led_h, led_u)
+    _book(SUPPORT, t, support_usd, qi, led_h, led_u)
+    _book(USER_FALSE_ACTIONS, t, revenue_usd, qi, led_h, led_u)
 
 
 @njit
@@ -377,7 +419,9 @@ def _decide(
     acc_f,
     acc_i,
     legit_b,
-    legit_cd,
+    legit_f,
+    legit_tier,
+    tier_f,
     cl_b,
     cl_known,
     index,
@@ -395,10 +439,13 @@ def _decide(
         return DONE
     j = cases_i[1, k]
     if kind == LEGIT:
-        legit_b[j] = False  # in_review
+        legit_b[0][j] = False  # in_review
         if _draw(uv, qi, UV) < qf[P_FALSE]:
-            return BAIL_LEGIT_FALSE
-        legit_cd[j] = now + qf[COOLDOWN]
+            if not qf[BAN]:
+                return BAIL_LEGIT_FALSE
+            _false_ban(j, now, qi, qf, legit_b, legit_f, legit_tier, tier_f, led_h, led_u)
+            return DONE
+        legit_f[0][j] = now + qf[COOLDOWN]
         return DONE
     u = _draw(uv, qi, UV)
     if u < qf[P_CONFIRM] and not qf[BAN]:
@@ -472,7 +519,9 @@ def advance(
     acc_f,
     acc_i,
     legit_b,
-    legit_cd,
+    legit_f,
+    legit_tier,
+    tier_f,
     cl_b,
     cl_known,
     index,
@@ -497,7 +546,7 @@ def advance(
         qi[PEND_A] = -1
         _after_review(a, qf[PEND_NOW], qi, qf, an, wh, neg, c_n, c_start, rd, ro, ra, rc, zq)
     while qi[R_SIZE] > 0 and rd[0] < until:
-        if qi[LED_N] + per_op[4].size >= led_h.size:
+        if qi[LED_N] + per_op[4].size + 3 > led_u.size:
             return FLUSH
         # The next decision draws at most one verdict, one delay, one cluster search and a
         # sweep of that cluster; the analyst then starts at most one review.
@@ -530,7 +579,9 @@ def advance(
             acc_f,
             acc_i,
             legit_b,
-            legit_cd,
+            legit_f,
+            legit_tier,
+            tier_f,
             cl_b,
             cl_known,
             index,
