@@ -12,7 +12,6 @@ steadier measure on a shared machine.
 from __future__ import annotations
 
 import argparse
-import collections
 import dataclasses
 import statistics
 import sys
@@ -32,10 +31,11 @@ def main() -> None:
     from sim.attackers import base
     from sim.configuration import load
 
-    spent: dict[str, float] = collections.defaultdict(float)
+    spent: dict[str, float] = {}
 
     def wrap(cls, name: str, label: str) -> None:
         f = getattr(cls, name)
+        spent[label] = 0.0
 
         def timed(*a, **k):
             t = time.process_time()
@@ -52,7 +52,7 @@ def main() -> None:
     wrap(M, "_harvest", "harvest")
     wrap(M, "_close_window", "close_window (scans, triage, policies)")
     wrap(defender.Defender, "triage", "  of it triage")
-    wrap(base.Operator, "top_up", "top_up")
+    wrap(base.Operator, "top_up", "top_up (operators' orders, market)")
     cfg = load(
         [
             "scenario=alibaba_2026",
@@ -64,7 +64,7 @@ def main() -> None:
     m = M(dataclasses.replace(cfg, seed=0))
     m.run()
     m.release()
-    spent.clear()
+    spent.update(dict.fromkeys(spent, 0.0))
     wall, cpu = [], []
     for _ in range(args.reps):
         for seed in range(1, 6):
