@@ -21,12 +21,14 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
+from sim import review
 from sim.attribution import attribution_probability
 from sim.detectors.base import Flags, ScanContext
 from sim.fleet import ACT_DEGRADE, ACT_THROTTLE, BY_BLACKLIST, BY_SWEEP, END_BANNED
 from sim.ledger import DEFENDER
-from sim.review import Case, ReviewQueue
-from sim.rng import BlockDraws
+from sim.review import Case, CaseBatch
+from sim.review_kernel import ATTACKER, LEGIT, LOAD, POOL
+from sim.rng import BlockDraws, DrawBuffer
 
 if TYPE_CHECKING:
     from sim.model import DistillationModel
@@ -39,15 +41,16 @@ class Defender(mesa.Agent):
         super().__init__(model)
         cfg = model.cfg
         self.cfg = cfg
-        self.stream = model.streams("defender")
+        #: Uniforms only, through a buffer the compiled review decisions draw from too.
+        self.stream = DrawBuffer(model.streams("defender"), normal=False, block=1024)
         B = cfg.detection.budget_usd_per_day
         self.budget = B
         self.spend = {k: float(v) * B for k, v in cfg.detection.shares.items()}
         review_usd = self.spend.get("review", 0.0)
         shift_cost = cfg.review.shift_hours * cfg.review.analyst_usd_per_hour
         self.n_analysts = int(math.floor(review_usd / shift_cost + 1e-9)) if B > 0 else 0
-        self.queue = ReviewQueue(
-            model.env, cfg.review, self.n_analysts, model.streams("review"), self.decide
+        self.queue = review.make_queue(
+            model.env, cfg.review, self.n_analysts, model.streams("review"), self
         )
         self.verdicts = BlockDraws(model.streams("review_decisions"))
         n_ops = len(cfg.operators)
@@ -96,10 +99,10 @@ class Defender(mesa.Agent):
             det = m.detector_list[f.index]
             delay = det.processing_hours
             auto = det.params.auto_ban_score
-            cases: list[Case] = []
-            fast: list[Case] = []
+            name, by = f.detector, m.detector_index[f.detector]
             if det.links_clusters and f.accounts.size:
                 fleet.clusters.linked[acc.cluster[f.accounts]] = True
+            pools, p_score, p_op, p_cl = [], [], [], []
             for cl, members, score in f.pools:
                 members = members[~acc.in_review[members] & ~acc.confirmed[members]]
                 if members.size == 0:
@@ -109,10 +112,10 @@ class Defender(mesa.Agent):
                     self.auto_ban(members, t + delay, f.index, each=False)
                     continue
                 acc.in_review[members] = True
-                op = int(acc.op[members[0]])
-                cases.append(
-                    Case(f.detector, True, members, score, t, op=op, cluster=cl, pooled=True)
-                )
+                pools.append(members)
+                p_score.append(score)
+                p_op.append(int(acc.op[members[0]]))
+                p_cl.append(cl)
             new = ~acc.in_review[f.accounts] & ~acc.confirmed[f.accounts]
             idx, sc = f.accounts[new], f.scores[new]
             self._flagged(idx, t)
@@ -123,17 +126,6 @@ class Defender(mesa.Agent):
                 idx, sc = idx[~hit], sc[~hit]
             acc.in_review[idx] = True
             matched = m.learning.partner_match(idx, t)
-            name = f.detector
-            for j, s_k, op_k, cl_k, mt in zip(
-                idx.tolist(),
-                sc.tolist(),
-                acc.op[idx].tolist(),
-                acc.cluster[idx].tolist(),
-                matched.tolist(),
-                strict=True,
-            ):
-                c = Case(name, True, j, s_k, t, op=op_k, cluster=cl_k)
-                (fast if mt else cases).append(c)
             open_ = ~legit.in_review[f.legit] & ~legit.banned[f.legit] & ~legit.acted[f.legit]
             lidx, lsc = f.legit[open_], f.legit_scores[open_]
             legit.ever_flagged[lidx] = True
@@ -144,21 +136,54 @@ class Defender(mesa.Agent):
                     self._false_action(lidx[hit], t + delay)
                 lidx = lidx[~hit]
             legit.in_review[lidx] = True
-            nan = math.nan
-            legit_cases = [Case(name, False, j, nan, t) for j in lidx.tolist()]
             load = int(self.rng_load.poisson(f.legit_load)) if f.legit_load > 0 else 0
+            # Legitimate cases, then the load; the thinned accounts' own cases sit at random
+            # places among the load, as they would among the other flags of the whole population.
+            l_kind = np.concatenate([np.full(lidx.size, LEGIT), np.full(load, LOAD)])
+            l_acc = np.concatenate([lidx, np.full(load, -1)])
             if load:
-                legit_cases += [
-                    Case(name, False, _NONE, nan, t, decides=False) for _ in range(load)
-                ]
-                # The thinned accounts' own cases sit at random places among the load, as they
-                # would among the other flags of the whole population.
-                order = self.rng_load.permutation(len(legit_cases))
-                legit_cases = [legit_cases[i] for i in order]
-            cases += legit_cases
+                order = self.rng_load.permutation(l_kind.size)
+                l_kind, l_acc = l_kind[order], l_acc[order]
+            nl = l_kind.size
+            # One batch: pools, the accounts not matched, the legitimate cases; and the
+            # accounts matching partners' indicators, sooner.
+            rest = ~matched
+            cases = CaseBatch(
+                name,
+                by,
+                t,
+                np.concatenate(
+                    [np.full(len(pools), POOL), np.full(int(rest.sum()), ATTACKER), l_kind]
+                ),
+                np.concatenate([np.arange(len(pools)), idx[rest], l_acc]),
+                np.concatenate([np.array(p_score, dtype=float), sc[rest], np.full(nl, math.nan)]),
+                np.concatenate(
+                    [np.array(p_op, dtype=np.int64), acc.op[idx[rest]], np.full(nl, -1)]
+                ),
+                np.concatenate(
+                    [np.array(p_cl, dtype=np.int64), acc.cluster[idx[rest]], np.full(nl, -1)]
+                ),
+                np.concatenate([[float(p.size) for p in pools], np.ones(int(rest.sum()) + nl)]),
+                pools,
+            )
             self.queue.submit(cases, delay)
-            if fast:
-                self.queue.submit(fast, delay * intel.params.latency_factor)
+            if matched.any():
+                fast = idx[matched]
+                self.queue.submit(
+                    CaseBatch(
+                        name,
+                        by,
+                        t,
+                        np.full(fast.size, ATTACKER),
+                        fast,
+                        sc[matched],
+                        acc.op[fast].astype(np.int64),
+                        acc.cluster[fast].astype(np.int64),
+                        np.ones(fast.size),
+                        [],
+                    ),
+                    delay * intel.params.latency_factor,
+                )
 
     def _flagged(self, idx: np.ndarray, t: float) -> None:
         if idx.size:
@@ -203,32 +228,39 @@ class Defender(mesa.Agent):
     # ------------------------------------------------------------------ review outcome
     def decide(self, case: Case, now: float) -> None:
         """Called by an analyst when a review ends."""
-        m = self.model
         if not case.decides:
             return  # review work of thinned-out accounts: it took an analyst's time, nothing more
+        u = self.verdicts.uniform()
         if case.attacker:
-            acc = m.fleet.accounts
-            acc.in_review[case.accounts] = False
-            if self.verdicts.uniform() < self.cfg.review.confirm_attacker_prob:
-                by = m.detector_index[case.detector]
-                t = now + m.latency.enforcement_hour()
-                if case.pooled:
-                    self.enforce(case.accounts, t, by, confirmed=True, decisions=1)
-                else:
-                    self._enforce_one(case.accounts, t, by, case.op)
-                self.first_detection_at = min(self.first_detection_at, now)
-                m.learning.learn(case.cluster, case.op, now)
-                self.investigate(case.cluster, now)
-            else:
-                acc.cooldown_until[case.accounts] = now + self.cfg.review.cooldown_hours
+            by = self.model.detector_index[case.detector]
+            self.decide_attacker(case.accounts, case.pooled, by, case.op, case.cluster, now, u)
         else:
-            legit = m.legit
+            legit = self.model.legit
             j = case.accounts  # a legitimate case is one (thinned) account
             legit.in_review[j] = False
-            if self.verdicts.uniform() < self.cfg.review.false_confirm_legit_prob:
+            if u < self.cfg.review.false_confirm_legit_prob:
                 self._false_action(np.array([j]), now)
             else:
                 legit.cooldown_until[j] = now + self.cfg.review.cooldown_hours
+
+    def decide_attacker(
+        self, accounts, pooled: bool, by: int, op: int, cluster: int, now: float, u: float
+    ) -> None:
+        """The decision on a reviewed attacker account or pool, given its verdict draw ``u``."""
+        m = self.model
+        acc = m.fleet.accounts
+        acc.in_review[accounts] = False
+        if u < self.cfg.review.confirm_attacker_prob:
+            t = now + m.latency.enforcement_hour()
+            if pooled:
+                self.enforce(accounts, t, by, confirmed=True, decisions=1)
+            else:
+                self._enforce_one(accounts, t, by, op)
+            self.first_detection_at = min(self.first_detection_at, now)
+            m.learning.learn(cluster, op, now)
+            self.investigate(cluster, now)
+        else:
+            acc.cooldown_until[accounts] = now + self.cfg.review.cooldown_hours
 
     def _enforce_one(self, j: int, t: float, by: int, op: int) -> None:
         """:meth:`enforce` of one confirmed account ``j`` of operator ``op`` (one decision), on
@@ -311,6 +343,12 @@ class Defender(mesa.Agent):
             return
         if self.stream.random() >= self.p_cluster_found:
             return
+        self.cluster_found(cluster, now)
+
+    def cluster_found(self, cluster: int, now: float) -> None:
+        """An investigation found the cluster: attribute it in full and sweep it."""
+        m = self.model
+        cl = m.fleet.clusters
         cl.found[cluster] = True
         cl.linked[cluster] = True
         members = m.fleet.cluster_members(cluster)
@@ -406,7 +444,3 @@ class Defender(mesa.Agent):
         staff = self.queue.staff_usd_per_day * hours / 24.0
         m.ledger.book(t0, DEFENDER, "analysts", "review_staff", staff)
         return total + staff
-
-
-#: Accounts of a load-only review case (thinned-out legitimate accounts).
-_NONE = np.empty(0, dtype=np.int64)

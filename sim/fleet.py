@@ -123,6 +123,12 @@ class Fleet:
 
     def cluster_members(self, cluster: int) -> np.ndarray:
         """Fleet indices of a cluster's accounts (index rebuilt only when accounts were added)."""
+        by_cluster, start = self.cluster_index()
+        return by_cluster[start[cluster] : start[cluster + 1]]
+
+    def cluster_index(self) -> tuple[np.ndarray, np.ndarray]:
+        """Fleet indices ordered by cluster, and where each cluster's start in that order (the
+        last entry: the end); rebuilt only when accounts were added."""
         if self._index_n != self.n:
             cl = self.accounts.view("cluster")
             self._by_cluster = np.argsort(cl, kind="stable")
@@ -130,7 +136,7 @@ class Fleet:
                 cl[self._by_cluster], np.arange(self.clusters.n + 1)
             )
             self._index_n = self.n
-        return self._by_cluster[self._cluster_start[cluster] : self._cluster_start[cluster + 1]]
+        return self._by_cluster, self._cluster_start
 
     def operator_rows(self, op: int) -> np.ndarray:
         """Fleet indices of an operator's accounts (cached until accounts are added)."""

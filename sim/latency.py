@@ -12,6 +12,7 @@ import math
 import numpy as np
 
 from sim.parameters import LatencyConfig
+from sim.rng import DrawBuffer
 
 
 def lognormal(rng: np.random.Generator, median: float, sigma: float, n: int) -> np.ndarray:
@@ -28,7 +29,9 @@ class LatencyModel:
 
     def __init__(self, cfg: LatencyConfig, rng: np.random.Generator) -> None:
         self.cfg = cfg
-        self.rng = rng
+        #: Every delay is lognormal: the stream gives standard normals only, through a buffer
+        #: the compiled review decisions draw from too (the same sequence either way).
+        self.rng = DrawBuffer(rng, normal=True, block=1024) if rng is not None else None
 
     def setup_hours(self, n: int) -> np.ndarray:
         """Time from an account's creation slot to its first usable hour."""

@@ -102,6 +102,17 @@ class Ledger:
             self._parts.append((hour[keep], payer, payee, category, usd[keep], cash))
             self._frame = None
 
+    def book_rows(self, hour: np.ndarray, payer: str, payee: str, category: str, usd) -> None:
+        """:meth:`book` of float arrays of equal length with no zero amount, without its
+        conversions (the same rows)."""
+        if category not in CATEGORIES:
+            raise KeyError(f"unknown ledger category {category!r}")
+        if usd.size:
+            self._parts.append(
+                (hour.copy(), payer, payee, category, usd.copy(), category not in NON_CASH)
+            )
+            self._frame = None
+
     def frame(self) -> pd.DataFrame:
         """All rows, in booking order (cached until the next booking)."""
         if self._frame is not None:

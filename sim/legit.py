@@ -86,6 +86,8 @@ class LegitPopulation:
             return np.repeat(np.asarray(values, dtype=float), sizes)
 
         self.weight = per_tier(weights)
+        #: Whether some simulated account stands for more than one real one.
+        self.thinned = bool(np.any(self.weight > 1.0))
         #: Mean exchanges per day of each account (lognormal across accounts).
         z = rng.standard_normal(self.n, dtype=np.float32)
         med = per_tier([t.median_exchanges_per_day for t in self.tiers])

@@ -257,9 +257,10 @@ def summarize(
     alive_end = int((ended >= H).sum())
     legit = model.legit
     legit_total = float(legit.weight.sum())
-    cases = d.queue.cases
-    waits = [c.started_at - c.arrived_at for c in cases if c.started_at == c.started_at]
-    unreviewed = sum(1 for c in cases if c.started_at != c.started_at)
+    arrived, started, _ = d.queue.case_times()
+    reviewed = started == started
+    waits = started[reviewed] - arrived[reviewed]
+    unreviewed = int((~reviewed).sum())
     days = H / 24.0
     budget = float(cfg.detection.budget_usd_per_day)
     leak_value = cfg.defender.value_usd_per_capability_point * 100.0 * float(caps.sum())
@@ -346,9 +347,11 @@ def summarize(
         "attacker_cost_per_capability_point_usd": ratio(head_cash, cap * 100.0),
         "detection_budget_usd_per_day": budget,
         "analysts": int(d.n_analysts),
-        "review_cases": len(cases),
-        "review_mean_wait_hours": float(np.mean(waits)) if waits else None,
-        "review_mean_backlog": float(review_waiting(cases, int(H)).mean()) if cases else 0.0,
+        "review_cases": int(arrived.size),
+        "review_mean_wait_hours": float(np.mean(waits)) if waits.size else None,
+        "review_mean_backlog": (
+            float(review_waiting(arrived, started, int(H)).mean()) if arrived.size else 0.0
+        ),
         "review_backlog_at_end": int(unreviewed),
         "detectors": {
             det.name: {
@@ -405,14 +408,12 @@ def relative_to_undefended(
     return out
 
 
-def review_waiting(cases, H: int) -> np.ndarray:
+def review_waiting(arr: np.ndarray, sta: np.ndarray, H: int) -> np.ndarray:
     """Mean number of cases waiting for an analyst during each hour (a time average).
 
     Its mean over the run is therefore Σ waiting time / H = arrival rate × mean wait (Little's
     law); a case not started by the horizon waits until the horizon.
     """
-    arr = np.array([c.arrived_at for c in cases], dtype=float)
-    sta = np.array([c.started_at for c in cases], dtype=float)
     sta = np.where(np.isfinite(sta), sta, float(H))
     bounds = np.arange(H + 1, dtype=float)
 
@@ -449,12 +450,10 @@ def timeseries(model: DistillationModel) -> pd.DataFrame:
         idx = idx[idx < H].clip(0)
         return np.cumsum(np.bincount(idx, minlength=H))
 
-    cases = model.defender.queue.cases
-    arr = np.array([c.arrived_at for c in cases], dtype=float)
-    sta = np.array([c.started_at for c in cases], dtype=float)
-    backlog = review_waiting(cases, H) if cases else np.zeros(H)
+    arr, sta, _ = model.defender.queue.case_times()
+    backlog = review_waiting(arr, sta, H) if arr.size else np.zeros(H)
     wait = np.full(H, np.nan)
-    if cases:
+    if arr.size:
         ok = np.isfinite(sta)
         h_start = np.minimum(np.floor(sta[ok]).astype(np.int64), H - 1)
         w = sta[ok] - arr[ok]

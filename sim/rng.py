@@ -58,3 +58,52 @@ class BlockDraws:
         if not self._z:
             self._z = self.rng.standard_normal(self.block).tolist()[::-1]
         return self._z.pop()
+
+
+class DrawBuffer:
+    """A generator's draws of one kind (uniforms or standard normals) served in order from a
+    buffer that compiled code can read too (:attr:`buf` from :attr:`pos`).
+
+    For a stream used only through it: whoever takes them, the values are the generator's own
+    sequence, as one ``random(n)`` or ``standard_normal(n)`` call after another would give.
+    """
+
+    def __init__(self, rng: np.random.Generator, normal: bool, block: int = 4096) -> None:
+        self.rng = rng
+        self.normal = normal
+        self.block = block
+        self.buf = np.empty(0)
+        self.pos = 0
+
+    def ensure(self, n: int) -> None:
+        """At least ``n`` draws in the buffer from :attr:`pos` (which becomes 0)."""
+        left = self.buf.size - self.pos
+        if left >= n:
+            return
+        k = max(self.block, n - left)
+        new = self.rng.standard_normal(k) if self.normal else self.rng.random(k)
+        self.buf = np.concatenate([self.buf[self.pos :], new]) if left else new
+        self.pos = 0
+
+    def _take(self, size):
+        if size is None:
+            if self.pos >= self.buf.size:
+                self.ensure(1)
+            v = float(self.buf[self.pos])
+            self.pos += 1
+            return v
+        n = int(size)
+        self.ensure(n)
+        out = self.buf[self.pos : self.pos + n].copy()
+        self.pos += n
+        return out
+
+    def random(self, size: int | None = None):
+        """Uniforms on [0, 1), as ``Generator.random``."""
+        assert not self.normal
+        return self._take(size)
+
+    def standard_normal(self, size: int | None = None):
+        """Standard normals, as ``Generator.standard_normal``."""
+        assert self.normal
+        return self._take(size)

@@ -147,6 +147,37 @@ def test_persistent_mean_sampler_is_exact_in_distribution():
         assert counts[p < 1e-9].sum() <= 1
 
 
+def test_mean_cells_kernel_equals_the_numpy_expressions():
+    """The compiled cell builder gives the keys and stable order of the numpy code it replaced."""
+    from sim.kernels import mean_cells
+
+    rng = np.random.default_rng(11)
+    n, lo, w = 20_000, np.float32(-3.7), np.float32(1.0 / 0.05)
+    m = np.concatenate([rng.normal(0, 3, n - 4), [-1e9, 1e9, lo, lo + 1 / w]]).astype(np.float32)
+    t = rng.uniform(0, 1, n).astype(np.float32) ** 8
+    t[::7] = 0.0
+    t[::11] = 0.5
+    for test in (None, t):
+        mb = np.floor((m - lo) * w)
+        key = (np.clip(mb, -1, 999) + 1).astype(np.int16) * np.int16(32)
+        if test is not None:
+            mant, e = np.frexp(np.maximum(test, np.float32(2.0**-40)))
+            e -= mant == 0.5
+            tb = np.clip(-e, 0, 30).astype(np.int16)
+            tb[test <= 0] = 31
+            key = key + tb
+        order = np.argsort(key, kind="stable")
+        sk = key[order]
+        starts = np.flatnonzero(np.diff(sk, prepend=np.int16(-1)))
+        got = mean_cells(
+            m, lo, w, np.ones(1, np.float32) if test is None else test, test is not None
+        )
+        assert np.array_equal(got[0], order)
+        assert np.array_equal(got[1], starts)
+        assert np.array_equal(got[2], np.diff(np.append(starts, n)))
+        assert np.array_equal(got[3], sk[starts].astype(np.int64))
+
+
 def test_flag_probability_given_persistent_term():
     rng = np.random.default_rng(2)
     m, rho, tau = 1.0, 0.6, 2.0
@@ -327,3 +358,32 @@ def test_harvest_pieces_match_per_exchange_times(room):
     p = ttest_ind(shortcut, direct, equal_var=False).pvalue
     assert np.nanmin(p) > 1e-4, np.nanargmin(p)
     assert np.nanmin(ttest_ind(shortcut, wrong, equal_var=False).pvalue) < 1e-6
+
+
+def test_kernels_cache_somewhere_writable(tmp_path):
+    """Where numba can write neither next to the source nor in the user's cache (here: only
+    its user-provided locator allowed, and no directory given), kernels still compile, cached in
+    a temporary directory, instead of failing at import."""
+    import os
+    import subprocess
+    import sys
+
+    env = {
+        **os.environ,
+        "NUMBA_CACHE_LOCATOR_CLASSES": "UserProvidedCacheLocator",
+        "TMPDIR": str(tmp_path),
+    }
+    env.pop("NUMBA_CACHE_DIR", None)
+    code = (
+        "import numba, numpy as np\n"
+        "import sim.review_kernel\n"
+        "from sim.kernels import mean_cells\n"
+        "m = np.zeros(3, np.float32)\n"
+        "assert mean_cells(m, np.float32(0), np.float32(20), m, False)[2].sum() == 3\n"
+        "print(numba.config.CACHE_DIR)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == str(tmp_path / "distillsim-numba")
+    assert any((tmp_path / "distillsim-numba").rglob("*.nbi"))

@@ -464,10 +464,10 @@ def test_counts_and_backlog_have_one_definition():
     s, ts = summarize(m, "alibaba_2026"), timeseries(m)
     assert ts["accounts_banned_cum"].iloc[-1] == s["accounts_banned"]
     # The hourly backlog is a time average: its mean is the arrivals' total wait / horizon.
-    cases = m.defender.queue.cases
+    arrived, started, _ = m.defender.queue.case_times()
     waited = sum(
-        (min(c.started_at, m.horizon) if c.started_at == c.started_at else m.horizon) - c.arrived_at
-        for c in cases
+        (min(s, m.horizon) if s == s else m.horizon) - a
+        for a, s in zip(arrived.tolist(), started.tolist(), strict=True)
     )
     assert ts["review_backlog"].mean() == pytest.approx(waited / m.horizon)
     assert s["review_mean_backlog"] == pytest.approx(waited / m.horizon)

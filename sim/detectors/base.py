@@ -265,11 +265,16 @@ class Detector(mesa.Agent):
         cfg = self.model.cfg.detection.threshold
         if cfg.method == "bayes":
             self.bayes = bayes_terms(self.model, self)
+        # Only a threshold calibrated on the population weighs its accounts (a million products).
+        weighed = cfg.method == "capacity" or (
+            cfg.method == "fpr" and cfg.calibrate_on == "population"
+        )
+        weights = legit.weight * test if weighed else None
         if cfg.method == "capacity":
-            self.tau = self._capacity_threshold(cfg, mu, legit.weight * test)
+            self.tau = self._capacity_threshold(cfg, mu, weights)
         else:
             self.tau = threshold(
-                cfg, self.dprime, mu, legit.weight * test, self.bayes, period_hours=self.period
+                cfg, self.dprime, mu, weights, self.bayes, period_hours=self.period
             )
         # float32 is ample for a persistent mean, and twice as fast.
         u = rng.standard_normal(legit.n, dtype=np.float32)
@@ -280,8 +285,8 @@ class Detector(mesa.Agent):
         self._legit_sampler = PersistentMeanSampler(
             m, self.tau, self.rho, None if constant_test else test
         )
-        extra = legit.weight - 1.0
-        if np.any(extra > 0):
+        if legit.thinned:
+            extra = legit.weight - 1.0
             self._extra_weight_q = float((extra * self._review_q(np.arange(legit.n))).sum())
 
     def _capacity_threshold(self, cfg, mu: np.ndarray, weights: np.ndarray) -> float:
