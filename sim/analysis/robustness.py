@@ -160,7 +160,12 @@ def figure(
         zero_based(axes[1], lambda a: draw(a, False), axes="xy")
     axes[1].set_xlabel(f"best option's {output}", fontsize=7)
     axes[1].set_ylabel(f"option's {output}", fontsize=7)
-    found = coinciding({o: (best.to_numpy(), (losses[o] * sign).to_numpy()) for o in order})
+    # Judged on the regrets (left panel's scale): options a hair apart on the right panel's
+    # scale can still differ by millions, which the note must not call coinciding.
+    lo, hi = axes[0].get_xlim()
+    found = coinciding(
+        {o: (best.to_numpy(), regret[o].to_numpy()) for o in order}, span=float(hi - lo)
+    )
     legend(axes[1], coincide_notes(found), fontsize=6, loc="upper left")
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
