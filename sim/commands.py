@@ -316,10 +316,10 @@ def show(args: list[str]) -> int:
             print(f"  {doc}")
     from omegaconf import OmegaConf
 
-    from sim.analysis.html_report import _set_by, assumptions
+    from sim.analysis.html_report import assumptions, keys_set_by
 
     rows = assumptions(
-        OmegaConf.to_container(loaded.resolved), _set_by(overrides, "set on the command line")
+        OmegaConf.to_container(loaded.resolved), keys_set_by(overrides, "set on the command line")
     )
     source = next((r["source"] for r in rows if r["key"] == name), "not recorded")
     print(f"  source: {source}")

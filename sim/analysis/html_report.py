@@ -343,7 +343,8 @@ def _short(v: Any) -> str:
     return text if len(text) <= 120 else text[:117] + "..."
 
 
-def _set_by(overrides: list[str], label: str) -> dict[str, str]:
+def keys_set_by(overrides: list[str], label: str) -> dict[str, str]:
+    """Each key an override list sets -> ``label`` (where its value came from)."""
     return {o.split("=", 1)[0].lstrip("+~"): label for o in overrides if "=" in o}
 
 
@@ -695,7 +696,7 @@ def _load(folder: Path, kind: str) -> dict[str, Any]:
             "meta": meta,
             "resolved": resolved,
             "summary": summary,
-            "set_by": _set_by(meta.get("overrides", []), "set on the command line"),
+            "set_by": keys_set_by(meta.get("overrides", []), "set on the command line"),
             "priors": None,
         }
     if kind == "sweep":
@@ -706,7 +707,7 @@ def _load(folder: Path, kind: str) -> dict[str, Any]:
         if src.is_file():
             resolved = OmegaConf.to_container(OmegaConf.load(src), resolve=True)
             resolved.pop("hydra", None)
-        set_by = _set_by(meta.get("settings", []), "set for every run of the sweep")
+        set_by = keys_set_by(meta.get("settings", []), "set for every run of the sweep")
         for k, vals in (meta.get("grid") or {}).items():
             set_by[k] = f"swept: {', '.join(map(str, vals))} (value shown: point 0's)"
         for k, sources in (meta.get("tied") or {}).items():
@@ -725,7 +726,7 @@ def _load(folder: Path, kind: str) -> dict[str, Any]:
         "meta": meta,
         "resolved": resolved,
         "samples": pd.read_parquet(folder / "samples.parquet"),
-        "set_by": _set_by(meta.get("overrides", []), "set on the command line"),
+        "set_by": keys_set_by(meta.get("overrides", []), "set on the command line"),
         "priors": meta.get("priors") or [],
     }
 
