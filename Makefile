@@ -19,7 +19,7 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.installed
 
 # The headline output: capability extracted versus detection spend for the Alibaba 2026 world
-# (10 budgets x fixed/adaptive x 3 replicates = 60 full-scale runs, a few minutes on 2 cores).
+# (10 budgets x fixed/adaptive x 3 replicates = 60 full-scale runs, a minute or two on 2 cores).
 demo: $(VENV)/.installed
 	$(BIN)/distillsim sweep sweep=spend_curve scenario=alibaba_2026 'replicate=range(0,3)' | tee .demo.out
 	@echo "figures: $$(tail -n 1 .demo.out)/curve.png, frontier.png, breakeven_vs_value.png; table: summary.md"
