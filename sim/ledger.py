@@ -117,23 +117,32 @@ class Ledger:
         """All rows, in booking order (cached until the next booking)."""
         if self._frame is not None:
             return self._frame
-        sizes = np.array([np.size(p[0]) for p in self._parts], dtype=np.int64)
-        cols: dict[str, object] = {
-            "hour": np.concatenate([np.atleast_1d(p[0]) for p in self._parts])
-            if self._parts
-            else np.empty(0),
-        }
+        parts = self._parts
+        n = len(parts)
+        # Most rows are booked one at a time (scalars): place those in one pass and copy only
+        # the array parts, instead of a concatenation of thousands of one-element arrays.
+        is_arr = np.fromiter((type(p[0]) is np.ndarray for p in parts), dtype=bool, count=n)
+        sizes = np.ones(n, dtype=np.int64)
+        arr_parts = np.flatnonzero(is_arr)
+        sizes[arr_parts] = [parts[i][0].size for i in arr_parts]
+        start = np.cumsum(sizes) - sizes
+        total = int(sizes.sum())
+        hour, usd = np.empty(total), np.empty(total)
+        one = start[~is_arr]
+        hour[one] = np.fromiter((p[0] for p in parts if type(p[0]) is not np.ndarray), float)
+        usd[one] = np.fromiter((p[4] for p in parts if type(p[0]) is not np.ndarray), float)
+        for i in arr_parts:
+            a, b = start[i], start[i] + sizes[i]
+            hour[a:b] = parts[i][0]
+            usd[a:b] = parts[i][4]
+        cols: dict[str, object] = {"hour": hour}
         for j, name in ((1, "payer"), (2, "payee"), (3, "category")):
-            labels = [p[j] for p in self._parts]
+            labels = [p[j] for p in parts]
             cats = list(dict.fromkeys(labels))
             code = {c: i for i, c in enumerate(cats)}
             codes = np.repeat(np.array([code[v] for v in labels], dtype=np.int32), sizes)
             cols[name] = pd.Categorical.from_codes(codes, categories=cats)
-        cols["usd"] = (
-            np.concatenate([np.atleast_1d(p[4]) for p in self._parts])
-            if self._parts
-            else np.empty(0)
-        )
-        cols["cash"] = np.repeat(np.array([p[5] for p in self._parts], dtype=bool), sizes)
+        cols["usd"] = usd
+        cols["cash"] = np.repeat(np.array([p[5] for p in parts], dtype=bool), sizes)
         self._frame = pd.DataFrame(cols)
         return self._frame

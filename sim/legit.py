@@ -63,6 +63,21 @@ class LegitLoss:
         return margin * self.revenue_usd + self.support_usd
 
 
+#: The attributes :meth:`LegitPopulation._draw_accounts` fixes for the whole run.
+_FIXED = (
+    "tier",
+    "weight",
+    "thinned",
+    "rate",
+    "revenue_per_exchange",
+    "content_lookalike",
+    "linkage_lookalike",
+    "_live_rate",
+)
+#: (key, attributes, stream state after drawing them) of the last population drawn.
+_LAST: tuple | None = None
+
+
 class LegitPopulation:
     """Legitimate accounts: usage rates, tiers, weights, false-ban costs and review state."""
 
@@ -80,21 +95,7 @@ class LegitPopulation:
             weights.append(t.accounts / n if n else 0.0)
         self.n = int(sum(sizes))
         self.sizes = sizes
-        self.tier = np.repeat(np.arange(len(self.tiers), dtype=np.int16), sizes)
-
-        def per_tier(values) -> np.ndarray:
-            return np.repeat(np.asarray(values, dtype=float), sizes)
-
-        self.weight = per_tier(weights)
-        #: Whether some simulated account stands for more than one real one.
-        self.thinned = bool(np.any(self.weight > 1.0))
-        #: Mean exchanges per day of each account (lognormal across accounts).
-        z = rng.standard_normal(self.n, dtype=np.float32)
-        med = per_tier([t.median_exchanges_per_day for t in self.tiers])
-        self.rate = med * np.exp(per_tier([t.sigma for t in self.tiers]) * z)
-        self.revenue_per_exchange = per_tier([t.revenue_per_exchange_usd for t in self.tiers])
-        self.content_lookalike = per_tier([t.content_lookalike for t in self.tiers])
-        self.linkage_lookalike = per_tier([t.linkage_lookalike for t in self.tiers])
+        self._draw_accounts(cfg, sizes, weights, rng)
         # Revenue left in a customer's life per unit of usage rate (exchanges/day), per tier.
         self._remaining_per_rate = np.array(
             [
@@ -114,8 +115,42 @@ class LegitPopulation:
         self.in_review = np.zeros(self.n, dtype=bool)
         self.ever_flagged = np.zeros(self.n, dtype=bool)
         self.accounts_total = int(sum(t.accounts for t in self.tiers))
-        self._live_rate = float((self.weight * self.rate).sum())
         self.median_rate = self._mixture_median()
+
+    def _draw_accounts(self, cfg: LegitConfig, sizes: list[int], weights: list[float], rng) -> None:
+        """The accounts' fixed attributes. A sampled world is simulated twice in a row with the
+        same legitimate population and stream (with and without detection), so the last
+        population drawn is kept and reused, with the stream set to where the draws left it:
+        the same arrays and the same stream afterwards, without a million draws again."""
+        global _LAST
+        key = (repr(cfg), tuple(sizes), tuple(weights), repr(rng.bit_generator.state))
+        if _LAST is not None and _LAST[0] == key:
+            arrays, state = _LAST[1], _LAST[2]
+            rng.bit_generator.state = state
+            for name, value in arrays.items():
+                setattr(self, name, value)
+            return
+
+        def per_tier(values) -> np.ndarray:
+            return np.repeat(np.asarray(values, dtype=float), sizes)
+
+        self.tier = np.repeat(np.arange(len(self.tiers), dtype=np.int16), sizes)
+        self.weight = per_tier(weights)
+        #: Whether some simulated account stands for more than one real one.
+        self.thinned = bool(np.any(self.weight > 1.0))
+        #: Mean exchanges per day of each account (lognormal across accounts).
+        z = rng.standard_normal(self.n, dtype=np.float32)
+        med = per_tier([t.median_exchanges_per_day for t in self.tiers])
+        self.rate = med * np.exp(per_tier([t.sigma for t in self.tiers]) * z)
+        self.revenue_per_exchange = per_tier([t.revenue_per_exchange_usd for t in self.tiers])
+        self.content_lookalike = per_tier([t.content_lookalike for t in self.tiers])
+        self.linkage_lookalike = per_tier([t.linkage_lookalike for t in self.tiers])
+        self._live_rate = float((self.weight * self.rate).sum())
+        arrays = {name: getattr(self, name) for name in _FIXED}
+        for v in arrays.values():
+            if isinstance(v, np.ndarray):
+                v.flags.writeable = False  # shared between worlds: never written
+        _LAST = (key, arrays, rng.bit_generator.state)
 
     def _mixture_median(self) -> float:
         """Median per-account daily usage of the full (unthinned) tier mixture, analytically."""

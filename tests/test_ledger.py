@@ -116,3 +116,38 @@ def test_ledger_rejects_unknown_category_and_zero_rows():
     led.book(np.arange(3), "defender", "x", "detection_fixed", np.array([1.0, 0.0, 2.0]))
     f = led.frame()
     assert len(f) == 2 and f["usd"].sum() == 3.0
+
+
+def test_frame_keeps_every_row_in_booking_order_whatever_was_booked():
+    """The frame places scalar rows and array parts in one pass; it must equal the plain
+    concatenation of what was booked, row for row, in booking order."""
+    rng = np.random.default_rng(4)
+    led = Ledger()
+    booked = []  # (hour, payer, payee, category, usd) per row, as booked
+    cats = sorted(CATEGORIES)
+    for _ in range(400):
+        cat = cats[int(rng.integers(len(cats)))]
+        payer, payee = f"p{int(rng.integers(3))}", f"q{int(rng.integers(3))}"
+        if rng.random() < 0.7:
+            h, usd = float(rng.random() * 100), float(rng.random())
+            led.book(h, payer, payee, cat, usd)
+            booked.append((h, payer, payee, cat, usd))
+        else:
+            k = int(rng.integers(0, 6))
+            h = rng.random(k) * 100
+            usd = np.where(rng.random(k) < 0.3, 0.0, rng.random(k))  # zeros are not booked
+            if rng.random() < 0.5:
+                led.book(h, payer, payee, cat, usd)
+            else:
+                keep = usd != 0
+                h, usd = h[keep], usd[keep]
+                led.book_rows(h, payer, payee, cat, usd)
+            booked += [(x, payer, payee, cat, u) for x, u in zip(h, usd, strict=True) if u != 0]
+    f = led.frame()
+    assert len(f) == len(booked)
+    assert f["hour"].tolist() == [r[0] for r in booked]
+    assert f["usd"].tolist() == [r[4] for r in booked]
+    for j, col in ((1, "payer"), (2, "payee"), (3, "category")):
+        assert f[col].astype(str).tolist() == [r[j] for r in booked]
+    assert f["cash"].tolist() == [r[3] not in NON_CASH for r in booked]
+    assert len(Ledger().frame()) == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -387,3 +388,43 @@ def test_kernels_cache_somewhere_writable(tmp_path):
     )
     assert out.stdout.strip() == str(tmp_path / "distillsim-numba")
     assert any((tmp_path / "distillsim-numba").rglob("*.nbi"))
+
+
+def test_a_reused_legitimate_population_is_the_one_a_fresh_draw_gives():
+    """The last legitimate population drawn is reused for the same config and stream state
+    (a world's undefended twin, then the world): the same arrays, the stream left where the
+    draws leave it, read-only; a different stream or config draws anew."""
+    from conftest import small_cfg
+
+    import sim.legit as legit_mod
+
+    cfg = small_cfg()
+
+    def build(seed: int, c=cfg):
+        rng = np.random.default_rng(seed)
+        pop = legit_mod.LegitPopulation(c.legit, c.world, rng)
+        return pop, rng.random()
+
+    legit_mod._LAST = None
+    fresh, after_fresh = build(5)
+    reused, after_reused = build(5)
+    assert reused.rate is fresh.rate  # reused, not redrawn
+    assert after_reused == after_fresh  # the stream continues as after a fresh draw
+    legit_mod._LAST = None
+    redrawn, after_redrawn = build(5)
+    assert redrawn.rate is not fresh.rate and after_redrawn == after_fresh
+    for name in legit_mod._FIXED:
+        a, b = getattr(fresh, name), getattr(redrawn, name)
+        assert np.array_equal(a, b), name
+    with pytest.raises(ValueError):
+        fresh.rate[0] = 1.0  # shared between worlds: read-only
+    other, _ = build(6)
+    assert not np.array_equal(other.rate, fresh.rate)
+    tiers = dict(cfg.legit.tiers)
+    name = next(iter(tiers))
+    tiers[name] = dataclasses.replace(tiers[name], sigma=tiers[name].sigma * 1.5)
+    changed = dataclasses.replace(cfg, legit=dataclasses.replace(cfg.legit, tiers=tiers))
+    legit_mod._LAST = None
+    build(5)
+    moved, _ = build(5, changed)
+    assert not np.array_equal(moved.rate, fresh.rate)
