@@ -19,6 +19,7 @@ from scipy.optimize import brentq
 from scipy.special import ndtr
 
 from sim.parameters import LegitConfig, TierConfig, WorldConfig
+from sim.rng import standard_normal_f32
 
 DAYS_PER_MONTH = 30.44
 
@@ -139,7 +140,7 @@ class LegitPopulation:
         #: Whether some simulated account stands for more than one real one.
         self.thinned = bool(np.any(self.weight > 1.0))
         #: Mean exchanges per day of each account (lognormal across accounts).
-        z = rng.standard_normal(self.n, dtype=np.float32)
+        z = standard_normal_f32(rng, self.n)
         med = per_tier([t.median_exchanges_per_day for t in self.tiers])
         self.rate = med * np.exp(per_tier([t.sigma for t in self.tiers]) * z)
         self.revenue_per_exchange = per_tier([t.revenue_per_exchange_usd for t in self.tiers])

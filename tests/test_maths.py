@@ -428,3 +428,32 @@ def test_a_reused_legitimate_population_is_the_one_a_fresh_draw_gives():
     build(5)
     moved, _ = build(5, changed)
     assert not np.array_equal(moved.rate, fresh.rate)
+
+
+def test_replayed_normals_are_the_draws_a_direct_call_gives():
+    """``standard_normal_f32`` replays a recent draw when the stream is where it was: the same
+    numbers as ``standard_normal(n, dtype=float32)``, and the stream continues the same."""
+    from sim import rng as rng_mod
+
+    def fresh(seed: int):
+        return np.random.Generator(np.random.PCG64(seed))
+
+    direct = fresh(3)
+    want = direct.standard_normal(1000, dtype=np.float32)
+    want_next = direct.random(4)
+    first = rng_mod.standard_normal_f32(fresh(3), 1000)
+    g = fresh(3)
+    again = rng_mod.standard_normal_f32(g, 1000)
+    assert again is first and np.array_equal(again, want)  # replayed, and the same numbers
+    assert np.array_equal(g.random(4), want_next)
+    assert not again.flags.writeable
+    # A stream elsewhere, or another size, draws anew.
+    g = fresh(3)
+    g.random()
+    assert rng_mod.standard_normal_f32(g, 1000) is not first
+    assert rng_mod.standard_normal_f32(fresh(3), 999) is not first
+    # Only a few recent draws are kept.
+    for s in range(rng_mod._REPLAYS_KEPT + 1):
+        rng_mod.standard_normal_f32(fresh(100 + s), 10)
+    assert len(rng_mod._REPLAYS) <= rng_mod._REPLAYS_KEPT
+    assert rng_mod.standard_normal_f32(fresh(3), 1000) is not first

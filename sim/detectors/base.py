@@ -23,6 +23,7 @@ import numpy as np
 from scipy.special import ndtr, ndtri
 
 from sim.parameters import P, share
+from sim.rng import standard_normal_f32
 from sim.signal import PersistentMeanSampler, ThinningSampler, d_prime, quality_cap, scores
 from sim.thresholds import BayesTerms, bayes_terms, calibrated_threshold, threshold
 
@@ -277,7 +278,7 @@ class Detector(mesa.Agent):
                 cfg, self.dprime, mu, weights, self.bayes, period_hours=self.period
             )
         # float32 is ample for a persistent mean, and twice as fast.
-        u = rng.standard_normal(legit.n, dtype=np.float32)
+        u = standard_normal_f32(rng, legit.n)
         m = mu.astype(np.float32) + np.float32(math.sqrt(self.rho)) * u
         if self.params.auto_ban_score is not None:
             self._legit_mean = m
