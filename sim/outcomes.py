@@ -256,7 +256,8 @@ def summarize(
     lifetimes = ended[lived] - active[lived]
     alive_end = int((ended >= H).sum())
     legit = model.legit
-    legit_total = float(legit.weight.sum())
+    # Unthinned, every weight is 1: the sums are counts (exactly what the float sums give).
+    legit_total = float(legit.n) if not legit.thinned else float(legit.weight.sum())
     arrived, started, _ = d.queue.case_times()
     reviewed = started == started
     waits = started[reviewed] - arrived[reviewed]
@@ -304,7 +305,10 @@ def summarize(
         "reseller_customers_hit": float(d.reseller_customers_hit),
         "fpr_per_window": ratio(d.legit_flag_events, legit_total * model.scan_windows),
         "fpr_per_account_horizon": ratio(
-            float((legit.weight * legit.ever_flagged).sum()), legit_total
+            float(np.count_nonzero(legit.ever_flagged))
+            if not legit.thinned
+            else float((legit.weight * legit.ever_flagged).sum()),
+            legit_total,
         ),
         "attacker_spend_usd": head_cash,
         "attacker_net_value_usd": float(net),
