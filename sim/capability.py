@@ -85,7 +85,7 @@ def target_mix(op: OperatorConfig, domains: list[str]) -> np.ndarray:
 def combine_teachers(
     n_eff: np.ndarray, curves: list[CapabilityCurve]
 ) -> tuple[np.ndarray, CapabilityCurve]:
-    """Gap closed per domain by what one student harvested from several teachers (MODEL §11).
+    """Gap closed per domain by what one student harvested from several teachers (MODEL §12).
 
     ``n_eff`` holds each teacher's effective exchanges, teachers on the first axis and domains on
     the last; ``curves`` the student's curve against each teacher. Per domain, the exchanges of

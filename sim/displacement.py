@@ -1,4 +1,4 @@
-"""Displacement: how each operator splits its demand across providers and moves it (MODEL §11).
+"""Displacement: how each operator splits its demand across providers and moves it (MODEL §12).
 
 An operator's share of its demand at provider p is
 

@@ -148,7 +148,7 @@ SUMMARY: dict[str, str] = {
 }
 
 
-#: Summary keys of a world with several providers (``providers:``, MODEL §11), besides
+#: Summary keys of a world with several providers (``providers:``, MODEL §12), besides
 #: ``provider.<name>.*`` (:data:`PROVIDER`). A world of one provider has today's summary.
 WORLD: dict[str, str] = {
     "scenario": "scenario name",
@@ -160,7 +160,7 @@ WORLD: dict[str, str] = {
     "headline": "analysis.headline: max (largest operator's), total (summed) or an operator",
     "headline_operator": "the operator whose figures are the headline (null for total)",
     "capability_extracted": "headline capability from all teachers at the horizon (the "
-    "several-teacher rule, MODEL §11)",
+    "several-teacher rule, MODEL §12)",
     "capability_total": "capability from all teachers summed over operators",
     "capability_by_day": "headline capability from all teachers at the end of each day",
     "exchanges_harvested": "attacker exchanges answered, all providers",
@@ -239,7 +239,7 @@ def markdown() -> str:
         "",
         "## Several providers",
         "",
-        "A world with two or more providers (`providers:`, docs/MODEL.md §11) has these figures "
+        "A world with two or more providers (`providers:`, docs/MODEL.md §12) has these figures "
         "instead; a world of one provider has the figures above.",
         "",
         "| figure | meaning |",

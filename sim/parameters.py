@@ -544,7 +544,7 @@ class StudyConfig:
 
 
 # --------------------------------------------------------------------------- several providers
-#: Config sections a provider may override: what one lab owns (MODEL §11). The operators, the
+#: Config sections a provider may override: what one lab owns (MODEL §12). The operators, the
 #: world's clock and the analysis belong to the whole world.
 PROVIDER_SECTIONS = (
     "teacher",
@@ -565,7 +565,7 @@ PROVIDER_SECTIONS = (
 
 @dataclass
 class ProviderParams:
-    """One defending lab of a world with several (MODEL §11): the base config with overrides."""
+    """One defending lab of a world with several (MODEL §12): the base config with overrides."""
 
     label: str = ""
     #: Dotted config key -> value, applied to the base config for this provider only (e.g.
@@ -575,7 +575,7 @@ class ProviderParams:
 
 @dataclass
 class DisplacementConfig:
-    """How operators split and move their demand across providers (MODEL §11, sim.displacement).
+    """How operators split and move their demand across providers (MODEL §12, sim.displacement).
 
     Each operator's share at provider p is s_p ∝ q_p^θ · c_p^(−ε): q_p the teacher's quality in
     its target domains, c_p its cost per harvested exchange there as observed in the last window.

@@ -1,4 +1,4 @@
-"""Several defending labs in one world: each provider's config (MODEL §11).
+"""Several defending labs in one world: each provider's config (MODEL §12).
 
 A provider is the base config with its own overrides (``providers.<name>.set``), restricted to
 what one lab owns (:data:`sim.parameters.PROVIDER_SECTIONS`). Each derived config goes through the

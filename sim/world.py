@@ -1,4 +1,4 @@
-"""A world of several defending labs (MODEL §11): one :class:`DistillationModel` per provider.
+"""A world of several defending labs (MODEL §12): one :class:`DistillationModel` per provider.
 
 Each provider is a whole model of today's kind — its teacher, legitimate population, detectors,
 review team, policies, account market and ledger — built from the base config with its overrides
@@ -147,7 +147,7 @@ class World:
 
     # ------------------------------------------------------------------ capability
     def capability(self) -> dict[str, Any]:
-        """Each operator's capability from all teachers (MODEL §11): hourly curve (overall),
+        """Each operator's capability from all teachers (MODEL §12): hourly curve (overall),
         final gains per domain and the curve each provider's teacher alone gives."""
         from sim.outcomes import capability_series
 
@@ -189,7 +189,7 @@ class World:
             )
             value = max(m.operator_list[k].value_usd for m in self.models)
             ops[name] = {
-                "capability_extracted": caps[k],
+                "capability_extracted": float(caps[k]),
                 "capability_by_domain": {
                     d: float(g)
                     for d, g in zip(self.models[0].domains, cap[name]["gains"][-1], strict=True)

@@ -1,4 +1,4 @@
-"""Several defending labs in one world (issue #14, MODEL §11): one provider is today's model
+"""Several defending labs in one world (issue #14, MODEL §12): one provider is today's model
 exactly; with two, budgets are pooled, ledgers balance, runs are deterministic and demand moves
 away from the provider that bans."""
 
@@ -54,6 +54,15 @@ def test_a_config_without_providers_takes_todays_path():
     cfg = load(SMALL).cfg
     s = evaluate(cfg, progress=False, summary_only=True).summary
     assert "providers" not in s and not any(k.startswith("provider.") for k in s)
+    # One named provider: today's model (and its undefended twin) on that provider's config.
+    one = dataclasses.replace(
+        cfg, providers={"solo": ProviderParams(set={"detection.budget_usd_per_day": 50000.0})}
+    )
+    direct = load([*SMALL, "detection.budget_usd_per_day=50000"]).cfg
+    strip = lambda s: {k: v for k, v in s.items() if k != "wall_seconds"}  # noqa: E731
+    got = evaluate(one, progress=False, summary_only=True).summary
+    want = evaluate(direct, progress=False, summary_only=True).summary
+    assert digest(strip(got)) == digest(strip(want))
 
 
 # ------------------------------------------------------------------ the schema
@@ -166,6 +175,11 @@ def test_ledgers_balance_per_provider_and_in_total(pair):
         cost = mine[payer == "defender"]
         assert (mine["usd"] > 0).all() and (payer != mine["payee"].astype(str)).all()
         assert set(cost["category"].astype(str)) <= set(DEFENDER_COST_CATEGORIES) | {"serving_cost"}
+        # The fees the operators sent this provider are what it received (booked once).
+        fees = mine[(payer.str.startswith("attacker:")) & (mine["payee"] == "defender")]
+        got = mine[mine["payee"] == "defender"]["usd"].sum()
+        assert got == pytest.approx(fees["usd"].sum())
+        assert got == pytest.approx(s[f"provider.{name}.attacker_fees_received_usd"])
         cash = mine[mine["cash"]]["usd"].sum()
         assert cash == pytest.approx(s[f"provider.{name}.ledger_cash_usd"])
         total += s[f"provider.{name}.defender_total_cost_usd"]

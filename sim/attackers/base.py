@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 @dataclass
 class BudgetPool:
     """One operator's budget shared by its branches at several providers: cash spent at one is
-    not available at another (MODEL §11). Each branch books its own cash; the pool sums it."""
+    not available at another (MODEL §12). Each branch books its own cash; the pool sums it."""
 
     budget_usd: float
     spent: float = 0.0
@@ -500,7 +500,7 @@ class Operator(mesa.Agent):
 
     def shed(self, t: float) -> int:
         """Abandon, at ``t``, the live accounts beyond the fleet the current demand calls for
-        (demand displaced to another provider, MODEL §11), the latest requested first (the
+        (demand displaced to another provider, MODEL §12), the latest requested first (the
         least invested in); returns how many. Abandoned accounts are not losses: not replaced."""
         rows = self.mine()
         acc = self.model.fleet.accounts

@@ -71,6 +71,11 @@ def evaluate(
 
     t0 = time.perf_counter()
     show = _progress_enabled(cfg) if progress is None else progress
+    if len(cfg.providers) == 1:
+        # One provider is today's model on that provider's config (the undefended twin too).
+        from sim.providers import provider_configs
+
+        cfg = next(iter(provider_configs(cfg).values()))
     if cfg.providers:
         return _evaluate_world(cfg, scenario, replicate, keep_model, show, summary_only, t0)
     best = None
@@ -139,7 +144,7 @@ def _evaluate_world(
     summary_only: bool,
     t0: float,
 ) -> RunResult:
-    """:func:`evaluate` for a world of several providers (:class:`sim.world.World`, MODEL §11).
+    """:func:`evaluate` for a world of several providers (:class:`sim.world.World`, MODEL §12).
 
     The tables carry a ``provider`` column. No undefended twin yet: the times relative to no
     defence are not reported for a world of several providers.
