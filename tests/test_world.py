@@ -106,6 +106,21 @@ def test_a_provider_gets_its_own_overrides_only():
 
 
 # ------------------------------------------------------------------ the rules
+def test_the_first_split_reads_quality_and_fees():
+    """Before any window: lab_b is cheaper (fees 0.0182 vs 0.029 $/exchange) and weaker in the
+    targets (q 0.52 vs 0.62); at θ = 2, ε = 1.5 the fee wins; each provider plans on its share."""
+    w = World(two_labs())
+    s = w.displacement.shares[0]
+    q = w.displacement.quality[0]
+    fees = [m.operator_list[0].fee_per_exchange for m in w.models]
+    want = q**2 * np.array(fees) ** -1.5
+    assert s == pytest.approx(want / want.sum())
+    assert s[1] > s[0] and s.sum() == pytest.approx(1.0)
+    total = load(TWO).cfg.operators["qwen"].demand_per_day
+    demand = [m.cfg.operators["qwen"].demand_per_day for m in w.models]
+    assert demand == pytest.approx(list(total * s))
+
+
 def test_split_follows_quality_and_cost():
     s = split(np.array([0.6, 0.6]), np.array([0.02, 0.02]), 2.0, 1.5)
     assert s == pytest.approx([0.5, 0.5])
