@@ -12,6 +12,8 @@ are estimates [E] (CALIBRATION.md §3).
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
 from sim.parameters import CapabilityConfig, OperatorConfig
@@ -78,3 +80,35 @@ def target_mix(op: OperatorConfig, domains: list[str]) -> np.ndarray:
     """
     mix = np.array([float(op.targets.get(d, 0.0)) for d in domains])
     return mix / mix.sum()
+
+
+def combine_teachers(
+    n_eff: np.ndarray, curves: list[CapabilityCurve]
+) -> tuple[np.ndarray, CapabilityCurve]:
+    """Gap closed per domain by what one student harvested from several teachers (MODEL §12).
+
+    ``n_eff`` holds each teacher's effective exchanges, teachers on the first axis and domains on
+    the last; ``curves`` the student's curve against each teacher. Per domain, the exchanges of
+    teacher p count ``gmax_p,d / max_p gmax_p,d`` of one from the best teacher (a weaker
+    teacher's answers carry less of what is worth learning), are summed, and go through the best
+    teacher's curve, so the gain never passes the best teacher's reachable level (spill-over as
+    in :meth:`CapabilityCurve.gains`, with the first teacher's spill-over share). Returns the
+    gains and the combined curve (its ``overall`` gives the headline). [E]: no study combines
+    distillation data from several teachers; this is the simplest rule that reduces to one
+    teacher exactly and never rewards a weaker teacher above the best.
+    """
+    gmax = np.stack([c.gmax for c in curves])  # teachers x domains
+    top = gmax.max(axis=0)
+    best = gmax.argmax(axis=0)  # ties: the first teacher
+    with np.errstate(invalid="ignore", divide="ignore"):
+        w = np.where(top > 0, gmax / top, 0.0)
+    n_eff = np.asarray(n_eff, dtype=float)
+    w = w.reshape((w.shape[0],) + (1,) * (n_eff.ndim - 2) + (w.shape[1],))
+    n = (w * n_eff).sum(axis=0)
+    cols = np.arange(top.size)
+    curve = copy.copy(curves[0])
+    curve.gmax = top
+    curve.a = np.stack([c.a for c in curves])[best, cols]
+    curve.n_half = np.stack([c.n_half for c in curves])[best, cols]
+    curve.n0 = np.stack([c.n0 for c in curves])[best, cols]
+    return curve.gains(n), curve

@@ -24,15 +24,18 @@ def run(overrides: list[str]) -> int:
     loaded = load(overrides, command_line=True)  # every bad input fails here, before any output
     from sim.experiments.evaluators import evaluate
     from sim.outputs import write_run
-    from sim.terminal import format_summary
+    from sim.terminal import format_summary, format_world_summary
 
     result = evaluate(loaded.cfg, loaded.scenario)
     folder = write_run(loaded, result)
-    if loaded.cfg.output.plots:  # the report embeds the figures; without them it waits for report
+    world = bool(loaded.cfg.providers)
+    # The report embeds the figures; without them it waits for report. A world of several
+    # providers has neither yet: its summary and tables are written.
+    if loaded.cfg.output.plots and not world:
         from sim.analysis.html_report import write_html
 
         write_html(folder, "run")
-    print(format_summary(result.summary))
+    print(format_world_summary(result.summary) if world else format_summary(result.summary))
     print(f"simulated in {result.seconds:.2f} s; results in:", file=sys.stderr)
     print(folder)
     return 0

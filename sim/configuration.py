@@ -47,6 +47,7 @@ GROUPS = [
     "market",
     "suppliers",
     "learning",
+    "displacement",
     "policies",
     "attacker",
     "output",
@@ -57,6 +58,7 @@ GROUPS = [
     "sweep",
     "uncertainty",
     "study",
+    "experiment",
 ]
 
 

@@ -148,6 +148,69 @@ SUMMARY: dict[str, str] = {
 }
 
 
+#: Summary keys of a world with several providers (``providers:``, MODEL §12), besides
+#: ``provider.<name>.*`` (:data:`PROVIDER`). A world of one provider has today's summary.
+WORLD: dict[str, str] = {
+    "scenario": "scenario name",
+    "seed": "root seed of the run's random streams",
+    "replicate": "replicate index within a sweep (sweeps only)",
+    "attacker_mode": "attacker strategy (fixed, adaptive)",
+    "days": "horizon in days",
+    "providers": "the providers, in order (provider 0 first: it keeps the run's own streams)",
+    "headline": "analysis.headline: max (largest operator's), total (summed) or an operator",
+    "headline_operator": "the operator whose figures are the headline (null for total)",
+    "capability_extracted": "headline capability from all teachers at the horizon (the "
+    "several-teacher rule, MODEL §12)",
+    "capability_total": "capability from all teachers summed over operators",
+    "capability_by_day": "headline capability from all teachers at the end of each day",
+    "exchanges_harvested": "attacker exchanges answered, all providers",
+    "accounts_created": "attacker accounts bought, all providers",
+    "accounts_banned": "attacker accounts banned before the horizon, all providers",
+    "attacker_spend_usd": "the headline operator(s)' cash at every provider",
+    "attacker_net_value_usd": "the headline operator(s)' net value: value x capability from all "
+    "teachers − cash − expected penalty",
+    "detection_spend_usd": "detection spend summed over providers",
+    "defender_total_cost_usd": "the providers' defender total costs summed (one definition each)",
+    "traffic_displaced_per_day": "demand moved between providers, exchanges a day, summed over "
+    "every change of split",
+    "operators": "per operator: capability from all teachers (overall, by domain) and from each "
+    "provider's teacher alone, exchanges harvested, cash at every provider and its one budget, "
+    "P(attribution by any provider), expected penalty, net value and final demand split",
+    "wall_seconds": "wall-clock seconds of the simulation",
+}
+
+#: ``provider.<name>.<key>`` of a world with several providers.
+PROVIDER: dict[str, str] = {
+    "label": "providers.<name>.label (the name if empty)",
+    "teacher": "the provider's teacher.name",
+    "ledger_by_category_usd": "the provider's ledger totals by category (cash and non-cash)",
+    "ledger_cash_usd": "the provider's ledger: all cash rows",
+    "defender_total_cost_usd": "the provider's defender total cost (MODEL §7)",
+    "detection_budget_usd_per_day": "the provider's B",
+    "detection_spend_usd": "the provider's detection spend",
+    "attacker_fees_received_usd": "API fees the provider received from attacker traffic",
+    "false_positive_cost_usd": "the provider's false-action and support costs",
+    "capability_extracted": "headline capability from this provider's teacher alone",
+    "capability_by_operator": "each operator's capability from this provider's teacher alone",
+    "exchanges_harvested": "attacker exchanges this provider answered",
+    "exchanges_harvested_by_operator": "the same per operator",
+    "accounts_created": "attacker accounts bought at this provider",
+    "accounts_banned": "attacker accounts this provider banned before the horizon",
+    "attacker_spend_usd": "what the operators spent at this provider (accounts, infrastructure, "
+    "fees, mixing)",
+    "displaced_in_per_day": "demand moved to this provider, exchanges a day, summed over changes",
+    "displaced_out_per_day": "demand moved away from it, exchanges a day, summed over changes",
+    "accounts_shed": "operators' accounts abandoned here because their demand moved away",
+    "demand_share_final": "each operator's share of its demand at this provider at the horizon",
+}
+
+
+def world_keys(providers: list[str]) -> set[str]:
+    """The keys of a several-provider world's summary (sweeps' ``replicate`` left out)."""
+    out = set(WORLD) - {"replicate"}
+    return out | {f"provider.{p}.{k}" for p in providers for k in PROVIDER}
+
+
 def expand(keys: list[str], levels: list[float]) -> set[str]:
     """SUMMARY's keys with ``<N>`` replaced by each capability level."""
     out = set()
@@ -172,6 +235,18 @@ def markdown() -> str:
         "|---|---|",
     ]
     lines += [f"| `{k}` | {v} |" for k, v in SUMMARY.items()]
+    lines += [
+        "",
+        "## Several providers",
+        "",
+        "A world with two or more providers (`providers:`, docs/MODEL.md §12) has these figures "
+        "instead; a world of one provider has the figures above.",
+        "",
+        "| figure | meaning |",
+        "|---|---|",
+    ]
+    lines += [f"| `{k}` | {v} |" for k, v in WORLD.items()]
+    lines += [f"| `provider.<name>.{k}` | {v} |" for k, v in PROVIDER.items()]
     return "\n".join(lines) + "\n"
 
 

@@ -543,6 +543,56 @@ class StudyConfig:
     ray_address: str | None = None
 
 
+# --------------------------------------------------------------------------- several providers
+#: Config sections a provider may override: what one lab owns (MODEL §12). The operators, the
+#: world's clock and the analysis belong to the whole world.
+PROVIDER_SECTIONS = (
+    "teacher",
+    "capability",
+    "legit",
+    "detection",
+    "defender",
+    "detectors",
+    "review",
+    "enforcement",
+    "latency",
+    "market",
+    "suppliers",
+    "learning",
+    "policies",
+)
+
+
+@dataclass
+class ProviderParams:
+    """One defending lab of a world with several (MODEL §12): the base config with overrides."""
+
+    label: str = ""
+    #: Dotted config key -> value, applied to the base config for this provider only (e.g.
+    #: ``teacher.price_in_usd_per_mtok: 3``); only keys under :data:`PROVIDER_SECTIONS`.
+    set: dict[str, Any] = P(factory=dict)
+
+
+@dataclass
+class DisplacementConfig:
+    """How operators split and move their demand across providers (MODEL §12, sim.displacement).
+
+    Each operator's share at provider p is s_p ∝ q_p^θ · c_p^(−ε): q_p the teacher's quality in
+    its target domains, c_p its cost per harvested exchange there as observed in the last window.
+    """
+
+    #: θ, weight of answer quality in the split [E].
+    quality_exponent: float = P(2.0, ge=0.0, le=20.0)
+    #: ε, price elasticity of the split (cost per harvested exchange) [E].
+    cost_exponent: float = P(1.5, ge=0.0, le=20.0)
+    #: Hours from the window that shows a change to the new split taking effect [S] (MiniMax
+    #: re-targeted about half its traffic to a new model within 24 h; Anthropic, Feb 2026).
+    lag_hours: float = P(24.0, ge=0.0, le=720.0)
+    #: An operator moves traffic only when some provider's share would change by at least this
+    #: much (moving sheds accounts at one provider and buys them at another) [E].
+    switch_share: float = share(0.05)
+
+
 # --------------------------------------------------------------------------- the whole config
 @dataclass
 class Config:
@@ -575,6 +625,10 @@ class Config:
     #: Policy name -> parameters; ``kind`` (default: the name) picks the class (sim.policies).
     policies: dict[str, Any] = P(factory=dict)
     output: OutputConfig = P(factory=OutputConfig)
+    #: Defending labs of the world, name -> overrides of the base config; empty: one provider,
+    #: the base config itself (every shipped scenario).
+    providers: dict[str, ProviderParams] = P(factory=dict)
+    displacement: DisplacementConfig = P(factory=DisplacementConfig)
     #: A study's settings (``distillsim study study=<name>``, configs/study/); not part of a world.
     study: StudyConfig | None = None
     #: The priors a study samples (``uncertainty=<name>``, configs/uncertainty/); not a world's.

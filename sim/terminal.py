@@ -245,3 +245,43 @@ def format_summary(s: dict[str, Any]) -> str:
                 f"{_money(o['attacker_spend_usd'])}"
             )
     return "\n".join(out)
+
+
+def format_world_summary(s: dict[str, Any]) -> str:
+    """A world of several providers: the world's figures, one line per provider and operator."""
+    names = s["providers"]
+    rows = [
+        ("scenario / seed / attacker", f"{s['scenario']} / {s['seed']} / {s['attacker_mode']}"),
+        ("providers", ", ".join(names)),
+        ("capability extracted", f"{s['capability_extracted']:.3f} of the gap{_headline(s)}"),
+        ("defender total cost", f"{_money(s['defender_total_cost_usd'])} (all providers)"),
+        ("detection spend", _money(s["detection_spend_usd"])),
+        (
+            "attacker spend / net value",
+            f"{_money(s['attacker_spend_usd'])} / {_money(s['attacker_net_value_usd'])}",
+        ),
+        ("traffic displaced", f"{_num(s['traffic_displaced_per_day'])} exchanges/day moved"),
+    ]
+    for n in names:
+        p = f"provider.{n}."
+        rows.append(
+            (
+                f"  {n}",
+                f"{s[p + 'teacher']}: capability {s[p + 'capability_extracted']:.3f}, "
+                f"{_num(s[p + 'exchanges_harvested'])} exchanges, "
+                f"{_num(s[p + 'accounts_banned'])} bans, "
+                f"cost {_money(s[p + 'defender_total_cost_usd'])}, "
+                f"in {_num(s[p + 'displaced_in_per_day'])} / out "
+                f"{_num(s[p + 'displaced_out_per_day'])} a day",
+            )
+        )
+    for name, o in s["operators"].items():
+        split = ", ".join(f"{k} {v:.0%}" for k, v in o["demand_share_final"].items())
+        rows.append(
+            (
+                f"  operator {name}",
+                f"capability {o['capability_extracted']:.3f}; demand split at the end: {split}",
+            )
+        )
+    width = max(len(k) for k, _ in rows)
+    return "\n".join(f"{k.ljust(width)}  {v}" for k, v in rows)

@@ -401,6 +401,15 @@ def validate(tree: DictConfig | dict, checked: bool = False) -> Config:
     if mode == "best_response":
         _check_search(cfg)
     _cross_checks(cfg, tree)
+    if cfg.providers:
+        # Each provider's config is the base with its overrides, validated like a whole one.
+        from sim.providers import provider_configs
+
+        if mode == "best_response":
+            raise ConfigError(
+                "attacker.mode", "best_response is not built for several providers yet"
+            )
+        provider_configs(cfg)
     return cfg
 
 

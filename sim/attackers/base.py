@@ -42,6 +42,15 @@ if TYPE_CHECKING:
 
 
 @dataclass
+class BudgetPool:
+    """One operator's budget shared by its branches at several providers: cash spent at one is
+    not available at another (MODEL §12). Each branch books its own cash; the pool sums it."""
+
+    budget_usd: float
+    spent: float = 0.0
+
+
+@dataclass
 class StrategyParams:
     """Parameters shared by every strategy."""
 
@@ -182,9 +191,21 @@ class Operator(mesa.Agent):
     #: is drawn): scans inside a window make operators order part-way through it (MODEL §4).
     reserved_usd: float = 0.0
 
+    #: The operator's budget shared with its branches at other providers (a world with several,
+    #: :mod:`sim.world`); None: the budget is this agent's own (one provider, today's model).
+    pool: BudgetPool | None = None
+
     @property
     def budget_left(self) -> float:
+        if self.pool is not None:
+            return self.pool.budget_usd - self.pool.spent
         return self.cfg.budget_usd - self.cash
+
+    def spend(self, usd: float) -> None:
+        """Cash out of the budget (at this provider, and out of the shared pool if any)."""
+        self.cash += usd
+        if self.pool is not None:
+            self.pool.spent += usd
 
     def latest_share(self, t: np.ndarray) -> np.ndarray:
         """Share of traffic aimed at the latest teacher release at hours ``t``."""
@@ -317,7 +338,7 @@ class Operator(mesa.Agent):
         if blocked.any():
             # Blocked at sign-up: paid for, never served; noticed and replaced like a ban.
             fl.end(idx[blocked], acc.active_at[idx[blocked]], END_SCREENED, BY_SCREEN)
-        self.cash += float(cost.sum())
+        self.spend(float(cost.sum()))
         m.ledger.book(slots, self.party, "account_vendors", "accounts", cost)
         kyc = m.policy("kyc")
         if kyc is not None:
@@ -364,7 +385,7 @@ class Operator(mesa.Agent):
                 )
                 c = self.open_cluster = cl.n - 1
                 if later and c0.cluster_setup_usd > 0:
-                    self.cash += c0.cluster_setup_usd
+                    self.spend(c0.cluster_setup_usd)
                     self.model.ledger.book(
                         when, self.party, "proxy_vendors", "infrastructure", c0.cluster_setup_usd
                     )
@@ -463,7 +484,7 @@ class Operator(mesa.Agent):
             )
         infra = self.infra_cost(t0, t1, end)
         led.book(t0, self.party, "proxy_vendors", "infrastructure", infra)
-        self.cash += float(hours_harvested.sum()) * self.fee_per_exchange + infra
+        self.spend(float(hours_harvested.sum()) * self.fee_per_exchange + infra)
         if self.budget_left <= 1e-6 * max(self.cfg.budget_usd, 1.0):
             # Spent out at the expected rate by ``end``, or (the fee cap bound: more was answered
             # than expected, the affordable exchanges spread over the window) by the window's end.
@@ -476,6 +497,19 @@ class Operator(mesa.Agent):
         of the demand (the accounts lost to the blacklist are replaced up to that fleet)."""
         self.demand *= share
         self.rerouted_at = min(self.rerouted_at, t)
+
+    def shed(self, t: float) -> int:
+        """Abandon, at ``t``, the live accounts beyond the fleet the current demand calls for
+        (demand displaced to another provider, MODEL §12), the latest requested first (the
+        least invested in); returns how many. Abandoned accounts are not losses: not replaced."""
+        rows = self.mine()
+        acc = self.model.fleet.accounts
+        rows = rows[self._noticed_at(rows) > t]
+        excess = rows.size - self.target_fleet(t)
+        if excess <= 0:
+            return 0
+        order = np.argsort(acc.requested_at[rows], kind="stable")[::-1]
+        return int(self.model.fleet.end(rows[order[:excess]], t, END_ABANDONED, BY_NONE).size)
 
     def stop(self, t: float, reason: str) -> None:
         """End the campaign at ``t``: no more orders, live accounts abandoned."""

@@ -71,6 +71,13 @@ def evaluate(
 
     t0 = time.perf_counter()
     show = _progress_enabled(cfg) if progress is None else progress
+    if len(cfg.providers) == 1:
+        # One provider is today's model on that provider's config (the undefended twin too).
+        from sim.providers import provider_configs
+
+        cfg = next(iter(provider_configs(cfg).values()))
+    if cfg.providers:
+        return _evaluate_world(cfg, scenario, replicate, keep_model, show, summary_only, t0)
     best = None
     if cfg.attacker.mode == "best_response" and cfg.attacker.search.enabled:
         # The operators' levers are searched on training replicates first, then played here.
@@ -126,3 +133,65 @@ def evaluate(
     return RunResult(
         summary, ts, ledger, by_window, domains, seconds, model if keep_model else None
     )
+
+
+def _evaluate_world(
+    cfg: Config,
+    scenario: str | None,
+    replicate: int | None,
+    keep_model: bool,
+    show: bool,
+    summary_only: bool,
+    t0: float,
+) -> RunResult:
+    """:func:`evaluate` for a world of several providers (:class:`sim.world.World`, MODEL §12).
+
+    The tables carry a ``provider`` column. No undefended twin yet: the times relative to no
+    defence are not reported for a world of several providers.
+    """
+    from sim.outcomes import timeseries
+    from sim.world import World
+
+    streams = Streams(root_sequence(cfg.seed, replicate))
+    bar = None
+    if show:
+        from tqdm import tqdm
+
+        bar = tqdm(
+            total=int(cfg.world.days), unit="day", desc="simulating", file=sys.stderr, leave=False
+        )
+
+    def tick(w) -> None:
+        bar.n = int(w.time_h // 24)
+        bar.refresh()
+
+    world = World(cfg, streams, on_window=tick if bar else None)
+    world.run()
+    if bar is not None:
+        bar.close()
+    summary = world.summary(scenario or cfg.scenario.name)
+    if replicate is not None:
+        summary["replicate"] = int(replicate)
+    if summary_only:
+        ts = ledger = by_window = pd.DataFrame()
+    else:
+        parts: dict[str, list[pd.DataFrame]] = {"ts": [], "ledger": [], "by_window": []}
+        for name, m in zip(world.names, world.models, strict=True):
+            agent_type = type(m.operator_list[0])
+            frames = {
+                "ts": timeseries(m),
+                "ledger": m.ledger.frame(),
+                "by_window": m.datacollector.get_agenttype_vars_dataframe(agent_type).reset_index(),
+            }
+            for k, f in frames.items():
+                parts[k].append(f.assign(provider=name))
+        ts, ledger, by_window = (
+            pd.concat(parts[k], ignore_index=True) for k in ("ts", "ledger", "by_window")
+        )
+    domains = list(world.models[0].domains)
+    if not keep_model:
+        world.release()
+        world = None
+    seconds = time.perf_counter() - t0
+    summary["wall_seconds"] = round(seconds, 4)
+    return RunResult(summary, ts, ledger, by_window, domains, seconds, world)
