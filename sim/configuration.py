@@ -48,6 +48,7 @@ GROUPS = [
     "suppliers",
     "learning",
     "displacement",
+    "sharing",
     "policies",
     "attacker",
     "output",

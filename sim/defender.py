@@ -31,6 +31,8 @@ from sim.review_kernel import ATTACKER, LEGIT, LOAD, POOL
 from sim.rng import BlockDraws, DrawBuffer
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from sim.model import DistillationModel
 
 
@@ -57,6 +59,8 @@ class Defender(mesa.Agent):
         #: Attacker accounts confirmed, and confirmation decisions (the evidence), per operator.
         self.confirmed_by_op = np.zeros(n_ops)
         self.decisions_by_op = np.zeros(n_ops)
+        #: Indicator sharing (sim.sharing): operator -> the decisions all participants hold.
+        self.evidence_pool: Callable[[int], float] | None = None
         self.attributed_at = np.full(n_ops, math.inf)
         self.blacklisted_at = np.full(n_ops, math.inf)
         self.attribution_draw = self.stream.random(n_ops)
@@ -367,8 +371,9 @@ class Defender(mesa.Agent):
         """P(attribution) of operator k from the evidence held at ``t`` (:mod:`sim.attribution`):
         confirmation decisions, shared intelligence and, after the fact, watermark evidence."""
         intel = self.model.policy("intel_sharing")
+        pool = self.evidence_pool
         return attribution_probability(
-            self.decisions_by_op[k],
+            self.decisions_by_op[k] if pool is None else pool(k),
             self.cfg.enforcement.attribution.confirmed_scale,
             intel.attribution_evidence(t) if intel else 0.0,
             watermark,

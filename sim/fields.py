@@ -173,6 +173,8 @@ WORLD: dict[str, str] = {
     "defender_total_cost_usd": "the providers' defender total costs summed (one definition each)",
     "traffic_displaced_per_day": "demand moved between providers, exchanges a day, summed over "
     "every change of split",
+    "sharing_participants": "the providers that share indicators (sharing.participants; empty: "
+    "none)",
     "operators": "per operator: capability from all teachers (overall, by domain) and from each "
     "provider's teacher alone, exchanges harvested, cash at every provider and its one budget, "
     "P(attribution by any provider), expected penalty, net value and final demand split",
@@ -202,6 +204,13 @@ PROVIDER: dict[str, str] = {
     "displaced_out_per_day": "demand moved away from it, exchanges a day, summed over changes",
     "accounts_shed": "operators' accounts abandoned here because their demand moved away",
     "demand_share_final": "each operator's share of its demand at this provider at the horizon",
+    "account_lifetime_hours_mean": "mean hours an attacker account served here before it ended "
+    "or the horizon (screened at sign-up: 0)",
+    "shares_indicators": "whether the provider is in sharing.participants (MODEL §12)",
+    "indicators_sent": "indicators this provider passed on that reached another participant",
+    "indicators_received": "indicators this provider received from the other participants",
+    "sharing_cost_usd": "what sharing cost it (sharing.usd_per_day_per_lab over the horizon; "
+    "in the ledger category intel_sharing)",
 }
 
 

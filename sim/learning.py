@@ -30,6 +30,7 @@ from sim.legit import DAYS_PER_MONTH
 
 if TYPE_CHECKING:
     from sim.model import DistillationModel
+    from sim.sharing import Received
 
 
 class Learning:
@@ -43,6 +44,9 @@ class Learning:
         #: When the defender last learned each operator's templates (own confirmations).
         self.templates_at = np.full(n_ops, -math.inf)
         self.rng = model.streams("learning")
+        #: The indicators the other labs sent, set by sim.sharing for a lab that shares (None:
+        #: no sharing, today's model).
+        self.received: Received | None = None
 
     # ------------------------------------------------------------------ learning
     def learn(self, cluster: int, op: int, t: float) -> None:
@@ -55,6 +59,8 @@ class Learning:
 
     # ------------------------------------------------------------------ matching
     def _cluster_factor(self, clusters: np.ndarray, t: float | np.ndarray) -> np.ndarray:
+        if self.received is not None:
+            self.received.sync()  # clusters opened since: indicators the others sent first
         known = self.model.fleet.clusters.known_at[clusters]
         age = t - known
         return np.where(age >= 0, np.exp(-np.maximum(age, 0.0) / self.params.decay_hours), 0.0)
@@ -72,7 +78,11 @@ class Learning:
         if not self.enabled or idx.size == 0:
             return np.zeros(idx.size, dtype=bool)
         acc = self.model.fleet.accounts
-        age = t - self.templates_at[acc.op[idx].astype(np.int64)]
+        ops = acc.op[idx].astype(np.int64)
+        age = t - self.templates_at[ops]
+        if self.received is not None:
+            # Templates the other labs sent count as learned here when they arrived.
+            age = np.minimum(age, self.received.template_age(ops, t))
         p = self.params
         share = p.template_match_share * np.exp(-np.maximum(age, 0.0) / p.decay_hours)
         return acc.intel_u[idx] < share

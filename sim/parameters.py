@@ -593,6 +593,21 @@ class DisplacementConfig:
     switch_share: float = share(0.05)
 
 
+@dataclass
+class SharingConfig:
+    """Indicator sharing between the world's labs (MODEL §12, sim.sharing): what a participant
+    learns from a confirmed account reaches the other participants."""
+
+    #: Provider names that share (each sends and receives); empty: no sharing.
+    participants: list[str] = P(factory=list)
+    #: Hours from a lab learning an indicator to the others holding it [E].
+    latency_hours: float = P(24.0, ge=0.0, le=720.0)
+    #: Share of a sharer's indicators that reach each other participant [E].
+    coverage: float = share(0.5)
+    #: What participating costs each lab, US$ a day (ledger category ``intel_sharing``) [E].
+    usd_per_day_per_lab: float = P(560.0, ge=0.0)
+
+
 # --------------------------------------------------------------------------- the whole config
 @dataclass
 class Config:
@@ -629,6 +644,8 @@ class Config:
     #: the base config itself (every shipped scenario).
     providers: dict[str, ProviderParams] = P(factory=dict)
     displacement: DisplacementConfig = P(factory=DisplacementConfig)
+    #: Indicator sharing between the providers (world level; MODEL §12).
+    sharing: SharingConfig = P(factory=SharingConfig)
     #: A study's settings (``distillsim study study=<name>``, configs/study/); not part of a world.
     study: StudyConfig | None = None
     #: The priors a study samples (``uncertainty=<name>``, configs/uncertainty/); not a world's.

@@ -36,6 +36,7 @@ def provider_configs(cfg: Config) -> dict[str, Config]:
         return {DEFAULT_PROVIDER: cfg}
     base = dataclasses.asdict(cfg)
     base["providers"] = {}
+    base["sharing"]["participants"] = []  # the world's, read by sim.world (not a provider's)
     out: dict[str, Config] = {}
     for name, prov in cfg.providers.items():
         prefix = f"providers.{name}.set"

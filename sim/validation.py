@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import difflib
 import functools
 import math
 import os
@@ -410,7 +411,33 @@ def validate(tree: DictConfig | dict, checked: bool = False) -> Config:
                 "attacker.mode", "best_response is not built for several providers yet"
             )
         provider_configs(cfg)
+    _check_sharing(cfg)
     return cfg
+
+
+def _check_sharing(cfg: Config) -> None:
+    """``sharing.participants`` names providers of this world, each once."""
+    from sim.providers import provider_names
+
+    names = provider_names(cfg)
+    if cfg.sharing.participants and len(names) < 2:
+        raise ConfigError(
+            "sharing.participants",
+            "sharing needs a world of two or more providers (providers:, e.g. "
+            f"experiment=two_labs); this one has {', '.join(names)}",
+        )
+    seen: set[str] = set()
+    for name in cfg.sharing.participants:
+        if name not in names:
+            close = difflib.get_close_matches(str(name), names, n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]}? " if close else ""
+            raise ConfigError(
+                "sharing.participants",
+                f"unknown provider {name!r}; {hint}the providers: {', '.join(names)}",
+            )
+        if name in seen:
+            raise ConfigError("sharing.participants", f"{name!r} is listed twice")
+        seen.add(name)
 
 
 #: Free space a results folder needs before work starts (a full-scale run's folder is ~20 MiB).

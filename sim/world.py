@@ -29,6 +29,7 @@ from sim.model import DistillationModel
 from sim.parameters import Config
 from sim.providers import provider_configs
 from sim.rng import Streams, root_sequence
+from sim.sharing import IndicatorSharing
 
 
 def provider_streams(streams: Streams, index: int, name: str) -> Streams:
@@ -86,6 +87,9 @@ class World:
                 [m.operator_list[k] for m in self.models] for k in range(len(self.op_names))
             ]
             self.displacement = Displacement(cfg.displacement, branches, shares, quality)
+        self.sharing: IndicatorSharing | None = None
+        if n_prov > 1 and cfg.sharing.participants:
+            self.sharing = IndicatorSharing(cfg.sharing, self.models, self.names)
         self.running = True
 
     def _initial_split(self, pcfgs: dict[str, Config]) -> tuple[np.ndarray, np.ndarray]:
@@ -126,6 +130,9 @@ class World:
             disp.apply_due(t0)
         for m in self.models:
             m.step()
+        if self.sharing is not None:
+            self.sharing.exchange()
+            self.sharing.book(t0, self.time_h)
         if disp is not None:
             disp.decide(t0, self.time_h)
         if self.on_window is not None:
@@ -181,7 +188,7 @@ class World:
             curve = cap[name]["curve"]
             caps[k] = float(curve[-1]) if curve.size else 0.0
             cash = sum(s["operators"][name]["attacker_spend_usd"] for s in per)
-            p_none = math.prod(1.0 - s["operators"][name]["attribution_probability"] for s in per)
+            p_none = self._not_attributed(name, per)
             # One penalty if attributed anywhere (the sanctions of the world, provider 0's).
             sanc = self.models[0].policy("sanctions")
             penalty = (1.0 - p_none) * (
@@ -238,8 +245,10 @@ class World:
             "detection_spend_usd": sum(s["detection_spend_usd"] for s in per),
             "defender_total_cost_usd": sum(s["defender_total_cost_usd"] for s in per),
             "traffic_displaced_per_day": float(disp.moved_in_per_day.sum()),
+            "sharing_participants": list(cfg.sharing.participants),
             "operators": ops,
         }
+        hub = self.sharing
         for p, (name, s, m) in enumerate(zip(self.names, per, self.models, strict=True)):
             led = m.ledger.frame()
             cash = led[led["cash"]]
@@ -274,9 +283,29 @@ class World:
                 "demand_share_final": {
                     op: float(share_now[k, p]) for k, op in enumerate(self.op_names)
                 },
+                "account_lifetime_hours_mean": _mean_lifetime(m),
+                "shares_indicators": hub is not None and p in hub.participants,
+                "indicators_sent": int(hub.sent[p]) if hub is not None else 0,
+                "indicators_received": hub.received(p) if hub is not None else 0,
+                "sharing_cost_usd": (
+                    hub.params.usd_per_day_per_lab * self.horizon / 24.0
+                    if hub is not None and p in hub.participants
+                    else 0.0
+                ),
             }
             summary.update({pre + k: v for k, v in rows.items()})
         return summary
+
+    def _not_attributed(self, op: str, per: list[dict[str, Any]]) -> float:
+        """P(operator ``op`` attributed nowhere): independent draws at labs that do not share;
+        the labs that share hold one pooled body of evidence, so they count once, at the most
+        likely of theirs."""
+        probs = [s["operators"][op]["attribution_probability"] for s in per]
+        shared = set(self.sharing.participants) if self.sharing is not None else set()
+        p_none = math.prod(1.0 - x for i, x in enumerate(probs) if i not in shared)
+        if shared:
+            p_none *= 1.0 - max(probs[i] for i in shared)
+        return p_none
 
     def share_history(self) -> np.ndarray:
         """Windows x operators x providers: the demand split in force during each window."""
@@ -292,3 +321,15 @@ def _with_demand_shares(cfg: Config, shares: np.ndarray) -> Config:
         for k, (name, op) in enumerate(cfg.operators.items())
     }
     return dataclasses.replace(cfg, operators=ops)
+
+
+def _mean_lifetime(m: DistillationModel) -> float:
+    """Mean hours an attacker account served before it ended or the horizon (screened at
+    sign-up: 0); accounts not yet active at the horizon are left out."""
+    acc = m.fleet.accounts
+    start = acc.view("active_at")
+    live = start < m.horizon
+    if not live.any():
+        return 0.0
+    end = np.minimum(acc.view("ended_at")[live], m.horizon)
+    return float(np.maximum(end - start[live], 0.0).mean())
