@@ -74,6 +74,10 @@ class Received:
         if at < cl.known_at[c]:
             cl.known_at[c] = at
             self._received_at[c] = at
+            # The shared fingerprint points at the cluster's accounts here too: the lab
+            # investigates it as it would after one of its own confirmations (found with
+            # p_cluster_found, then attributed and swept), when the indicator arrives.
+            self.model.defender.investigate(c, max(at, self.model.time_h))
 
     def add(self, op: int, ordinal: int | None, at: float) -> None:
         """Indicators held from hour ``at``: operator ``op``'s templates, and its

@@ -90,3 +90,25 @@ def test_sharing_is_deterministic_and_pools_evidence():
     pooled = sum(m.defender.decisions_by_op[0] for m in a.models)
     assert pooled > a.models[1].defender.decisions_by_op[0]
     assert a.sharing.pooled_evidence(0) == pytest.approx(pooled)
+
+
+def test_a_free_rider_gains_from_what_the_others_share():
+    """B spends nothing on detection and shares; A spends $300k/day. B's received indicators
+    start sweeps (its only bans): with sharing its accounts live shorter and less leaks from it
+    (same seeds); with the split held, B's leak falls as A's spend rises."""
+    for seed in (0, 1):
+        alone = world(300000, 0, seed=seed).summary("x")
+        shared = world(300000, 0, BOTH, seed=seed).summary("x")
+        assert alone["provider.lab_b.accounts_banned"] == 0
+        assert shared["provider.lab_b.accounts_banned"] > 0
+        assert (
+            shared["provider.lab_b.capability_extracted"]
+            < alone["provider.lab_b.capability_extracted"]
+        )
+        held = "displacement.switch_share=1.0"
+        quiet = world(0, 0, BOTH, held, seed=seed).summary("x")
+        busy = world(300000, 0, BOTH, held, seed=seed).summary("x")
+        assert (
+            busy["provider.lab_b.capability_extracted"]
+            < quiet["provider.lab_b.capability_extracted"]
+        )
