@@ -12,7 +12,7 @@ USAGE = """usage: distillsim <command> [key=value ...]   (distillsim <command> -
 commands:
   run         simulate one world and write results/runs/<scenario>/<timestamp>/
   sweep       a Hydra multirun (sweep=spend_curve|policy_compare|detector_mix|speed_compare|
-              attackers, or any key=a,b,c)
+              attackers|sharing|displacement, or any key=a,b,c)
               aggregated into results/sweeps/<sweep>/<timestamp>/
   report      write report.html for a run, sweep or study folder (two folders: compare them)
   calibrate   fit a scenario's listed parameters to its disclosed targets
@@ -70,8 +70,9 @@ COMMANDS: dict[str, tuple[str, str, list[str]]] = {
     "sweep": (
         "a grid of worlds (Hydra multirun)",
         "Run a ready sweep (sweep=spend_curve|policy_compare|detector_mix|speed_compare|"
-        "attackers) or any key=a,b,c grid; finished points are cached and a rerun reuses them. "
-        "Writes results/sweeps/<sweep>/<timestamp>/ (runs.parquet, curves, frontier, tables).",
+        "attackers|sharing|displacement) or any key=a,b,c grid; finished points are cached and a "
+        "rerun reuses them. Writes results/sweeps/<sweep>/<timestamp>/ (runs.parquet, curves, "
+        "frontier, tables; over worlds of several labs providers.csv and the displacement curve).",
         [
             "distillsim sweep sweep=spend_curve scenario=alibaba_2026 'replicate=range(0,3)'",
             "distillsim sweep detection.budget_usd_per_day=0,30000,100000 hydra/launcher=basic",

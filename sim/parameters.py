@@ -416,8 +416,19 @@ class SweepMeta:
 
     name: str = ""
     description: str = ""
-    #: What the aggregation reports: spend_curve, policy_compare, detector_mix (or custom).
-    kind: str = P("custom", choices=["custom", "spend_curve", "policy_compare", "detector_mix"])
+    #: What the aggregation reports: spend_curve, policy_compare, detector_mix (or custom); over
+    #: worlds of several providers, sharing or displacement (sim/analysis/worlds.py).
+    kind: str = P(
+        "custom",
+        choices=[
+            "custom",
+            "spend_curve",
+            "policy_compare",
+            "detector_mix",
+            "sharing",
+            "displacement",
+        ],
+    )
 
 
 # --------------------------------------------------------------------------- studies

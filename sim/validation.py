@@ -51,6 +51,20 @@ def _fmt(v: Any) -> str:
 
 
 # --------------------------------------------------------------------------- command line
+def _empties_list(key: str, value: str) -> bool:
+    """Whether ``key=[]`` names a list of the schema (``sharing.participants=[]``): Hydra
+    replaces a list, so ``[]`` empties it (a mapping it would merge into, changing nothing)."""
+    from sim.experiments.calibration import get_path
+    from sim.parameters import Config
+
+    if value.strip() != "[]":
+        return False
+    try:
+        return isinstance(get_path(Config(), key), list)
+    except (AttributeError, KeyError, TypeError):
+        return False
+
+
 def check_overrides(overrides: list[str], allow_repeats: bool = True) -> None:
     """Reject unknown config-group options (and, from a command line, repeated keys) before
     Hydra composes anything."""
@@ -67,7 +81,7 @@ def check_overrides(overrides: list[str], allow_repeats: bool = True) -> None:
             raise ConfigError(key, "given twice on the command line")
         seen.add(key)
         key = key.lstrip("+~")
-        if value.strip() in ("{}", "[]") and key not in GROUPS:
+        if value.strip() in ("{}", "[]") and key not in GROUPS and not _empties_list(key, value):
             raise ConfigError(
                 key,
                 f"{value.strip()} changes nothing (Hydra merges it into what is there); "

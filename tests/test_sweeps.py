@@ -368,8 +368,8 @@ def test_bad_sweep_input_fails_before_any_folder(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     assert main(["sweep", "sweep=nope"]) == 2
     allowed = (
-        "allowed: attackers, best_response_curve, detector_mix, policy_compare, policy_packages,"
-        " speed_compare, spend_curve"
+        "allowed: attackers, best_response_curve, detector_mix, displacement, policy_compare,"
+        " policy_packages, sharing, speed_compare, spend_curve"
     )
     assert allowed in capsys.readouterr().err
     assert main(["sweep", "detection.budget_usd_per_day=0,-5"]) == 2

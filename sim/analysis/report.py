@@ -28,6 +28,7 @@ from sim.analysis.runs import (
 )
 from sim.analysis.stats import mean_ci
 from sim.analysis.style import Provenance, money
+from sim.analysis.worlds import is_world, world_lines
 
 
 def md_table(df: pd.DataFrame) -> str:
@@ -88,7 +89,11 @@ def report(folder: Path) -> Path:
         + ".",
         "",
     ]
-    if ok.empty or B not in ok:
+    if not ok.empty and B not in ok and is_world(ok):
+        # Worlds of several providers: a budget per provider, no top-level B (issue #14).
+        prov = Provenance.from_meta(meta, f"sweep {meta.get('name', folder.name)}")
+        lines += world_lines(folder, df, meta, prov)
+    elif ok.empty or B not in ok:
         lines.append("No run succeeded; nothing to aggregate.")
     else:
         curve = curve_table(df, groups)
