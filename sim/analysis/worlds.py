@@ -441,7 +441,9 @@ def plot_displacement(
     axs[0, 0].set_ylabel("capability leaked (share of the teacher-student gap)")
     axs[0, -1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     others = [p for p in order if p != swept]
-    fig.suptitle(f"displacement: {swept} spends, demand moves to {', '.join(others)}", fontsize=10)
+    fig.suptitle(
+        f"the leak from each lab as {swept} spends ({', '.join(others)} fixed)", fontsize=10
+    )
     fig.tight_layout()
     save(
         fig,
