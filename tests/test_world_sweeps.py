@@ -184,3 +184,17 @@ def test_the_ready_world_sweeps_have_their_grids():
     assert budgets == {"lab_a": 30000.0, "lab_b": 0.0}
     disp = params("displacement")
     assert len(disp[A]) == 6 and 0.0 in [float(b) for b in disp[A]]
+
+
+def test_an_empty_list_empties_a_list_but_an_empty_mapping_is_refused():
+    """``sharing.participants=[]`` (the sweep's "none") empties a list of the schema; ``{}`` on
+    a mapping still changes nothing and is refused."""
+    from sim.configuration import load
+    from sim.validation import ConfigError, check_overrides
+
+    check_overrides(["sharing.participants=[]"], allow_repeats=False)
+    cfg = load(["sweep=sharing", "sharing.participants=[]"]).cfg
+    assert cfg.sharing.participants == []
+    with pytest.raises(ConfigError) as e:
+        check_overrides(["operators={}"])
+    assert "changes nothing" in e.value.message
