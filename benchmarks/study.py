@@ -15,11 +15,11 @@ folder) and prints two Markdown tables:
   numba's kernel load (≈150 → 400 MiB), and a sample mid-run holds the live world, so these
   columns say little about a leak;
 * each worker, from inside it, per run (its evaluator is wrapped; the study is otherwise the
-  shipped one): the worker's RSS after each run and the peak during the run (``VmHWM``, reset
-  through ``/proc/self/clear_refs`` before each run), over its first and last tenth of runs in
-  the order it ran them, the maximum, and the slope of the RSS after a run (least squares, kB a
-  run). A flat study has first ≈ last and a slope near zero. ``--runs F`` writes these per-run
-  figures as CSV.
+  shipped one; Linux only, from ``/proc``): the worker's RSS after each run and the peak during
+  the run (``VmHWM``, reset through ``/proc/self/clear_refs`` before each run), over its first
+  and last tenth of runs in the order it ran them, the maximum, and the slope of the RSS after a
+  run (least squares, kB a run). A flat study has first ≈ last and a slope near zero.
+  ``--runs F`` writes these per-run figures as CSV.
 
 ``--trim`` calls glibc's ``malloc_trim(0)`` in the worker after each run, before its RSS is read:
 the difference from a run without it is the freed heap glibc keeps for the next world (≈115 MiB
