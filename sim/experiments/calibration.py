@@ -52,9 +52,21 @@ def unfitted_figures(cfg: Config) -> list[str]:
 
 
 def get_path(obj: Any, path: str) -> Any:
-    """Read a dotted path through dataclasses and dicts."""
-    for part in path.split("."):
-        obj = obj[part] if isinstance(obj, dict) else getattr(obj, part)
+    """Read a dotted path through dataclasses and dicts. A dict key may itself hold dots (a
+    world's flat ``provider.<name>.<figure>``): the longest key that matches is read first."""
+    parts = path.split(".")
+    i = 0
+    while i < len(parts):
+        if isinstance(obj, dict):
+            for j in range(len(parts), i, -1):
+                key = ".".join(parts[i:j])
+                if key in obj:
+                    obj, i = obj[key], j
+                    break
+            else:
+                raise KeyError(parts[i])
+        else:
+            obj, i = getattr(obj, parts[i]), i + 1
     return obj
 
 
