@@ -8,6 +8,7 @@ import pytest
 from conftest import SMALL_WORLD
 
 from sim.configuration import load
+from sim.experiments.calibration import get_path
 from sim.experiments.evaluators import evaluate
 from sim.providers import provider_configs
 from sim.validation import ConfigError
@@ -62,6 +63,12 @@ def test_a_small_version_runs_to_finite_figures_per_provider():
         assert s[pre + "sharing_cost_usd"] == pytest.approx(560.0 * 8)
         assert set(s[pre + "exchanges_attributed_by_operator"]) == set(cfg.operators)
     assert sum(s[f"provider.{p}.indicators_received"] for p in LABS) > 0
+    # Anthropic's calibration targets read the world's flat provider.<name>.* figures.
+    for t in cfg.scenario.calibration.targets:
+        assert math.isfinite(get_path(s, t.metric)), t.metric
+    assert get_path(s, "provider.anthropic.accounts_attributed") == sum(
+        s["provider.anthropic.accounts_attributed_by_operator"].values()
+    )
     assert 0 < s["capability_extracted"] < 1 and math.isfinite(s["exchanges_harvested"])
 
 

@@ -70,6 +70,15 @@ def get_path(obj: Any, path: str) -> Any:
     return obj
 
 
+def _get_or_none(obj: Any, path: str) -> Any:
+    """``get_path``, or None where the summary has no such figure (a world of several providers
+    reports no one-lab diagnostic)."""
+    try:
+        return get_path(obj, path)
+    except (KeyError, AttributeError):
+        return None
+
+
 def set_path(obj: Any, path: str, value: Any) -> None:
     """Set a dotted path through dataclasses and dicts."""
     *head, last = path.split(".")
@@ -142,7 +151,7 @@ def simulate_targets(
         summ = evaluate(c, scenario, progress=False, summary_only=True).summary
         rows.append({m: float(get_path(summ, m) or 0.0) for m in metrics})
         names = unfitted_figures(cfg)
-        unfit.append({m: get_path(summ, m) for m in names})
+        unfit.append({m: _get_or_none(summ, m) for m in names})
     mean = {m: float(np.mean([r[m] for r in rows])) for m in metrics}
     unf = {}
     for m in names:
