@@ -196,7 +196,12 @@ PROVIDER: dict[str, str] = {
     "capability_by_operator": "each operator's capability from this provider's teacher alone",
     "exchanges_harvested": "attacker exchanges this provider answered",
     "exchanges_harvested_by_operator": "the same per operator",
+    "exchanges_attributed": "harvested exchanges on accounts this provider attributed (what it "
+    "can disclose)",
+    "exchanges_attributed_by_operator": "the same per operator",
     "accounts_created": "attacker accounts bought at this provider",
+    "accounts_attributed": "attacker accounts this provider attributed to their operator",
+    "accounts_attributed_by_operator": "the same per operator",
     "accounts_banned": "attacker accounts this provider banned before the horizon",
     "attacker_spend_usd": "what the operators spent at this provider (accounts, infrastructure, "
     "fees, mixing)",
@@ -209,8 +214,8 @@ PROVIDER: dict[str, str] = {
     "shares_indicators": "whether the provider is in sharing.participants (MODEL §12)",
     "indicators_sent": "indicators this provider passed on that reached another participant",
     "indicators_received": "indicators this provider received from the other participants",
-    "sharing_cost_usd": "what sharing cost it (sharing.usd_per_day_per_lab over the horizon; "
-    "in the ledger category intel_sharing)",
+    "sharing_cost_usd": "what sharing cost it (sharing.usd_per_day_per_lab from "
+    "sharing.start_hour to the horizon; in the ledger category intel_sharing)",
 }
 
 

@@ -617,6 +617,10 @@ class SharingConfig:
     coverage: float = share(0.5)
     #: What participating costs each lab, US$ a day (ledger category ``intel_sharing``) [E].
     usd_per_day_per_lab: float = P(560.0, ge=0.0)
+    #: Hour sharing begins (0: from the start). It acts from the first window starting at or
+    #: after it; indicators learned before it are never passed on, confirmations made before it
+    #: are not pooled for attribution, and nothing is paid before it.
+    start_hour: float = P(0.0, ge=0.0)
 
 
 # --------------------------------------------------------------------------- the whole config

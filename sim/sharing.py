@@ -15,11 +15,16 @@ rather than buying a set per API), so an indicator of cluster n at one lab match
 another — now, or when the branch there opens it. Attribution at a participant reads the
 confirmation decisions of all participants (pooled evidence). Each participant pays
 ``usd_per_day_per_lab`` (ledger category ``intel_sharing``).
+
+Sharing begins at ``start_hour`` (0: the start), at the first window starting at or after it:
+indicators learned before it are dropped (never passed on), the partners' confirmation decisions
+made before it are not pooled (each participant's own always count), nothing is booked before it.
 """
 
 from __future__ import annotations
 
 import bisect
+import functools
 import math
 from typing import TYPE_CHECKING
 
@@ -143,30 +148,71 @@ class IndicatorSharing:
         self.sent = np.zeros(len(models), dtype=np.int64)
         # A stream of its own (a new name: no other stream's draws change).
         self.rng = models[0].streams("indicator_sharing")
+        n_ops = len(models[0].cfg.operators)
+        #: Per provider and operator, the decisions held when sharing began (pooled from then).
+        self._base = np.zeros((len(models), n_ops))
+        #: Start of the first window sharing acts in (inf: not begun yet).
+        self.started_at = math.inf
         for p in self.participants:
             m = models[p]
             m.learning.received = Received(m)
-            m.defender.evidence_pool = self.pooled_evidence
+            m.defender.evidence_pool = functools.partial(self.pooled_evidence, p=p)
+        self.begin(models[0].time_h)
+
+    def begin(self, t0: float) -> None:
+        """At a window's start: sharing begins if ``start_hour`` has come (once)."""
+        if self.started_at < math.inf or t0 < self.params.start_hour:
+            return
+        self.started_at = t0
+        for q in self.participants:
+            self._base[q] = self.models[q].defender.decisions_by_op
+
+    @property
+    def active(self) -> bool:
+        return self.started_at < math.inf
 
     def exchange(self) -> None:
         """After a window: each participant's new indicators to the others (in provider order;
         one ``coverage`` draw per indicator and receiver)."""
         lat, cov = self.params.latency_hours, self.params.coverage
+        start = self.params.start_hour
         for p in self.participants:
+            # Read every window, so what was learned before the start is consumed, not kept.
             clusters, templates = self.models[p].learning.received.news()
+            if not self.active:
+                continue
             items = [(k, o, at) for k, o, at in clusters] + [(k, None, at) for k, at in templates]
+            items = [it for it in items if it[2] >= start]
             for k, ordinal, at in items:
                 for q in self.participants:
                     if q != p and self.rng.random() < cov:
                         self.models[q].learning.received.add(k, ordinal, at + lat)
                         self.sent[p] += 1
 
-    def pooled_evidence(self, k: int) -> float:
-        """Operator ``k``'s confirmation decisions held by all participants."""
-        return float(sum(self.models[q].defender.decisions_by_op[k] for q in self.participants))
+    def pooled_evidence(self, k: int, p: int | None = None) -> float:
+        """Operator ``k``'s confirmation decisions held by participant ``p``: its own, and the
+        others' made since sharing began. ``p`` None: the decisions pooled (all participants',
+        made since sharing began)."""
+        if self.params.start_hour == 0:  # sharing from the start: today's sum, term for term
+            return float(sum(self.models[q].defender.decisions_by_op[k] for q in self.participants))
+        now = {q: float(self.models[q].defender.decisions_by_op[k]) for q in self.participants}
+        since = {q: now[q] - float(self._base[q, k]) for q in self.participants}
+        if not self.active:
+            since = dict.fromkeys(since, 0.0)
+        if p is None:
+            return float(sum(since.values()))
+        return now[p] + float(sum(x for q, x in since.items() if q != p))
+
+    def cost_usd(self, horizon: float) -> float:
+        """What sharing cost each participant over the run (from its start)."""
+        if not self.active:
+            return 0.0
+        return self.params.usd_per_day_per_lab * max(horizon - self.started_at, 0.0) / 24.0
 
     def book(self, t0: float, t1: float) -> None:
-        """Each participant's cost of the window."""
+        """Each participant's cost of the window (nothing before sharing began)."""
+        if not self.active:
+            return
         usd = self.params.usd_per_day_per_lab * (t1 - t0) / 24.0
         if usd > 0:
             for p in self.participants:

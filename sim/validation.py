@@ -452,6 +452,13 @@ def _check_sharing(cfg: Config) -> None:
         if name in seen:
             raise ConfigError("sharing.participants", f"{name!r} is listed twice")
         seen.add(name)
+    horizon = cfg.world.days * 24
+    if cfg.sharing.participants and cfg.sharing.start_hour >= horizon:
+        raise ConfigError(
+            "sharing.start_hour",
+            f"must be before the horizon, world.days x 24 = {horizon:g} "
+            f"(got {cfg.sharing.start_hour:g}); sharing would never begin",
+        )
 
 
 #: Free space a results folder needs before work starts (a full-scale run's folder is ~20 MiB).

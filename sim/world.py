@@ -128,6 +128,8 @@ class World:
         disp = self.displacement
         if disp is not None:
             disp.apply_due(t0)
+        if self.sharing is not None:
+            self.sharing.begin(t0)
         for m in self.models:
             m.step()
         if self.sharing is not None:
@@ -272,7 +274,15 @@ class World:
                 },
                 "exchanges_harvested": s["exchanges_harvested"],
                 "exchanges_harvested_by_operator": harvested,
+                "exchanges_attributed": s["exchanges_attributed"],
+                "exchanges_attributed_by_operator": {
+                    op: s["operators"][op]["exchanges_attributed"] for op in self.op_names
+                },
                 "accounts_created": s["accounts_created"],
+                "accounts_attributed": s["accounts_attributed"],
+                "accounts_attributed_by_operator": {
+                    op: s["operators"][op]["accounts_attributed"] for op in self.op_names
+                },
                 "accounts_banned": s["accounts_banned"],
                 "attacker_spend_usd": float(
                     sum(s["operators"][op]["attacker_spend_usd"] for op in self.op_names)
@@ -288,9 +298,7 @@ class World:
                 "indicators_sent": int(hub.sent[p]) if hub is not None else 0,
                 "indicators_received": hub.received(p) if hub is not None else 0,
                 "sharing_cost_usd": (
-                    hub.params.usd_per_day_per_lab * self.horizon / 24.0
-                    if hub is not None and p in hub.participants
-                    else 0.0
+                    hub.cost_usd(self.horizon) if hub is not None and p in hub.participants else 0.0
                 ),
             }
             summary.update({pre + k: v for k, v in rows.items()})

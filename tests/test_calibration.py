@@ -19,6 +19,16 @@ SEEDS = [0, 1, 2, 3, 4]
 QUIET = ["output.plots=false", "output.progress=off"]
 
 
+def _fitted(name: str) -> bool:
+    """Whether the shipped scenario records a fit (frontier_labs_2026 carries its operators'
+    one-lab fits unrefitted: it lists targets and fitted keys, but no fit record)."""
+    return bool(load([f"scenario={name}"]).cfg.scenario.calibration.fit.date)
+
+
+#: Scenarios whose shipped values come from a recorded fit: these must reproduce their targets.
+FITTED = [n for n in scenario_names() if _fitted(n)]
+
+
 def _numbers(node, path=""):
     """Every numeric leaf of a config tree with its path."""
     if isinstance(node, dict):
@@ -36,7 +46,10 @@ def test_targets_are_not_inputs_and_not_fitted(name):
     loaded = load([f"scenario={name}"])
     spec = loaded.cfg.scenario.calibration
     assert spec.targets and spec.fitted
-    assert spec.fit.date and spec.fit.seeds, "the shipped scenario records its fit"
+    if name in FITTED:
+        assert spec.fit.seeds, "the shipped scenario records its fit"
+    else:
+        assert not spec.fit.seeds and spec.fit.max_abs_rel_error is None, "no half-recorded fit"
     tree = OmegaConf.to_container(loaded.tree)
     fitted = {f.key for f in spec.fitted}
     for t in spec.targets:
@@ -47,7 +60,7 @@ def test_targets_are_not_inputs_and_not_fitted(name):
             assert not np.isclose(v, t.value, rtol=1e-6), f"target {t.metric} appears as {path}"
 
 
-@pytest.mark.parametrize("name", scenario_names())
+@pytest.mark.parametrize("name", FITTED)
 def test_shipped_fit_reproduces_targets(name):
     loaded = load([f"scenario={name}", *QUIET])
     spec = loaded.cfg.scenario.calibration
@@ -61,22 +74,35 @@ def test_shipped_fit_reproduces_targets(name):
     assert worst == pytest.approx(spec.fit.max_abs_rel_error, rel=1e-3, abs=1e-6)
 
 
-@pytest.mark.parametrize("name", scenario_names())
+@pytest.mark.parametrize("name", FITTED)
 def test_no_cap_binds_at_the_target(name):
     cfg = load([f"scenario={name}", *QUIET]).cfg
-    s = evaluate(cfg, name, progress=False).summary
+    if cfg.providers:
+        # A world of several labs: each lab's own summary (its branches, its account market);
+        # an operator's budget is one pool over its branches.
+        from sim.outcomes import summarize
+        from sim.world import World
+
+        world = World(cfg).run()
+        per = [summarize(m, name) for m in world.models]
+        world.release()
+    else:
+        per = [evaluate(cfg, name, progress=False).summary]
     for op_name, op in cfg.operators.items():
-        o = s["operators"][op_name]
-        assert o["stop_reason"] != "budget", "the budget binds"
-        assert o["attacker_spend_usd"] < 0.9 * op.budget_usd
+        spent = sum(s["operators"][op_name]["attacker_spend_usd"] for s in per)
+        assert spent < 0.9 * op.budget_usd, "the budget binds"
         days = (min(op.end_hour or 1e18, cfg.world.days * 24) - op.start_hour) / 24
-        assert o["accounts_created"] < 0.5 * op.creation_per_day * days, "creation cap binds"
+        for s in per:
+            o = s["operators"][op_name]
+            assert o["stop_reason"] != "budget", "the budget binds"
+            assert o["accounts_created"] < 0.5 * op.creation_per_day * days, "creation cap binds"
     # No supplier makes an order wait for production, and none sells near its capacity.
-    for name, sup in s["market"].items():
-        p = cfg.suppliers[name]
-        assert (sup["mean_wait_hours"] or 0.0) < 1.0, f"supplier {name} makes orders wait"
-        assert sup["accounts_bought"] < 0.5 * (p.stock + p.capacity_per_day * cfg.world.days)
-    assert not cfg.market.enabled or s["market"], "the market is on: its suppliers are reported"
+    for s in per:
+        for sup_name, sup in s["market"].items():
+            p = cfg.suppliers[sup_name]
+            assert (sup["mean_wait_hours"] or 0.0) < 1.0, f"supplier {sup_name} makes orders wait"
+            assert sup["accounts_bought"] < 0.5 * (p.stock + p.capacity_per_day * cfg.world.days)
+        assert not cfg.market.enabled or s["market"], "the market is on: its suppliers are reported"
 
 
 def test_calibration_is_not_inert():

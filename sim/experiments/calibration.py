@@ -52,10 +52,31 @@ def unfitted_figures(cfg: Config) -> list[str]:
 
 
 def get_path(obj: Any, path: str) -> Any:
-    """Read a dotted path through dataclasses and dicts."""
-    for part in path.split("."):
-        obj = obj[part] if isinstance(obj, dict) else getattr(obj, part)
+    """Read a dotted path through dataclasses and dicts. A dict key may itself hold dots (a
+    world's flat ``provider.<name>.<figure>``): the longest key that matches is read first."""
+    parts = path.split(".")
+    i = 0
+    while i < len(parts):
+        if isinstance(obj, dict):
+            for j in range(len(parts), i, -1):
+                key = ".".join(parts[i:j])
+                if key in obj:
+                    obj, i = obj[key], j
+                    break
+            else:
+                raise KeyError(parts[i])
+        else:
+            obj, i = getattr(obj, parts[i]), i + 1
     return obj
+
+
+def _get_or_none(obj: Any, path: str) -> Any:
+    """``get_path``, or None where the summary has no such figure (a world of several providers
+    reports no one-lab diagnostic)."""
+    try:
+        return get_path(obj, path)
+    except (KeyError, AttributeError):
+        return None
 
 
 def set_path(obj: Any, path: str, value: Any) -> None:
@@ -130,7 +151,7 @@ def simulate_targets(
         summ = evaluate(c, scenario, progress=False, summary_only=True).summary
         rows.append({m: float(get_path(summ, m) or 0.0) for m in metrics})
         names = unfitted_figures(cfg)
-        unfit.append({m: get_path(summ, m) for m in names})
+        unfit.append({m: _get_or_none(summ, m) for m in names})
     mean = {m: float(np.mean([r[m] for r in rows])) for m in metrics}
     unf = {}
     for m in names:
