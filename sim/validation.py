@@ -54,15 +54,17 @@ def _fmt(v: Any) -> str:
 def _empties_list(key: str, value: str) -> bool:
     """Whether ``key=[]`` names a list of the schema (``sharing.participants=[]``): Hydra
     replaces a list, so ``[]`` empties it (a mapping it would merge into, changing nothing)."""
-    from sim.experiments.calibration import get_path
     from sim.parameters import Config
 
     if value.strip() != "[]":
         return False
+    node: Any = Config()
     try:
-        return isinstance(get_path(Config(), key), list)
+        for part in key.lstrip("+~").split("."):
+            node = node[part] if isinstance(node, dict) else getattr(node, part)
     except (AttributeError, KeyError, TypeError):
         return False
+    return isinstance(node, list)
 
 
 def check_overrides(overrides: list[str], allow_repeats: bool = True) -> None:
