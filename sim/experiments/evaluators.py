@@ -37,6 +37,24 @@ def _progress_enabled(cfg: Config) -> bool:
     return mode == "on" or (mode == "auto" and sys.stderr.isatty())
 
 
+def _day_bar(cfg: Config, show: bool):
+    """A progress bar over the simulated days and the per-window callback that moves it
+    (both None when not shown)."""
+    if not show:
+        return None, None
+    from tqdm import tqdm
+
+    bar = tqdm(
+        total=int(cfg.world.days), unit="day", desc="simulating", file=sys.stderr, leave=False
+    )
+
+    def tick(m) -> None:
+        bar.n = int(m.time_h // 24)
+        bar.refresh()
+
+    return bar, tick
+
+
 def undefended(cfg: Config) -> Config:
     """The same world and seed with B = 0: the reference for times relative to no defence."""
     return dataclasses.replace(
@@ -93,19 +111,8 @@ def evaluate(
         else:
             ref = evaluate(twin, scenario, replicate, progress=False, summary_only=True).summary
     streams = Streams(root_sequence(cfg.seed, replicate))
-    bar = None
-    if show:
-        from tqdm import tqdm
-
-        bar = tqdm(
-            total=int(cfg.world.days), unit="day", desc="simulating", file=sys.stderr, leave=False
-        )
-
-    def tick(m) -> None:
-        bar.n = int(m.time_h // 24)
-        bar.refresh()
-
-    model = DistillationModel(cfg, streams, on_window=tick if bar else None)
+    bar, tick = _day_bar(cfg, show)
+    model = DistillationModel(cfg, streams, on_window=tick)
     model.run()
     if bar is not None:
         bar.close()
@@ -153,19 +160,8 @@ def _evaluate_world(
     from sim.world import World
 
     streams = Streams(root_sequence(cfg.seed, replicate))
-    bar = None
-    if show:
-        from tqdm import tqdm
-
-        bar = tqdm(
-            total=int(cfg.world.days), unit="day", desc="simulating", file=sys.stderr, leave=False
-        )
-
-    def tick(w) -> None:
-        bar.n = int(w.time_h // 24)
-        bar.refresh()
-
-    world = World(cfg, streams, on_window=tick if bar else None)
+    bar, tick = _day_bar(cfg, show)
+    world = World(cfg, streams, on_window=tick)
     world.run()
     if bar is not None:
         bar.close()
