@@ -49,6 +49,7 @@ GROUPS = [
     "learning",
     "displacement",
     "sharing",
+    "deterrence",
     "policies",
     "attacker",
     "output",

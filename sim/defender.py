@@ -59,6 +59,8 @@ class Defender(mesa.Agent):
         #: Attacker accounts confirmed, and confirmation decisions (the evidence), per operator.
         self.confirmed_by_op = np.zeros(n_ops)
         self.decisions_by_op = np.zeros(n_ops)
+        #: Evidence carried over from the actor's attributed earlier campaigns (sim.deterrence).
+        self.inherited_evidence = np.zeros(n_ops)
         #: Indicator sharing (sim.sharing): operator -> the decisions all participants hold.
         self.evidence_pool: Callable[[int], float] | None = None
         self.attributed_at = np.full(n_ops, math.inf)
@@ -373,7 +375,7 @@ class Defender(mesa.Agent):
         intel = self.model.policy("intel_sharing")
         pool = self.evidence_pool
         return attribution_probability(
-            self.decisions_by_op[k] if pool is None else pool(k),
+            (self.decisions_by_op[k] if pool is None else pool(k)) + self.inherited_evidence[k],
             self.cfg.enforcement.attribution.confirmed_scale,
             intel.attribution_evidence(t) if intel else 0.0,
             watermark,
@@ -414,6 +416,20 @@ class Defender(mesa.Agent):
                 op.stop(ban_t, "blacklisted")
 
         m.env.process(designation())
+
+    def designate_at_start(self, k: int, t: float) -> None:
+        """Operator ``k``'s actor is blacklisted already when its campaign starts at ``t``
+        (sim.deterrence): attributed and designated at once, it runs through front companies
+        with the sanctions' ``front_company_share`` of its demand, or not at all."""
+        sanctions = self.model.policy("sanctions")
+        front = sanctions.params.front_company_share if sanctions is not None else 0.0
+        op = self.model.operator_list[k]
+        self.attributed_at[k] = min(self.attributed_at[k], t)
+        self.blacklisted_at[k] = t
+        if front > 0:
+            op.reroute(t, front)
+        else:
+            op.stop(t, "actor blacklisted")
 
     def retrospective(self) -> None:
         """Post-campaign investigation of every operator with a confirmed account.

@@ -21,7 +21,8 @@ SUMMARY: dict[str, str] = {
     "teacher_lead_months": "teacher.lead_months: the teacher's lead over the best open-weight "
     "model in months (null: not configured)",
     "teacher_lead_months_erased": "months of the teacher's lead erased: teacher_lead_months x "
-    "capability_extracted (null where the lead is not configured)",
+    "capability_extracted (null where the lead is not configured); with the open frontier moving, "
+    "x capability and lead share at delivery (the months the student is ahead of open models)",
     "capability_by_domain": "headline gap closed per domain at the horizon",
     "capability_by_day": "headline capability at the end of each day",
     "days_to_50pct_of_final_capability": "days to half of this run's own final capability "
@@ -74,7 +75,8 @@ SUMMARY: dict[str, str] = {
     "attacker_spend_usd": "cash spend of the headline operator (all operators' for total); "
     "every operator's is in operators",
     "attacker_net_value_usd": "value of capability − cash − expected penalty, of the headline "
-    "operator (summed for total)",
+    "operator (summed for total); with the open frontier moving, value x capability at delivery "
+    "x lead share at delivery (MODEL §8)",
     "expected_penalty_usd": "P(attribution) x the sanctions chain's P(public) x P(enacted) x "
     "P(enforced) x penalty, discounted over the lags (MODEL §8), of the headline operator "
     "(summed for total)",
@@ -115,7 +117,7 @@ SUMMARY: dict[str, str] = {
     "legit_user_cost_rate_limits_usd": "refused legitimate requests",
     "legit_user_cost_poisoned_output_usd": "value lost on wrongly poisoned outputs",
     "defender_value_of_leak_usd": "defender.value_usd_per_capability_point x capability points "
-    "leaked, summed over operators",
+    "leaked, summed over operators (with the open frontier moving: at delivery, x lead share)",
     "defender_cost_with_leak_usd": "defender_total_cost_usd + defender_value_of_leak_usd",
     "first_detection_hours": "hour of the first confirmed attacker account (null if none)",
     "first_flag_hours": "hour of the first flag of an attacker account (null if none)",
@@ -137,7 +139,11 @@ SUMMARY: dict[str, str] = {
     "cadence, harvest cadence, obfuscation, cluster size and demand, the clusters it opened, its "
     "stop reason, and the revealed-preference diagnostic: marginal_value_per_exchange_usd (value x "
     "dG/dN at the horizon, at the stock it believed it held) against cost_per_exchange_usd (its "
-    "cash per exchange harvested)",
+    "cash per exchange harvested)"
+    "; and the student as delivered (sim.frontier): delivered_at_hours (the campaign's end), "
+    "capability_at_delivery (its capability then; the horizon's when the lead is fixed) and "
+    "lead_share_at_delivery (the share of the teacher's lead that capability is worth then, by "
+    "vintage; 1 when teacher.open_catch_up_months_per_month is 0)",
     "legit_tiers": "per legitimate tier: size, usage, revenue, remaining lifetime, false-ban cost "
     "to the defender and to the user",
     "wall_seconds": "wall-clock seconds of the simulation (twin included)",
@@ -177,7 +183,8 @@ WORLD: dict[str, str] = {
     "none)",
     "operators": "per operator: capability from all teachers (overall, by domain) and from each "
     "provider's teacher alone, exchanges harvested, cash at every provider and its one budget, "
-    "P(attribution by any provider), expected penalty, net value and final demand split",
+    "P(attribution by any provider), expected penalty, net value, lead_share_at_delivery (the "
+    "providers' lead shares weighted by the capability from each) and final demand split",
     "wall_seconds": "wall-clock seconds of the simulation",
 }
 

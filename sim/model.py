@@ -19,7 +19,9 @@ from sim.attackers.base import Operator
 from sim.capability import CapabilityCurve
 from sim.defender import Defender
 from sim.detectors.base import Detector, Flags, ScanContext
+from sim.deterrence import CampaignMemory
 from sim.fleet import ACT_NONE, Fleet
+from sim.frontier import OpenFrontier
 from sim.harvest import expected_harvest, harvest_window, live_accounts
 from sim.latency import LatencyModel
 from sim.learning import Learning
@@ -63,6 +65,8 @@ class DistillationModel(mesa.Model):
         self.ledger = Ledger()
         self.latency = LatencyModel(cfg.latency, streams("latency"))
         self.legit = LegitPopulation(cfg.legit, cfg.world, streams("legit"))
+        #: The open-weight frontier closing on the teacher (what the lead is worth over time).
+        self.frontier = OpenFrontier(cfg.teacher)
 
         # Policies (not agents: they are the defender's instruments).
         self.policies: dict[str, Policy] = {}
@@ -88,6 +92,8 @@ class DistillationModel(mesa.Model):
             for k, (name, op_cfg) in enumerate(cfg.operators.items())
         ]
         self.defender = Defender(self)
+        #: What an actor's earlier campaigns leave for its later ones (deterrence).
+        self.memory = CampaignMemory(self)
         for p in self.policies.values():
             p.setup()
 
@@ -100,6 +106,10 @@ class DistillationModel(mesa.Model):
         self.capability_stock = np.zeros((n_ops, n_dom))
         #: The effective exchanges each operator believes it holds (it cannot see poisoning).
         self.believed_stock = np.zeros((n_ops, n_dom))
+        #: Per operator, each release crossed: (hour, capability before, after the devaluation),
+        #: of the actual and of the believed stock; kept only when the open frontier moves.
+        self.capability_marks: list[list[tuple[float, float, float]]] = [[] for _ in range(n_ops)]
+        self.believed_marks: list[list[tuple[float, float, float]]] = [[] for _ in range(n_ops)]
         self.sent_h = np.zeros((n_ops, H))
         self.harvested_h = np.zeros((n_ops, H))
         self.effective_hd = np.zeros((n_ops, H, n_dom))
@@ -127,7 +137,8 @@ class DistillationModel(mesa.Model):
             },
         )
         for op in self.operator_list:
-            op.plan()
+            if not self.memory.remembers(op.index):
+                op.plan()
         self.running = True
 
     # ------------------------------------------------------------------ lookups
@@ -152,6 +163,10 @@ class DistillationModel(mesa.Model):
         t0 = self.time_h
         t1 = min(t0 + self.window, self.horizon)
         hours = np.arange(int(t0), int(t1), dtype=float)
+        # A later campaign of an actor decides as it starts, remembering the earlier ones.
+        for k in self.memory.starting(t0, t1):
+            self.memory.carry(k, t0)
+            self.operator_list[k].plan()
 
         prev = t0
         for k, t in enumerate([*self._sub_window_scans(t0, t1), t1]):
@@ -352,9 +367,23 @@ class DistillationModel(mesa.Model):
             if t0 <= r < t1:
                 k = int(math.ceil(r - t0))  # hours of the window before the release
                 stock += eff_hd[:, start:k].sum(axis=1)
+                before = self._overall(stock) if self.frontier.moves else None
                 stock *= self.cfg.teacher.staleness_factor
+                if before is not None:
+                    # Capability by vintage: what each version taught (sim.frontier).
+                    believed = stock is self.believed_stock
+                    marks = self.believed_marks if believed else self.capability_marks
+                    for j, (b, a) in enumerate(zip(before, self._overall(stock), strict=True)):
+                        marks[j].append((float(r), b, a))
                 start = k
         stock += eff_hd[:, start:].sum(axis=1)
+
+    def _overall(self, stock: np.ndarray) -> list[float]:
+        """Each operator's overall capability from an effective-exchange stock."""
+        return [
+            float(op.curve.overall(op.curve.gains(stock[k])))
+            for k, op in enumerate(self.operator_list)
+        ]
 
     def _scan_context(
         self, t0: float, t1: float, h, traffic: float, sub_window: bool = False

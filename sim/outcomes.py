@@ -126,7 +126,7 @@ def _revealed_preference(model: DistillationModel, k: int, op, rec_cash: float) 
     still far exceeds cost had a reason the model does not contain (README, calibration)."""
     harvested = float(model.harvested_h[k].sum())
     n_eff = model.believed_stock[k]
-    mv = op.value_usd * op.quality * op.curve.marginal_per_exchange(n_eff, op.mix)
+    mv = op.value_at(model.horizon) * op.quality * op.curve.marginal_per_exchange(n_eff, op.mix)
     return {
         "marginal_value_per_exchange_usd": float(mv),
         "cost_per_exchange_usd": ratio(rec_cash, harvested),
@@ -179,6 +179,22 @@ def summarize(
         gains_final.append(g_hours[-1] if g_hours.size else np.zeros(len(model.domains)))
         caps[k] = overall[-1] if overall.size else 0.0
         cash[k] = float(led[(led["payer"] == op.party) & led["cash"]]["usd"].sum())
+    # Share of the full lead each student's capability is worth when it is delivered, by vintage
+    # (sim.frontier; 1 when the lead is fixed).
+    lead_share = np.ones(len(ops))
+    delivered = caps.copy()
+    if model.frontier.moves:
+        for k, op in enumerate(ops):
+            # The student as delivered: its capability at the campaign's end, the releases
+            # before it (later ones devalue nothing it was sold with).
+            t_d = min(op.delivery_hour, model.horizon)
+            h = int(math.ceil(t_d)) - 1
+            delivered[k] = float(curves[k][h]) if h >= 0 and curves[k].size else 0.0
+            marks = [mk for mk in model.capability_marks[k] if mk[0] < t_d]
+            w = float(model.frontier.weighted(marks, delivered[k], t_d))
+            lead_share[k] = (
+                w / delivered[k] if delivered[k] > 0 else float(model.frontier.lead_share(t_d))
+            )
     screened = (acc.end_kind[:n] == END_SCREENED) & ended_before
     price = acc.price_usd[:n]
     for k, op in enumerate(ops):
@@ -210,6 +226,9 @@ def summarize(
             **{level_key(lv): days_to(overall, lv) for lv in levels},
             "capability_days": float(overall.sum() / 24.0),
             "value_usd": float(op.value_usd),
+            "delivered_at_hours": finite_or_none(op.delivery_hour),
+            "capability_at_delivery": float(delivered[k]),
+            "lead_share_at_delivery": float(lead_share[k]),
             "attacker_spend_usd": float(cash[k]),
             "attacker_cost_per_capability_point_usd": ratio(cash[k], caps[k] * 100.0),
             "expected_penalty_usd": float(penalty),
@@ -219,7 +238,9 @@ def summarize(
             "attributed_at_hours": finite_or_none(d.attributed_at[k]),
             "blacklisted_at_hours": finite_or_none(d.blacklisted_at[k]),
             "demand_per_day_final": float(op.demand),
-            "net_value_usd": float(op.value_usd * caps[k] - cash[k] - penalty),
+            "net_value_usd": float(op.value_usd * lead_share[k] * delivered[k] - cash[k] - penalty)
+            if model.frontier.moves
+            else float(op.value_usd * caps[k] - cash[k] - penalty),
             "went": bool(op.go),
             "stopped_at_hours": finite_or_none(op.stopped_at),
             "stop_reason": op.stop_reason or None,
@@ -245,6 +266,10 @@ def summarize(
         }
         scope = list(range(len(ops)))
     cap = float(curve[-1]) if curve.size else 0.0
+    # Months erased count the lead left at delivery (sim.frontier; the full lead when it is fixed).
+    erased = (
+        cap if not model.frontier.moves else float(sum(delivered[k] * lead_share[k] for k in scope))
+    )
     net = sum(per_op[ops[k].name]["net_value_usd"] for k in scope)
     head_cash = float(sum(cash[k] for k in scope))
 
@@ -264,7 +289,12 @@ def summarize(
     unreviewed = int((~reviewed).sum())
     days = H / 24.0
     budget = float(cfg.detection.budget_usd_per_day)
-    leak_value = cfg.defender.value_usd_per_capability_point * 100.0 * float(caps.sum())
+    # What the leak costs the defender shrinks with the lead left when each student is delivered.
+    leak_value = (
+        cfg.defender.value_usd_per_capability_point
+        * 100.0
+        * (float(delivered @ lead_share) if model.frontier.moves else float(caps.sum()))
+    )
     user_cost = sum(costs[f"user_{k}"] for k in USER_COST_CATEGORIES)
     summary: dict[str, Any] = {
         "scenario": scenario,
@@ -277,7 +307,7 @@ def summarize(
         "teacher_lead_months": cfg.teacher.lead_months,
         "teacher_lead_months_erased": None
         if cfg.teacher.lead_months is None
-        else float(cfg.teacher.lead_months) * cap,
+        else float(cfg.teacher.lead_months) * erased,
         "capability_by_domain": by_domain,
         "capability_by_day": [float(x) for x in curve[23::24]],
         "days_to_50pct_of_final_capability": _relative(curve, 0.5),

@@ -67,6 +67,11 @@ class TeacherConfig:
     #: tables report months of that lead erased = lead_months x capability extracted (a unit
     #: readers feel; CALIBRATION §8: open-weight models trail the frontier by ~3-4 months [S]).
     lead_months: float | None = P(None, ge=0.0)
+    #: Months of lead the best open-weight model gains on this teacher per month (MODEL §8,
+    #: sim.frontier): 0 keeps the lead fixed (every shipped scenario); 1 is a constant lag behind
+    #: a frontier that moves, so a teacher with no new release is caught up in ``lead_months``.
+    #: A release restores the lead to ``lead_months``. Needs ``lead_months``.
+    open_catch_up_months_per_month: float = P(0.0, ge=0.0, le=12.0)
 
 
 # --------------------------------------------------------------------------- capability
@@ -184,6 +189,9 @@ class OperatorConfig:
     #: Share of the accounts that would open a fresh cluster placed on burned infrastructure
     #: instead: free and at once, but on infrastructure the defender knows [E].
     reuse_burned_share: float = share(0.0)
+    #: Who runs the campaign: campaigns of one actor share what earlier ones left (deterrence,
+    #: sim.deterrence, MODEL §8); empty: the operator's own name (no other campaign of it).
+    actor: str = ""
 
 
 # --------------------------------------------------------------------------- detection
@@ -623,6 +631,22 @@ class SharingConfig:
     start_hour: float = P(0.0, ge=0.0)
 
 
+@dataclass
+class DeterrenceConfig:
+    """What an actor's earlier campaigns leave for its later ones (MODEL §8, sim.deterrence):
+    acts only where two operators share an ``actor`` and one starts after the other."""
+
+    #: Share of an attributed earlier campaign's evidence (confirmation decisions) that counts
+    #: against the same actor's later campaign: the defender knows its tradecraft [E].
+    evidence_carryover: float = share(0.5)
+    #: Whether the later campaign starts from the earlier one's posterior beliefs about ban
+    #: hazards (what it learned) rather than from the prior.
+    belief_carryover: bool = True
+    #: Whether a blacklist of the actor (sanctions) applies to its later campaigns from their
+    #: start: the designation names the entity, not the campaign.
+    blacklist_carryover: bool = True
+
+
 # --------------------------------------------------------------------------- the whole config
 @dataclass
 class Config:
@@ -661,6 +685,8 @@ class Config:
     displacement: DisplacementConfig = P(factory=DisplacementConfig)
     #: Indicator sharing between the providers (world level; MODEL §12).
     sharing: SharingConfig = P(factory=SharingConfig)
+    #: What an actor's earlier campaigns leave for its later ones (MODEL §8).
+    deterrence: DeterrenceConfig = P(factory=DeterrenceConfig)
     #: A study's settings (``distillsim study study=<name>``, configs/study/); not part of a world.
     study: StudyConfig | None = None
     #: The priors a study samples (``uncertainty=<name>``, configs/uncertainty/); not a world's.

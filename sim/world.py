@@ -197,6 +197,14 @@ class World:
                 sanc.expected_penalty_if_attributed(self.horizon) if sanc else 0.0
             )
             value = max(m.operator_list[k].value_usd for m in self.models)
+            # With the open frontier moving: the lead left at delivery, each provider's teacher's
+            # weighted by the capability learned from it (sim.frontier; 1 when the lead is fixed).
+            lead = 1.0
+            if any(m.frontier.moves for m in self.models):
+                recs = [s["operators"][name] for s in per]
+                w = np.array([r["capability_extracted"] for r in recs])
+                ls = np.array([r["lead_share_at_delivery"] for r in recs])
+                lead = float(w @ ls / w.sum()) if w.sum() > 0 else 1.0
             ops[name] = {
                 "capability_extracted": float(caps[k]),
                 "capability_by_domain": {
@@ -214,7 +222,8 @@ class World:
                 "budget_usd": float(cfg.operators[name].budget_usd),
                 "attribution_probability": 1.0 - p_none,
                 "expected_penalty_usd": float(penalty),
-                "net_value_usd": float(value * caps[k] - cash - penalty),
+                "lead_share_at_delivery": lead,
+                "net_value_usd": float(value * lead * caps[k] - cash - penalty),
                 "demand_share_final": {n: float(share_now[k, p]) for p, n in enumerate(self.names)},
             }
         mode = cfg.analysis.headline

@@ -13,8 +13,14 @@ from test_sweeps import TINY, _sweep
 from sim.analysis.worlds import SHARING, _wide, free_riding, provider_order, providers_table
 
 A = "+providers.lab_a.set.detection.budget_usd_per_day"
-#: Lab A at $0 and $300k a day, lab B at $0 (the sweep's own setting), with and without sharing.
-GRID = [f"{A}=0,300000", "replicate=range(0,2)", "hydra/launcher=basic"]
+#: Lab A at $0 and $300k a day, lab B at $0 (the sweep's own setting), lab C on its own; no
+#: sharing and "some" (A and B; the sweep's "all" is left out to keep the test small).
+GRID = [
+    f"{A}=0,300000",
+    "sharing.participants=[],[lab_a,lab_b]",
+    "replicate=range(0,2)",
+    "hydra/launcher=basic",
+]
 
 
 @pytest.fixture(scope="module")
@@ -28,9 +34,9 @@ def test_a_world_sweep_writes_one_row_per_run_and_provider(sharing_sweep):
     runs = pd.read_parquet(folder / "runs.parquet")
     assert len(runs) == 8 and runs["error"].isna().all()
     pt = pd.read_csv(folder / "providers.csv")
-    assert len(pt) == 2 * len(runs)
+    assert len(pt) == 3 * len(runs)
     assert sorted(pt.groupby("job")["provider"].apply(sorted).map(tuple).unique()) == [
-        ("lab_a", "lab_b")
+        ("lab_a", "lab_b", "lab_c")
     ]
     for col in (
         "sharing.participants",
@@ -67,7 +73,10 @@ def test_a_world_sweep_writes_one_row_per_run_and_provider(sharing_sweep):
     assert (a["detection_budget_usd_per_day"] == a[A.lstrip("+")]).all()
     assert (pt[pt["provider"] == "lab_b"]["detection_budget_usd_per_day"] == 0).all()
     assert set(pt[SHARING]) == {"none", "lab_a+lab_b"}
-    assert (pt["shares_indicators"] == (pt[SHARING] != "none")).all()
+    # "Some" sharing: lab C is outside, A and B share.
+    inside = pt.apply(lambda r: r["provider"] in r[SHARING].split("+"), axis=1)
+    assert (pt["shares_indicators"] == inside).all()
+    assert not pt[pt["provider"] == "lab_c"]["shares_indicators"].any()
 
 
 def test_the_summary_has_the_providers_and_sharing_tables(sharing_sweep):
@@ -75,7 +84,7 @@ def test_the_summary_has_the_providers_and_sharing_tables(sharing_sweep):
     assert "nothing to aggregate" not in text
     section = text.split("## Providers", 1)[1].split("\n## ", 1)[0]
     table = [ln for ln in section.splitlines() if ln.startswith("| ") and "---" not in ln]
-    assert len(table) == 1 + 2 * 2 * 2  # header + sharing options x A budgets x providers
+    assert len(table) == 1 + 2 * 2 * 3  # header + sharing options x A budgets x providers
     assert "### Sharing: none" in text and "### Sharing: lab_a+lab_b" in text
     assert "### Does free-riding pay?" in text and "does free-riding pay lab_b?" in text
 
@@ -176,12 +185,12 @@ def test_the_ready_world_sweeps_have_their_grids():
         return expand([], {str(k): str(v) for k, v in tree.hydra.sweeper.params.items()})
 
     sh = params("sharing")
-    assert sh["sharing.participants"] == ["[]", "[lab_a,lab_b]"]
+    assert sh["sharing.participants"] == ["[]", "[lab_a,lab_b]", "[lab_a,lab_b,lab_c]"]
     assert [float(b) for b in sh[A]] == [0.0, 30000.0, 300000.0]
     assert len(sh["replicate"]) >= 3
     cfg = load(["sweep=sharing", f"{A}=30000"]).cfg
     budgets = {p: c.detection.budget_usd_per_day for p, c in provider_configs(cfg).items()}
-    assert budgets == {"lab_a": 30000.0, "lab_b": 0.0}
+    assert budgets == {"lab_a": 30000.0, "lab_b": 0.0, "lab_c": 30000.0}
     disp = params("displacement")
     assert len(disp[A]) == 6 and 0.0 in [float(b) for b in disp[A]]
 

@@ -169,10 +169,44 @@ class AdaptiveOperator(Operator):
                 )
                 for d in span
             ]
-        ) - self.feared_attribution(self.confirmations_seen, harvested)
-        net = self.value_usd * (g - g_now) - cash_per_day * span - first - self.penalty_usd * risk
+        ) - (
+            # Not going leaves no campaign to attribute, whatever an earlier one left.
+            self.feared_attribution(0.0, 0.0)
+            if upfront
+            else self.feared_attribution(self.confirmations_seen, harvested)
+        )
+        # The student is worth the lead left when it is delivered (sim.frontier): stopping now
+        # delivers G(N) at t, going on G(N + r·T′) at t + T′, each vintage at its own lead.
+        if m.frontier.moves:
+            value = self.worth(g, t + span * 24.0, believed=True) - self.worth(
+                g_now, t, believed=True
+            )
+        else:
+            value = self.value_usd * (g - g_now)
+        net = value - cash_per_day * span - first - self.penalty_usd * risk
         best = int(np.argmax(net))
         return Outlook(float(span[best]), float(net[best]))
+
+    def remember(self, earlier: list[Operator], attributed: list[Operator], share: float) -> None:
+        """Start from the latest earlier campaign's posterior beliefs (``belief_carryover``) and
+        fear ``share`` of the confirmations it saw in the campaigns attributed (sim.deterrence)."""
+        if self.model.cfg.deterrence.belief_carryover:
+            last = max(
+                (o for o in earlier if isinstance(o, AdaptiveOperator)),
+                key=lambda o: o.start,
+                default=None,
+            )
+            if last is not None:
+                self.belief = BanBelief(last.belief.alpha, last.belief.beta)
+                self.confirmation_belief = BanBelief(
+                    last.confirmation_belief.alpha, last.confirmation_belief.beta
+                )
+                for j, b in last.supplier_beliefs.items():
+                    if j in self.supplier_beliefs:
+                        self.supplier_beliefs[j] = BanBelief(b.alpha, b.beta)
+        self.confirmations_seen += share * sum(
+            getattr(o, "confirmations_seen", 0.0) for o in attributed
+        )
 
     def feared_attribution(self, confirmations: float, harvested: float) -> float:
         """P(attribution) the operator expects from this much evidence (the defender's formula)."""
@@ -220,7 +254,7 @@ class AdaptiveOperator(Operator):
         day = max(self.demand, 1.0)
         g0 = float(self.curve.overall(self.curve.gains(n_now)))
         g1 = float(self.curve.overall(self.curve.gains(n_now + day * self.quality * self.mix)))
-        return self.value_usd * (g1 - g0) / day
+        return self.value_at(m.time_h) * (g1 - g0) / day
 
     def replacements(self, when: np.ndarray) -> np.ndarray:
         """Replace lost accounts only while one is worth its price: the value of what it would

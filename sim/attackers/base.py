@@ -125,6 +125,26 @@ class Operator(mesa.Agent):
         ec = self.model.policy("export_controls")
         return v * ec.value_factor(self.start) if ec is not None else v
 
+    def value_at(self, t: float) -> float:
+        """What one unit of capability learned now from the latest teacher is worth delivered at
+        hour ``t``: :attr:`value_usd` times the share of its lead left then (sim.frontier; 1
+        when the lead is fixed)."""
+        return self.value_usd * self.model.frontier.lead_share(t)
+
+    def worth(self, g: float | np.ndarray, t: float | np.ndarray, believed: bool = False):
+        """What a student holding capability ``g`` (this campaign's, from its vintages so far)
+        is worth delivered at ``t``: value × capability weighted by the lead left of the
+        version it was learned from (sim.frontier); ``believed``: its own view of the stock."""
+        m = self.model
+        marks = (m.believed_marks if believed else m.capability_marks)[self.index]
+        return self.value_usd * m.frontier.weighted(marks, g, t)
+
+    @property
+    def delivery_hour(self) -> float:
+        """When the student is delivered: the campaign's end (planned, stopped, out of money or
+        the horizon, whichever comes first)."""
+        return min(self.end, self.budget_exhausted_at)
+
     @property
     def fee_per_exchange(self) -> float:
         """Cash per harvested exchange: discounted API price plus traffic mixing."""
@@ -228,6 +248,11 @@ class Operator(mesa.Agent):
     def adapt(self, t0: float, t1: float) -> None:
         """React to what the window revealed (after noticing bans)."""
 
+    def remember(self, earlier: list[Operator], attributed: list[Operator], share: float) -> None:
+        """What the actor's ``earlier`` campaigns taught it before this one starts, ``attributed``
+        those publicly attributed, ``share`` of their evidence carried over (sim.deterrence). A
+        campaign run as planned learns nothing from them."""
+
     def supplier_weight(self, supplier, t: float) -> float:
         """Weight on a supplier's price when splitting an order (1: the cheapest wins)."""
         return 1.0
@@ -286,7 +311,7 @@ class Operator(mesa.Agent):
     def begin_window(self, t0: float, t1: float) -> None:
         """End the campaign at its planned hour if that falls in this window."""
         end = self.cfg.end_hour
-        if end is not None and end < t1 and self.stopped_at > end:
+        if end is not None and end < t1 and self.stopped_at > end and self.go:
             self.stop(max(float(end), t0), "planned end")
 
     def order(self, times: np.ndarray) -> int:
