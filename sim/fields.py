@@ -141,9 +141,10 @@ SUMMARY: dict[str, str] = {
     "dG/dN at the horizon, at the stock it believed it held) against cost_per_exchange_usd (its "
     "cash per exchange harvested)"
     "; and the student as delivered (sim.frontier): delivered_at_hours (the campaign's end), "
-    "capability_at_delivery (its capability then; the horizon's when the lead is fixed) and "
+    "capability_at_delivery (its capability then, before any later release devalues it) and "
     "lead_share_at_delivery (the share of the teacher's lead that capability is worth then, by "
-    "vintage; 1 when teacher.open_catch_up_months_per_month is 0)",
+    "vintage; 1 when teacher.open_catch_up_months_per_month is 0, where net value keeps using the "
+    "capability at the horizon)",
     "legit_tiers": "per legitimate tier: size, usage, revenue, remaining lifetime, false-ban cost "
     "to the defender and to the user",
     "wall_seconds": "wall-clock seconds of the simulation (twin included)",

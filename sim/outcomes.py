@@ -182,14 +182,14 @@ def summarize(
     # Share of the full lead each student's capability is worth when it is delivered, by vintage
     # (sim.frontier; 1 when the lead is fixed).
     lead_share = np.ones(len(ops))
-    delivered = caps.copy()
-    if model.frontier.moves:
-        for k, op in enumerate(ops):
-            # The student as delivered: its capability at the campaign's end, the releases
-            # before it (later ones devalue nothing it was sold with).
-            t_d = min(op.delivery_hour, model.horizon)
-            h = int(math.ceil(t_d)) - 1
-            delivered[k] = float(curves[k][h]) if h >= 0 and curves[k].size else 0.0
+    delivered = np.zeros(len(ops))
+    for k, op in enumerate(ops):
+        # The student as delivered: its capability at the campaign's end, the releases before
+        # it applied (later ones devalue nothing it was delivered with).
+        t_d = min(op.delivery_hour, model.horizon)
+        h = int(math.ceil(t_d)) - 1
+        delivered[k] = float(curves[k][h]) if h >= 0 and curves[k].size else 0.0
+        if model.frontier.moves:
             marks = [mk for mk in model.capability_marks[k] if mk[0] < t_d]
             w = float(model.frontier.weighted(marks, delivered[k], t_d))
             lead_share[k] = (
