@@ -40,6 +40,7 @@ def provider_configs(cfg: Config) -> dict[str, Config]:
     out: dict[str, Config] = {}
     for name, prov in cfg.providers.items():
         prefix = f"providers.{name}.set"
+        _once_each(prov.set, prefix)
         tree = OmegaConf.create(base)
         for key, value in prov.set.items():
             top = str(key).split(".")[0]
@@ -64,6 +65,37 @@ def provider_configs(cfg: Config) -> dict[str, Config]:
         _same_domains(cfg, pcfg, prefix)
         out[name] = pcfg
     return out
+
+
+def _leaves(node: dict, prefix: str = "") -> list[str]:
+    """The dotted leaf keys of a ``set``, flat and nested keys alike."""
+    out = []
+    for key, value in node.items():
+        full = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            out += _leaves(value, f"{full}.")
+        else:
+            out.append(full)
+    return out
+
+
+def _once_each(overrides: dict, prefix: str) -> None:
+    """A key given twice in one ``set`` — flat (``detection.budget_usd_per_day: 0``) and nested
+    (``detection: {budget_usd_per_day: 0}``, what ``+providers.<name>.set.detection…`` adds on the
+    command line) — would apply in an order nobody chose: refuse it."""
+    from sim.validation import ConfigError
+
+    seen: set[str] = set()
+    for leaf in _leaves(dict(overrides)):
+        if leaf in seen:
+            raise ConfigError(
+                f"{prefix}.{leaf}",
+                "given twice, flat and nested (a config file's `detection.budget_usd_per_day:` "
+                "and a command line's `+providers.<name>.set.detection.budget_usd_per_day=`, "
+                "say); give it once, in the nested form (`detection: {budget_usd_per_day: …}`), "
+                "which the command line overrides without `+`",
+            )
+        seen.add(leaf)
 
 
 def _same_domains(cfg: Config, pcfg: Config, prefix: str) -> None:

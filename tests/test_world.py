@@ -20,6 +20,7 @@ from sim.fields import PROVIDER, WORLD, world_keys
 from sim.model import DistillationModel
 from sim.outcomes import DEFENDER_COST_CATEGORIES, summarize
 from sim.parameters import ProviderParams
+from sim.providers import provider_configs
 from sim.validation import ConfigError
 from sim.world import World
 
@@ -90,6 +91,15 @@ def test_provider_overrides_are_validated_and_named():
     with pytest.raises(ConfigError) as e:
         two_labs("displacement.cost_exponent=-1")
     assert e.value.key == "displacement.cost_exponent"
+    # lab B's budget is nested in two_labs: the command line reaches it without '+'.
+    b = provider_configs(two_labs("providers.lab_b.set.detection.budget_usd_per_day=5000"))
+    assert b["lab_b"].detection.budget_usd_per_day == 5000
+    # A key given both flat (two_labs' `teacher.price_in_usd_per_mtok: 3.0`) and nested (the
+    # command line's '+') is refused rather than applied in whichever order.
+    with pytest.raises(ConfigError) as e:
+        two_labs("+providers.lab_b.set.teacher.price_in_usd_per_mtok=4")
+    assert e.value.key == "providers.lab_b.set.teacher.price_in_usd_per_mtok"
+    assert "given twice" in e.value.message
 
 
 def test_a_provider_gets_its_own_overrides_only():
