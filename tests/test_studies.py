@@ -470,3 +470,19 @@ def test_study_stackelberg_runs_the_stackelberg_study_with_its_settings(tmp_path
     assert seen["choose_replicates"] == [0, 1] and seen["report_replicates"] == [2, 3, 4]
     assert seen["overrides"] == ["world.days=5"]
     assert main(["study", "study=stackelberg", "study.stackelberg.mixes=[nope]"]) == 2
+
+
+def test_the_seed_band_stays_in_the_outputs_range():
+    """A capability near 0 with two noisy baseline replicates: the Student-t interval would dip
+    below 0 and is clipped there, as the sweep's curve table clips it."""
+    from sim.analysis.curves import band_table
+
+    rows = [
+        {"world": "baseline", "budget": 0.0, "sample": -1, "error": None, "capability_extracted": v}
+        for v in (0.001, 0.05)
+    ] + [
+        {"world": "sampled", "budget": 0.0, "sample": k, "error": None, "capability_extracted": v}
+        for k, v in enumerate((0.02, 0.04, 0.03))
+    ]
+    t = band_table(pd.DataFrame(rows), "capability_extracted").iloc[0]
+    assert t["seed_low"] == 0.0 and t["seed_high"] > 0.05

@@ -44,6 +44,19 @@ DELAY = "delay_days_50pct_vs_undefended"
 DELAY80 = "delay_days_80pct_vs_undefended"
 
 
+def clip_interval(m: str, vals: np.ndarray, lo: float, hi: float) -> tuple[float, float]:
+    """An interval of metric ``m`` clipped to its possible range, as the values show it."""
+    if np.nanmin(vals, initial=np.inf) >= 0:
+        lo = max(lo, 0.0)  # a non-negative quantity: no interval below zero
+    if np.nanmax(vals, initial=-np.inf) <= 1 and (
+        m.startswith("capability_") and m != "capability_days" or m.endswith("capability_extracted")
+    ):
+        hi = min(hi, 1.0)  # a share of the gap (a sum over operators may exceed 1)
+    if m == "attribution_probability":
+        hi = min(hi, 1.0)  # a probability
+    return lo, hi
+
+
 def curve_table(df: pd.DataFrame, groups: list[str]) -> pd.DataFrame:
     """Per group and budget: the runs, and each metric's mean with its 95% Student-t interval
     over the replicates (seed noise only), clipped to the metric's possible range."""
@@ -62,16 +75,7 @@ def curve_table(df: pd.DataFrame, groups: list[str]) -> pd.DataFrame:
         for m in metrics:
             vals = pd.to_numeric(g[m], errors="coerce").to_numpy()
             mean, lo, hi, n = mean_ci(vals)
-            if np.nanmin(vals, initial=np.inf) >= 0:
-                lo = max(lo, 0.0)  # a non-negative quantity: no interval below zero
-            if np.nanmax(vals, initial=-np.inf) <= 1 and (
-                m.startswith("capability_")
-                and m != "capability_days"
-                or m.endswith("capability_extracted")
-            ):
-                hi = min(hi, 1.0)  # a share of the gap (a sum over operators may exceed 1)
-            if m == "attribution_probability":
-                hi = min(hi, 1.0)  # a probability
+            lo, hi = clip_interval(m, vals, lo, hi)
             rec[m] = mean
             rec[f"{m}_lo"], rec[f"{m}_hi"] = lo, hi
             if m in EVENT_METRICS:
@@ -292,7 +296,8 @@ def band_table(samples: pd.DataFrame, output: str, level: float = 0.90) -> pd.Da
 
     Parameter uncertainty: quantiles over the sampled worlds of each world's mean over
     replicates (the same worlds at every budget). Seed noise: the baseline world's (the
-    scenario's own values) mean and Student-t interval over its replicates, and the pooled
+    scenario's own values) mean and Student-t interval over its replicates (clipped to the
+    output's possible range, as :func:`curve_table`'s), and the pooled
     within-world standard deviation of one run. Also the share of worlds where the output is
     below its value at B = 0 in the same world (paired).
     """
@@ -306,6 +311,7 @@ def band_table(samples: pd.DataFrame, output: str, level: float = 0.90) -> pd.Da
         within = sampled[sampled["budget"] == b].groupby("sample")[output].std(ddof=1)
         base = ok[(ok["world"] == "baseline") & (ok["budget"] == b)][output]
         m, lo, hi, n = mean_ci(base.to_numpy())
+        lo, hi = clip_interval(output, base.to_numpy(dtype=float), lo, hi)
         row = {
             "budget": b,
             "worlds": int(w.size),
