@@ -390,6 +390,7 @@ class Defender(mesa.Agent):
                 continue
             if self.attribution_probability(k, t) > self.attribution_draw[k]:
                 self.attributed_at[k] = t
+                m.memory.attributed(k, t)
                 enforced = sanctions and sanctions.blacklist_enforced(self.blacklist_draw[k])
                 if enforced and sanctions.blacklists(t) and op.go:
                     lag = sanctions.params.enforcement_lag_days * 24.0
@@ -414,22 +415,34 @@ class Defender(mesa.Agent):
                 op.reroute(ban_t, front_share)
             else:
                 op.stop(ban_t, "blacklisted")
+            m.memory.blacklisted(k, t)
 
         m.env.process(designation())
 
-    def designate_at_start(self, k: int, t: float) -> None:
-        """Operator ``k``'s actor is blacklisted already when its campaign starts at ``t``
-        (sim.deterrence): attributed and designated at once, it runs through front companies
-        with the sanctions' ``front_company_share`` of its demand, or not at all."""
+    def designate_at_start(self, k: int, t: float) -> bool:
+        """Operator ``k``'s actor is blacklisted already when its campaign begins at ``t``
+        (sim.deterrence): through front companies, with the sanctions' ``front_company_share``
+        of its demand, it is designated at once; with none it cannot run (not a campaign: never
+        attributed). Returns whether it can run."""
         sanctions = self.model.policy("sanctions")
         front = sanctions.params.front_company_share if sanctions is not None else 0.0
         op = self.model.operator_list[k]
+        if front <= 0:
+            op.go = False
+            op.stop_reason = "actor blacklisted"
+            return False
         self.attributed_at[k] = min(self.attributed_at[k], t)
         self.blacklisted_at[k] = t
-        if front > 0:
-            op.reroute(t, front)
-        else:
-            op.stop(t, "actor blacklisted")
+        op.reroute(t, front)
+        return True
+
+    def designate_running(self, k: int, t: float) -> None:
+        """Operator ``k``'s actor was blacklisted at ``t`` while ``k`` runs (sim.deterrence): as
+        its own designation, at once (:meth:`schedule_blacklist` with no lag)."""
+        sanctions = self.model.policy("sanctions")
+        front = sanctions.params.front_company_share if sanctions is not None else 0.0
+        self.attributed_at[k] = min(self.attributed_at[k], t)
+        self.schedule_blacklist(k, t, front)
 
     def retrospective(self) -> None:
         """Post-campaign investigation of every operator with a confirmed account.

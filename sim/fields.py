@@ -21,8 +21,9 @@ SUMMARY: dict[str, str] = {
     "teacher_lead_months": "teacher.lead_months: the teacher's lead over the best open-weight "
     "model in months (null: not configured)",
     "teacher_lead_months_erased": "months of the teacher's lead erased: teacher_lead_months x "
-    "capability_extracted (null where the lead is not configured); with the open frontier moving, "
-    "x capability and lead share at delivery (the months the student is ahead of open models)",
+    "the headline's capability at delivery x its lead share then (null where the lead is not "
+    "configured; with the lead fixed and the campaign running to the horizon, x "
+    "capability_extracted)",
     "capability_by_domain": "headline gap closed per domain at the horizon",
     "capability_by_day": "headline capability at the end of each day",
     "days_to_50pct_of_final_capability": "days to half of this run's own final capability "
@@ -74,9 +75,9 @@ SUMMARY: dict[str, str] = {
     "fpr_per_account_horizon": "share of legitimate accounts flagged at least once",
     "attacker_spend_usd": "cash spend of the headline operator (all operators' for total); "
     "every operator's is in operators",
-    "attacker_net_value_usd": "value of capability − cash − expected penalty, of the headline "
-    "operator (summed for total); with the open frontier moving, value x capability at delivery "
-    "x lead share at delivery (MODEL §8)",
+    "attacker_net_value_usd": "value x capability at delivery x lead share at delivery − cash − "
+    "expected penalty, of the headline operator (summed for total; MODEL §8: the capability at the "
+    "campaign's end, before later releases devalue it, and the lead share 1 with the lead fixed)",
     "expected_penalty_usd": "P(attribution) x the sanctions chain's P(public) x P(enacted) x "
     "P(enforced) x penalty, discounted over the lags (MODEL §8), of the headline operator "
     "(summed for total)",
@@ -117,7 +118,7 @@ SUMMARY: dict[str, str] = {
     "legit_user_cost_rate_limits_usd": "refused legitimate requests",
     "legit_user_cost_poisoned_output_usd": "value lost on wrongly poisoned outputs",
     "defender_value_of_leak_usd": "defender.value_usd_per_capability_point x capability points "
-    "leaked, summed over operators (with the open frontier moving: at delivery, x lead share)",
+    "delivered x lead share at delivery, summed over operators",
     "defender_cost_with_leak_usd": "defender_total_cost_usd + defender_value_of_leak_usd",
     "first_detection_hours": "hour of the first confirmed attacker account (null if none)",
     "first_flag_hours": "hour of the first flag of an attacker account (null if none)",
@@ -143,8 +144,8 @@ SUMMARY: dict[str, str] = {
     "; and the student as delivered (sim.frontier): delivered_at_hours (the campaign's end), "
     "capability_at_delivery (its capability then, before any later release devalues it) and "
     "lead_share_at_delivery (the share of the teacher's lead that capability is worth then, by "
-    "vintage; 1 when teacher.open_catch_up_months_per_month is 0, where net value keeps using the "
-    "capability at the horizon)",
+    "vintage; 1 when teacher.open_catch_up_months_per_month is 0; null for a campaign that never "
+    "went)",
     "legit_tiers": "per legitimate tier: size, usage, revenue, remaining lifetime, false-ban cost "
     "to the defender and to the user",
     "wall_seconds": "wall-clock seconds of the simulation (twin included)",
@@ -184,8 +185,10 @@ WORLD: dict[str, str] = {
     "none)",
     "operators": "per operator: capability from all teachers (overall, by domain) and from each "
     "provider's teacher alone, exchanges harvested, cash at every provider and its one budget, "
-    "P(attribution by any provider), expected penalty, net value, lead_share_at_delivery (the "
-    "providers' lead shares weighted by the capability from each) and final demand split",
+    "P(attribution by any provider), expected penalty, net value (value x capability_at_delivery "
+    "x lead_share_at_delivery), capability_at_delivery (from all teachers when its last branch "
+    "ends), lead_share_at_delivery (the providers' lead shares weighted by the capability from "
+    "each; 1 with every lead fixed) and final demand split",
     "wall_seconds": "wall-clock seconds of the simulation",
 }
 

@@ -10,10 +10,11 @@ Capability extracted is a share of the teacher's lead over the open frontier (th
 from it: the attackers are open-weight labs). What a student is worth when it is delivered, at the
 end of its campaign, is that share of the lead *then*, by vintage: capability gained while teacher
 version v was the latest counts v's lead left at delivery, L_v(t) / lead_months
-(:meth:`OpenFrontier.weighted`). So late capability is worth less, a campaign that runs longer
-trades more capability for a smaller lead (the adaptive operator weighs both), and a release
-changes nothing already learned (what it does to the stock is the teacher's ``staleness_factor``,
-MODEL §6). [E]: the proportional rule assumes the distilled gains carry over to the student's
+(:meth:`OpenFrontier.weighted`). So late capability is worth less, and a campaign that runs
+longer trades more capability for a smaller lead (the adaptive operator weighs both, releases
+ahead included). A release lowers what was already learned only through the teacher's
+``staleness_factor`` (MODEL §6): every earlier vintage shrinks in that ratio and keeps its own
+version's lead. [E]: the proportional rule assumes the distilled gains carry over to the student's
 newer base; the alternative (the open frontier catching up with the student itself) would make
 value fall faster.
 """
@@ -41,12 +42,17 @@ class OpenFrontier:
         """Whether the lead shrinks at all (catch-up configured)."""
         return self.rate > 0
 
+    def latest_release(self, t: float) -> float:
+        """Hour of the latest release at or before ``t`` (0: the version in service at first)."""
+        k = int(np.searchsorted(self.releases, t, side="right"))
+        return float(self.releases[k - 1]) if k > 0 else 0.0
+
     def lead_share(self, t: float | np.ndarray) -> float | np.ndarray:
-        """Share of ``lead_months`` the teacher still holds at hour ``t`` (1: the full lead)."""
+        """Share of ``lead_months`` the latest teacher still holds at hour ``t`` (1: the full
+        lead)."""
         if not self.moves:
             return np.ones_like(t, dtype=float) if np.ndim(t) else 1.0
         t_arr = np.asarray(t, dtype=float)
-        # The latest release at or before t (hour 0: the version in service at the start).
         starts = np.concatenate([[0.0], self.releases])
         latest = starts[np.searchsorted(starts, t_arr, side="right") - 1]
         return self.era_share(latest, t) if np.ndim(t) else float(self.era_share(latest, t))
@@ -65,18 +71,24 @@ class OpenFrontier:
     def weighted(
         self, marks: list[tuple[float, float, float]], g: float | np.ndarray, t: float | np.ndarray
     ) -> float | np.ndarray:
-        """Capability ``g`` weighted by the lead left at ``t`` of the teacher version it was
-        learned from (by vintage): what a student holding ``g`` at ``t`` is worth in shares of
-        the full lead. ``marks`` lists each release crossed so far as (hour, capability just
-        before it, just after the stock's devaluation); capability gained while version v was
-        the latest counts v's lead, so a release neither raises nor lowers what was learned."""
+        """Capability ``g`` weighted by the lead left at ``t`` of the teacher version each part
+        of it was learned from (by vintage): what a student holding ``g`` at ``t`` is worth in
+        shares of the full lead (at most ``g``). ``marks`` lists each release crossed so far as
+        (hour, capability just before it, just after the stock's devaluation): at a release
+        every earlier vintage shrinks in the ratio the devaluation (``staleness_factor``) shrank
+        the capability, so the parts always add up to the capability held."""
         if not self.moves:
             return g
-        total = 0.0
+        parts: list[float] = []
+        eras: list[float] = []
         start_g, start_h = 0.0, 0.0
         for hour, before, after in marks:
-            total = total + (before - start_g) * self.era_share(start_h, t)
+            parts.append(before - start_g)
+            eras.append(start_h)
+            scale = after / before if before > 0 else 0.0
+            parts = [x * scale for x in parts]
             start_g, start_h = after, hour
+        total = sum(x * self.era_share(h, t) for x, h in zip(parts, eras, strict=True))
         return total + (np.asarray(g) - start_g) * self.era_share(start_h, t)
 
     def lead_months_at(self, t: float) -> float:

@@ -136,8 +136,15 @@ class DistillationModel(mesa.Model):
                 }
             },
         )
+        # A campaign that remembers an earlier one, or that starts later while the open frontier
+        # moves (its lead then is not the lead now), decides when it starts.
+        self.plans_at_start = [
+            op.index
+            for op in self.operator_list
+            if self.memory.remembers(op.index) or (self.frontier.moves and op.start > 0)
+        ]
         for op in self.operator_list:
-            if not self.memory.remembers(op.index):
+            if op.index not in self.plans_at_start:
                 op.plan()
         self.running = True
 
@@ -163,10 +170,14 @@ class DistillationModel(mesa.Model):
         t0 = self.time_h
         t1 = min(t0 + self.window, self.horizon)
         hours = np.arange(int(t0), int(t1), dtype=float)
-        # A later campaign of an actor decides as it starts, remembering the earlier ones.
-        for k in self.memory.starting(t0, t1):
-            self.memory.carry(k, t0)
-            self.operator_list[k].plan()
+        # Campaigns that decide as they start (a later campaign remembering its actor's earlier
+        # ones) decide at the start of the window their start falls in.
+        for k in self.plans_at_start:
+            if t0 <= self.operator_list[k].start < t1:
+                if self.memory.remembers(k):
+                    self.memory.begin(k, t0)
+                else:
+                    self.operator_list[k].plan()
 
         prev = t0
         for k, t in enumerate([*self._sub_window_scans(t0, t1), t1]):

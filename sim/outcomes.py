@@ -126,7 +126,10 @@ def _revealed_preference(model: DistillationModel, k: int, op, rec_cash: float) 
     still far exceeds cost had a reason the model does not contain (README, calibration)."""
     harvested = float(model.harvested_h[k].sum())
     n_eff = model.believed_stock[k]
-    mv = op.value_at(model.horizon) * op.quality * op.curve.marginal_per_exchange(n_eff, op.mix)
+    fr = model.frontier
+    # At the lead its latest version has left at delivery (sim.frontier; 1 with the lead fixed).
+    share = fr.era_share(fr.latest_release(op.delivery_hour), op.delivery_hour) if fr.moves else 1.0
+    mv = op.value_usd * share * op.quality * op.curve.marginal_per_exchange(n_eff, op.mix)
     return {
         "marginal_value_per_exchange_usd": float(mv),
         "cost_per_exchange_usd": ratio(rec_cash, harvested),
@@ -226,9 +229,9 @@ def summarize(
             **{level_key(lv): days_to(overall, lv) for lv in levels},
             "capability_days": float(overall.sum() / 24.0),
             "value_usd": float(op.value_usd),
-            "delivered_at_hours": finite_or_none(op.delivery_hour),
+            "delivered_at_hours": finite_or_none(op.delivery_hour) if op.go else None,
             "capability_at_delivery": float(delivered[k]),
-            "lead_share_at_delivery": float(lead_share[k]),
+            "lead_share_at_delivery": float(lead_share[k]) if op.go else None,
             "attacker_spend_usd": float(cash[k]),
             "attacker_cost_per_capability_point_usd": ratio(cash[k], caps[k] * 100.0),
             "expected_penalty_usd": float(penalty),
@@ -238,9 +241,7 @@ def summarize(
             "attributed_at_hours": finite_or_none(d.attributed_at[k]),
             "blacklisted_at_hours": finite_or_none(d.blacklisted_at[k]),
             "demand_per_day_final": float(op.demand),
-            "net_value_usd": float(op.value_usd * lead_share[k] * delivered[k] - cash[k] - penalty)
-            if model.frontier.moves
-            else float(op.value_usd * caps[k] - cash[k] - penalty),
+            "net_value_usd": float(op.value_usd * lead_share[k] * delivered[k] - cash[k] - penalty),
             "went": bool(op.go),
             "stopped_at_hours": finite_or_none(op.stopped_at),
             "stop_reason": op.stop_reason or None,
@@ -266,10 +267,9 @@ def summarize(
         }
         scope = list(range(len(ops)))
     cap = float(curve[-1]) if curve.size else 0.0
-    # Months erased count the lead left at delivery (sim.frontier; the full lead when it is fixed).
-    erased = (
-        cap if not model.frontier.moves else float(sum(delivered[k] * lead_share[k] for k in scope))
-    )
+    # Months erased: the students as delivered, at the lead left then (sim.frontier; the full
+    # lead when it is fixed).
+    erased = float(sum(delivered[k] * lead_share[k] for k in scope))
     net = sum(per_op[ops[k].name]["net_value_usd"] for k in scope)
     head_cash = float(sum(cash[k] for k in scope))
 
@@ -291,9 +291,7 @@ def summarize(
     budget = float(cfg.detection.budget_usd_per_day)
     # What the leak costs the defender shrinks with the lead left when each student is delivered.
     leak_value = (
-        cfg.defender.value_usd_per_capability_point
-        * 100.0
-        * (float(delivered @ lead_share) if model.frontier.moves else float(caps.sum()))
+        cfg.defender.value_usd_per_capability_point * 100.0 * float((delivered * lead_share).sum())
     )
     user_cost = sum(costs[f"user_{k}"] for k in USER_COST_CATEGORIES)
     summary: dict[str, Any] = {

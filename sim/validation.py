@@ -615,10 +615,10 @@ def _cross_checks(cfg: Config, tree: DictConfig) -> None:
                 f"teacher.releases_hours[{i}]",
                 f"releases must be in increasing order (got {r:g} after {rel[i - 1]:g})",
             )
-    if cfg.teacher.open_catch_up_months_per_month > 0 and cfg.teacher.lead_months is None:
+    if cfg.teacher.open_catch_up_months_per_month > 0 and not cfg.teacher.lead_months:
         raise ConfigError(
             "teacher.open_catch_up_months_per_month",
-            "the open frontier closes on a lead in months: set teacher.lead_months too "
+            "the open frontier closes on a lead in months: set teacher.lead_months > 0 too "
             "(e.g. 4, CALIBRATION §8), or keep the catch-up at 0",
         )
     cal = cfg.scenario.calibration

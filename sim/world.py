@@ -197,13 +197,18 @@ class World:
                 sanc.expected_penalty_if_attributed(self.horizon) if sanc else 0.0
             )
             value = max(m.operator_list[k].value_usd for m in self.models)
-            # With the open frontier moving: the lead left at delivery, each provider's teacher's
-            # weighted by the capability learned from it (sim.frontier; 1 when the lead is fixed).
+            # The student as delivered, when its last branch ends: the combined capability then,
+            # at the providers' lead shares weighted by what each teacher gave by then
+            # (sim.frontier; lead share 1 when every lead is fixed).
+            branches = [m.operator_list[k] for m in self.models]
+            delivered_at = max(b.delivery_hour for b in branches)
+            h = min(int(math.ceil(delivered_at)), H) - 1
+            delivered = float(curve[h]) if h >= 0 and curve.size else 0.0
             lead = 1.0
             if any(m.frontier.moves for m in self.models):
                 recs = [s["operators"][name] for s in per]
-                w = np.array([r["capability_extracted"] for r in recs])
-                ls = np.array([r["lead_share_at_delivery"] for r in recs])
+                w = np.array([r["capability_at_delivery"] for r in recs])
+                ls = np.array([r["lead_share_at_delivery"] or 0.0 for r in recs])
                 lead = float(w @ ls / w.sum()) if w.sum() > 0 else 1.0
             ops[name] = {
                 "capability_extracted": float(caps[k]),
@@ -222,8 +227,9 @@ class World:
                 "budget_usd": float(cfg.operators[name].budget_usd),
                 "attribution_probability": 1.0 - p_none,
                 "expected_penalty_usd": float(penalty),
+                "capability_at_delivery": delivered,
                 "lead_share_at_delivery": lead,
-                "net_value_usd": float(value * lead * caps[k] - cash - penalty),
+                "net_value_usd": float(value * lead * delivered - cash - penalty),
                 "demand_share_final": {n: float(share_now[k, p]) for p, n in enumerate(self.names)},
             }
         mode = cfg.analysis.headline

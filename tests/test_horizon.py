@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 from conftest import run_small, small_cfg
 
@@ -43,22 +44,52 @@ def test_the_lead_shrinks_at_the_catch_up_rate_and_a_release_restores_it():
 
 
 def test_capability_is_valued_by_the_vintage_it_was_learned_from():
-    """A release neither raises nor lowers what was learned before it: capability from the old
-    version keeps the old version's lead; only what is learned after counts the new one's."""
+    """A release shrinks what was learned before it only by the stock's devaluation, and that
+    part keeps its own version's lead; what is learned after counts the new version's."""
     f = OpenFrontier(
         TeacherConfig(lead_months=4.0, open_catch_up_months_per_month=1.0, releases_hours=[1000.0])
     )
     marks = [(1000.0, 0.30, 0.20)]  # 0.30 before the release, 0.20 after the stock's devaluation
-    old_at = f.era_share(0.0, 1500.0)
-    assert f.weighted(marks, 0.20, 1500.0) == pytest.approx(0.30 * old_at)
-    assert f.weighted(marks, 0.25, 1500.0) == pytest.approx(
-        0.30 * old_at + 0.05 * f.era_share(1000.0, 1500.0)
-    )
+    old_at, new_at = f.era_share(0.0, 1500.0), f.era_share(1000.0, 1500.0)
+    assert f.weighted(marks, 0.20, 1500.0) == pytest.approx(0.20 * old_at)
+    assert f.weighted(marks, 0.25, 1500.0) == pytest.approx(0.20 * old_at + 0.05 * new_at)
     assert f.weighted([], 0.3, 1500.0) == pytest.approx(0.3 * f.era_share(0.0, 1500.0))
 
 
+def test_the_weighted_capability_never_exceeds_the_capability():
+    """Any history of releases: 0 <= worth in shares of the lead <= the capability held."""
+    rng = np.random.default_rng(14)
+    f = OpenFrontier(
+        TeacherConfig(
+            lead_months=4.0, open_catch_up_months_per_month=1.0, releases_hours=[500.0, 1500.0]
+        )
+    )
+    for _ in range(200):
+        b1 = rng.uniform(0, 0.4)
+        a1 = b1 * rng.uniform(0, 1)
+        b2 = a1 + rng.uniform(0, 0.3)
+        a2 = b2 * rng.uniform(0, 1)
+        g = a2 + rng.uniform(0, 0.2)
+        t = rng.uniform(1500, 3000)
+        w = f.weighted([(500.0, b1, a1), (1500.0, b2, a2)], g, t)
+        assert -1e-12 <= w <= g + 1e-12
+
+
+def test_a_harsher_devaluation_at_releases_never_makes_the_student_worth_more():
+    """Fixed attacker (the same harvest), releases on days 3 and 6, the frontier moving."""
+    world = ["teacher.lead_months=1", "teacher.open_catch_up_months_per_month=1"]
+    world += ["teacher.releases_hours=[72,144]"]
+    worth = []
+    for f in (1.0, 0.5, 0.1):
+        op = run_small(*world, f"teacher.staleness_factor={f}").summary["operators"]["qwen"]
+        assert 0.0 <= op["lead_share_at_delivery"] <= 1.0
+        worth.append(op["value_usd"] * op["capability_at_delivery"] * op["lead_share_at_delivery"])
+    assert worth[0] > worth[1] > worth[2]
+
+
 def test_the_student_is_worth_the_lead_left_when_it_is_delivered():
-    """Fixed attacker, no release: net value + cash + penalty = value × capability × L(T)/L."""
+    """Fixed attacker, no release: net value + cash + penalty = value × capability × L(T)/L; with
+    the lead fixed, the same with lead share 1."""
     lead = ["teacher.lead_months=1", "teacher.open_catch_up_months_per_month=1"]
     s = run_small(*lead).summary
     op = s["operators"]["qwen"]
@@ -73,22 +104,45 @@ def test_the_student_is_worth_the_lead_left_when_it_is_delivered():
     fixed = run_small("teacher.lead_months=1").summary["operators"]["qwen"]
     assert fixed["lead_share_at_delivery"] == 1.0
     assert fixed["capability_extracted"] == op["capability_extracted"]  # the harvest is the same
-    assert fixed["net_value_usd"] > op["net_value_usd"]
+    assert fixed["net_value_usd"] == pytest.approx(
+        fixed["value_usd"] * fixed["capability_at_delivery"]
+        - fixed["attacker_spend_usd"]
+        - fixed["expected_penalty_usd"]
+    )
 
 
 def test_an_adaptive_operator_stops_sooner_when_the_lead_erodes():
+    """Half a month of lead closing at a month a month: a third of it is still there at the
+    horizon, yet another day stops paying for the lead lost meanwhile before then."""
+    eroding = ["teacher.lead_months=0.5", "teacher.open_catch_up_months_per_month=1"]
+    assert OpenFrontier(small_cfg(*eroding).teacher).lead_share(240.0) > 0.3
     fixed = run_small("attacker=adaptive").summary["operators"]["qwen"]
-    eroding = run_small(
-        "attacker=adaptive", "teacher.lead_months=0.5", "teacher.open_catch_up_months_per_month=3"
-    ).summary["operators"]["qwen"]
+    op = run_small("attacker=adaptive", *eroding).summary["operators"]["qwen"]
     assert fixed["stopped_at_hours"] is None  # runs to the horizon with a fixed lead
-    assert eroding["stop_reason"] == "no continuation worth its cost"
-    assert eroding["stopped_at_hours"] < 240.0
+    assert op["stop_reason"] == "no continuation worth its cost"
+    assert op["stopped_at_hours"] < 240.0
+
+
+def test_a_later_campaign_of_another_actor_decides_when_it_starts():
+    """With the frontier moving, a campaign starting later plans at its start (the lead then),
+    whether or not it remembers anything."""
+    cfg = small_cfg(*NEXT, "attacker=adaptive", "operators.qwen_next.actor=someone_else")
+    m = DistillationModel(cfg)
+    assert not m.memory.remembers(1) and m.plans_at_start == [1]
+    still = DistillationModel(
+        small_cfg(
+            *NEXT,
+            "teacher.open_catch_up_months_per_month=0",
+            "operators.qwen_next.actor=someone_else",
+        )
+    )
+    assert still.plans_at_start == []
 
 
 def test_catch_up_needs_a_lead_in_months():
-    with pytest.raises(ConfigError, match="teacher.open_catch_up_months_per_month"):
-        small_cfg("teacher.lead_months=null", "teacher.open_catch_up_months_per_month=1")
+    for lead in ("null", "0"):
+        with pytest.raises(ConfigError, match="teacher.open_catch_up_months_per_month"):
+            small_cfg(f"teacher.lead_months={lead}", "teacher.open_catch_up_months_per_month=1")
 
 
 def test_an_attributed_campaign_leaves_evidence_against_the_actors_next_one():
@@ -126,14 +180,14 @@ def test_beliefs_carry_over_from_the_earlier_campaign():
     m = DistillationModel(cfg)
     first, later = m.operator_list
     first.belief.update(50.0, 100.0)
-    m.memory.carry(1, 120.0)
+    m.memory.begin(1, 120.0)
     assert (later.belief.alpha, later.belief.beta) == (first.belief.alpha, first.belief.beta)
     assert later.belief is not first.belief
     off = DistillationModel(
         small_cfg(*NEXT, "attacker=adaptive", "deterrence.belief_carryover=false")
     )
     off.operator_list[0].belief.update(50.0, 100.0)
-    off.memory.carry(1, 120.0)
+    off.memory.begin(1, 120.0)
     assert off.operator_list[1].belief.alpha != off.operator_list[0].belief.alpha
 
 
@@ -151,3 +205,70 @@ def test_a_blacklisted_actor_runs_its_next_campaign_through_front_companies():
     assert later["demand_per_day_final"] == pytest.approx(0.5 * 30000.0)
     off = run_small(*NEXT, *sanctions, "deterrence.blacklist_carryover=false").summary
     assert (off["operators"]["qwen_next"]["blacklisted_at_hours"] or math.inf) > 120.0
+
+
+def test_a_campaign_that_never_goes_is_neither_attributed_nor_penalised():
+    """The actor's next campaign is not worth running (a tiny value): it stays out, and the
+    evidence its actor left does not make it an attributed campaign."""
+    pen = [
+        "attacker=adaptive",
+        "policies.sanctions.enabled=true",
+        "policies.sanctions.penalty_usd=2e6",
+    ]
+    r = run_small(*NEXT, *pen, "operators.qwen_next.value_usd=2e4", keep_model=True)
+    nxt = r.summary["operators"]["qwen_next"]
+    assert not nxt["went"] and nxt["stop_reason"] == "no-go"
+    assert r.model.defender.inherited_evidence[1] == 0.0
+    assert nxt["attribution_probability"] == 0.0 and nxt["expected_penalty_usd"] == 0.0
+    assert not nxt["attributed_in_run"] and nxt["delivered_at_hours"] is None
+
+
+def test_a_blacklisted_actor_without_front_companies_cannot_run_its_next_campaign():
+    sanctions = [
+        "policy=sanctions_enacted",
+        "policies.sanctions.enforcement_probability=1",
+        "policies.sanctions.enforcement_lag_days=0",
+        "policies.sanctions.front_company_share=0",
+    ]
+    nxt = run_small(*NEXT, *sanctions).summary["operators"]["qwen_next"]
+    assert not nxt["went"] and nxt["stop_reason"] == "actor blacklisted"
+    assert nxt["capability_extracted"] == 0.0 and not nxt["attributed_in_run"]
+    assert nxt["expected_penalty_usd"] == 0.0
+
+
+def test_a_blacklist_reaches_the_actors_campaign_already_running():
+    """The next campaign starts (hour 24) while the first still runs; when the first is
+    blacklisted, the designation names the actor, so the running one is designated then too."""
+    sanctions = [
+        "policy=sanctions_enacted",
+        "policies.sanctions.enforcement_probability=1",
+        "policies.sanctions.enforcement_lag_days=1",
+    ]
+    r = run_small(*NEXT, *sanctions, "operators.qwen_next.start_hour=24").summary["operators"]
+    first, later = r["qwen"], r["qwen_next"]
+    assert first["blacklisted_at_hours"] is not None
+    assert later["blacklisted_at_hours"] == first["blacklisted_at_hours"]
+    off = run_small(
+        *NEXT,
+        *sanctions,
+        "operators.qwen_next.start_hour=24",
+        "deterrence.blacklist_carryover=false",
+    ).summary["operators"]["qwen_next"]
+    assert (off["blacklisted_at_hours"] or math.inf) != first["blacklisted_at_hours"]
+
+
+def test_a_world_values_its_students_as_delivered_with_the_frontier_moving():
+    lead = ["teacher.lead_months=1", "teacher.open_catch_up_months_per_month=1"]
+    s = run_small("experiment=two_labs", *lead).summary
+    op = s["operators"]["qwen"]
+    assert 0.0 < op["lead_share_at_delivery"] < 1.0
+    assert op["net_value_usd"] == pytest.approx(
+        op_value(s) * op["lead_share_at_delivery"] * op["capability_at_delivery"]
+        - op["attacker_spend_usd"]
+        - op["expected_penalty_usd"]
+    )
+
+
+def op_value(s: dict) -> float:
+    """The operator's value of capability (the same at both providers of two_labs)."""
+    return float(small_cfg().operators["qwen"].value_usd)

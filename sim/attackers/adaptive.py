@@ -106,6 +106,8 @@ class AdaptiveOperator(Operator):
         self.supplier_beliefs = {s.index: BanBelief(*prior) for s in self.model.market.offers(self)}
         #: Confirmations it believes the defender holds (losses to a detector, once per cluster).
         self.confirmations_seen = 0
+        #: The part of it carried over from the actor's attributed earlier campaigns.
+        self.inherited_fear = 0.0
         self.pending: list[tuple[float, str]] = []
         self.responses: list[tuple[float, str]] = []
         self.plan_net_value: float | None = None
@@ -178,7 +180,7 @@ class AdaptiveOperator(Operator):
         # The student is worth the lead left when it is delivered (sim.frontier): stopping now
         # delivers G(N) at t, going on G(N + r·T′) at t + T′, each vintage at its own lead.
         if m.frontier.moves:
-            value = self.worth(g, t + span * 24.0, believed=True) - self.worth(
+            value = self._projected_worth(t, span, n_now, eff_per_day) - self.worth(
                 g_now, t, believed=True
             )
         else:
@@ -187,12 +189,44 @@ class AdaptiveOperator(Operator):
         best = int(np.argmax(net))
         return Outlook(float(span[best]), float(net[best]))
 
+    def _projected_worth(
+        self, t: float, span: np.ndarray, n_now: np.ndarray, eff_per_day: np.ndarray
+    ) -> np.ndarray:
+        """What the student would be worth delivered after each continuation in ``span`` (days
+        from ``t``), by vintage (sim.frontier), the releases ahead included: each devalues the
+        stock by ``staleness_factor`` and starts a vintage of its own."""
+        m = self.model
+        f = m.cfg.teacher.staleness_factor
+        ends = t + span * 24.0
+        ahead = [r for r in m.cfg.teacher.releases_hours if t <= r < float(ends.max(initial=t))]
+        marks = list(m.believed_marks[self.index])
+        stock, since = [n_now], [t]  # the stock after each release ahead, and its hour
+        n = n_now
+        for r in ahead:
+            before = n + eff_per_day * (r - since[-1]) / 24.0
+            n = before * f
+            g_b = float(self.curve.overall(self.curve.gains(before)))
+            marks.append((float(r), g_b, float(self.curve.overall(self.curve.gains(n)))))
+            stock.append(n)
+            since.append(float(r))
+        # A release at the delivery hour comes after it (as in sim.outcomes).
+        k = np.searchsorted(np.array(ahead, dtype=float), ends, side="left")
+        out = np.empty(span.size)
+        for j in np.unique(k):
+            sel = k == j
+            n_end = stock[j] + ((ends[sel] - since[j]) / 24.0)[:, None] * eff_per_day
+            g_end = self.curve.overall(self.curve.gains(n_end))
+            n_marks = len(m.believed_marks[self.index]) + int(j)
+            out[sel] = self.value_usd * m.frontier.weighted(marks[:n_marks], g_end, ends[sel])
+        return out
+
     def remember(self, earlier: list[Operator], attributed: list[Operator], share: float) -> None:
-        """Start from the latest earlier campaign's posterior beliefs (``belief_carryover``) and
-        fear ``share`` of the confirmations it saw in the campaigns attributed (sim.deterrence)."""
+        """Start from the posterior beliefs of the latest earlier campaign that ran
+        (``belief_carryover``) and fear ``share`` of the confirmations it saw itself in the
+        campaigns attributed (sim.deterrence)."""
         if self.model.cfg.deterrence.belief_carryover:
             last = max(
-                (o for o in earlier if isinstance(o, AdaptiveOperator)),
+                (o for o in earlier if isinstance(o, AdaptiveOperator) and o.go),
                 key=lambda o: o.start,
                 default=None,
             )
@@ -204,9 +238,12 @@ class AdaptiveOperator(Operator):
                 for j, b in last.supplier_beliefs.items():
                     if j in self.supplier_beliefs:
                         self.supplier_beliefs[j] = BanBelief(b.alpha, b.beta)
-        self.confirmations_seen += share * sum(
-            getattr(o, "confirmations_seen", 0.0) for o in attributed
+        feared = share * sum(
+            getattr(o, "confirmations_seen", 0.0) - getattr(o, "inherited_fear", 0.0)
+            for o in attributed
         )
+        self.inherited_fear += feared
+        self.confirmations_seen += feared
 
     def feared_attribution(self, confirmations: float, harvested: float) -> float:
         """P(attribution) the operator expects from this much evidence (the defender's formula)."""
@@ -254,7 +291,12 @@ class AdaptiveOperator(Operator):
         day = max(self.demand, 1.0)
         g0 = float(self.curve.overall(self.curve.gains(n_now)))
         g1 = float(self.curve.overall(self.curve.gains(n_now + day * self.quality * self.mix)))
-        return self.value_at(m.time_h) * (g1 - g0) / day
+        fr = m.frontier
+        if fr.moves:
+            # Learned now, delivered at the planned end at the lead this version has left then.
+            share = fr.era_share(fr.latest_release(m.time_h), min(self.end, m.horizon))
+            return self.value_usd * share * (g1 - g0) / day
+        return self.value_usd * (g1 - g0) / day
 
     def replacements(self, when: np.ndarray) -> np.ndarray:
         """Replace lost accounts only while one is worth its price: the value of what it would

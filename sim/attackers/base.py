@@ -125,12 +125,6 @@ class Operator(mesa.Agent):
         ec = self.model.policy("export_controls")
         return v * ec.value_factor(self.start) if ec is not None else v
 
-    def value_at(self, t: float) -> float:
-        """What one unit of capability learned now from the latest teacher is worth delivered at
-        hour ``t``: :attr:`value_usd` times the share of its lead left then (sim.frontier; 1
-        when the lead is fixed)."""
-        return self.value_usd * self.model.frontier.lead_share(t)
-
     def worth(self, g: float | np.ndarray, t: float | np.ndarray, believed: bool = False):
         """What a student holding capability ``g`` (this campaign's, from its vintages so far)
         is worth delivered at ``t``: value × capability weighted by the lead left of the
