@@ -41,8 +41,19 @@ def write_run(loaded: Loaded, result: RunResult, results_dir: Path | None = None
             loaded.overrides,
             {"wall_seconds": round(result.seconds, 3), "figures": []},
         )
-        # A world of several providers has no run figures yet (its tables carry a provider
-        # column the figures do not read).
+        # A world of several providers has a figure of its own (its tables carry a provider
+        # column the one-provider figures do not read).
+        if cfg.output.plots and cfg.providers:
+            path = tmp / "providers.png"
+            plots.world_run_figure(
+                result.timeseries,
+                result.summary,
+                path,
+                loaded.scenario,
+                releases_days=[r / 24.0 for r in cfg.teacher.releases_hours],
+                provenance=Provenance.from_meta(meta, "run"),
+            )
+            meta["figures"] = [path.name]
         if cfg.output.plots and not cfg.providers:
             paths = plots.run_figures(
                 result.timeseries,

@@ -304,8 +304,8 @@ def test_traffic_moves_away_from_the_lab_that_bans_after_the_lag():
 def test_distillsim_run_writes_a_world_of_two(tmp_path, capsys):
     from sim.commands import run
 
-    args = [o for o in TWO if not o.startswith("world.days")]
-    assert run([*args, "world.days=3", f"output.results_dir={tmp_path}"]) == 0
+    args = [o for o in TWO if not o.startswith(("world.days", "output.plots"))]
+    assert run([*args, "world.days=3", "output.plots=true", f"output.results_dir={tmp_path}"]) == 0
     out = capsys.readouterr().out
     folder = next((tmp_path / "runs").glob("*/*"))
     summary = json.loads((folder / "summary.json").read_text())
@@ -314,3 +314,6 @@ def test_distillsim_run_writes_a_world_of_two(tmp_path, capsys):
 
     led = pd.read_parquet(folder / "ledger.parquet")
     assert set(led["provider"]) == {"lab_a", "lab_b"}
+    # The world's own figure, listed in the manifest.
+    assert (folder / "providers.png").stat().st_size > 10_000
+    assert json.loads((folder / "manifest.json").read_text())["figures"] == ["providers.png"]

@@ -252,3 +252,57 @@ def run_figures(
     review(ts, paths[2], title, provenance)
     spend(ts, paths[3], title, budget_usd_per_day, provenance)
     return paths
+
+
+def world_run_figure(
+    ts: pd.DataFrame,
+    summary: dict,
+    path: Path,
+    title: str,
+    releases_days: list[float] | None = None,
+    provenance: Provenance | None = None,
+) -> Figure:
+    """A world of several labs (MODEL §12): per provider, the attacker exchanges it answered a
+    day (where the demand went), the headline capability from its teacher alone with the
+    world's from all teachers, and the attacker accounts it banned."""
+    provs = list(dict.fromkeys(ts["provider"]))
+    head = summary.get("headline_operator")
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+    ts = ts.assign(day_i=(ts["hour"] // 24).astype(int))
+    for i, p in enumerate(provs):
+        mine = ts[ts["provider"] == p]
+        colour = f"C{i % 10}"
+        daily = mine.groupby("day_i")["exchanges_harvested"].sum()
+        axes[0].plot(daily.index + 1, daily.to_numpy() / 1e6, color=colour, label=p)
+        ops = mine[mine["operator"] == head] if head else mine
+        cap = ops.groupby("hour")["capability"].sum()
+        axes[1].plot(
+            (cap.index + 1) / 24.0, cap.to_numpy(), color=colour, label=f"from {p}'s teacher"
+        )
+        bans = mine.groupby("hour")["accounts_banned_cum"].sum()
+        axes[2].plot((bans.index + 1) / 24.0, bans.to_numpy(), color=colour, label=p)
+    world = summary.get("capability_by_day") or []
+    axes[1].plot(
+        range(1, len(world) + 1), world, color="black", lw=2, label="from all teachers (world)"
+    )
+    axes[0].set(xlabel="day", ylabel="attacker exchanges answered (M a day)")
+    axes[1].set(
+        xlabel="day",
+        ylabel=f"capability extracted ({head or 'all operators'})",
+        ylim=(0, None),
+    )
+    axes[2].set(xlabel="day", ylabel="attacker accounts banned (cumulative)")
+    for ax in axes:
+        _releases(ax, releases_days or [])
+        ax.set_xlim(left=0)
+    for ax in (axes[0], axes[1]):
+        legend(ax, fontsize=7)
+    fig.suptitle(f"{title}: where the demand went and what it extracted", fontsize=10)
+    caption = (
+        "Left: attacker exchanges each lab answered a day (all operators): demand moves away from "
+        "a lab that bans. Middle: the headline operator's capability from each lab's teacher "
+        "alone, and from all teachers together (the several-teacher rule, MODEL §12). Right: "
+        "attacker accounts each lab banned."
+    )
+    _save(fig, path, caption, provenance)
+    return fig
