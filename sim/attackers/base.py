@@ -241,7 +241,20 @@ class Operator(mesa.Agent):
         """Fleet indices of this operator's accounts."""
         return self.model.fleet.operator_rows(self.index)
 
-    def _noticed_at(self, rows: np.ndarray) -> np.ndarray:
+    def _mine_sel(self) -> np.ndarray | slice:
+        """This operator's accounts as an index: a slice when it holds every account (one
+        operator), else :meth:`mine`. Indexing a column with it gives the same values in the
+        same order, without the gather."""
+        fl = self.model.fleet
+        rows = fl.operator_rows(self.index)
+        return slice(0, fl.n) if rows.size == fl.n else rows
+
+    @staticmethod
+    def _rows_where(sel: np.ndarray | slice, mask: np.ndarray) -> np.ndarray:
+        """The fleet indices of ``sel`` (from :meth:`_mine_sel`) where ``mask`` holds."""
+        return np.flatnonzero(mask) if isinstance(sel, slice) else sel[mask]
+
+    def _noticed_at(self, rows: np.ndarray | slice) -> np.ndarray:
         """When the operator learns each account ended (bans after a notice delay; a refused
         sign-up, or an account it retired or abandoned itself, at once)."""
         acc = self.model.fleet.accounts
@@ -251,26 +264,25 @@ class Operator(mesa.Agent):
 
     def believed_open(self, t: float) -> int:
         """Accounts the operator believes alive at ``t`` (a ban counts once it is noticed)."""
-        return int((self._noticed_at(self.mine()) > t).sum())
+        return int((self._noticed_at(self._mine_sel()) > t).sum())
 
     def noticed_losses(self, t0: float, t1: float) -> np.ndarray:
         """Own accounts banned, retired as throttled or degraded, or blocked at sign-up, that the
         operator noticed in ``[t0, t1)``."""
-        rows = self.mine()
+        rows = self._mine_sel()
         acc = self.model.fleet.accounts
         seen = self._noticed_at(rows)
         kind = acc.end_kind[rows]
         lost = (kind == END_BANNED) | (kind == END_RETIRED) | (kind == END_SCREENED)
-        return rows[lost & (seen >= t0) & (seen < t1)]
+        return self._rows_where(rows, lost & (seen >= t0) & (seen < t1))
 
     def retire_noticed(self, t1: float) -> None:
         """Retire accounts noticed as throttled (requests fail: seen after the notice delay) or
         degraded (outputs worse: seen with ``degraded_notice_prob``, after the same delay) by
         ``t1``; they are replaced like bans (:meth:`top_up`)."""
-        rows = self.mine()
+        rows = self._mine_sel()
         acc = self.model.fleet.accounts
-        action = acc.action[rows]
-        acted = rows[action != ACT_NONE]
+        acted = self._rows_where(rows, acc.action[rows] != ACT_NONE)
         if acted.size == 0:
             return
         act = acc.action[acted]
@@ -439,7 +451,7 @@ class Operator(mesa.Agent):
     def infra_cost(self, t0: float, t1: float, end: float) -> float:
         """Infrastructure for accounts held in ``[t0, min(t1, end))``, set-up time included."""
         acc = self.model.fleet.accounts
-        rows = self.mine()
+        rows = self._mine_sel()
         a = np.maximum(acc.requested_at[rows], t0)
         b = np.minimum(np.minimum(acc.ended_at[rows], t1), end)
         hours = np.clip(b - a, 0.0, None).sum()
