@@ -360,10 +360,15 @@ class Detector(mesa.Agent):
             own = h.rate * np.clip(np.minimum(h.stop, ctx.t1) - np.maximum(h.start, lo), 0, None)
             return own / (1.0 - ctx.mixing[ctx.fleet.accounts.op[h.idx]])
         cum = ctx.fleet.accounts.view("expected_cum")
-        last = np.zeros(cum.size)
-        last[: self._last_cum.size] = self._last_cum
         idx = ctx.harvest.idx
-        own = (cum - last)[idx]
+        last = self._last_cum
+        # cum − last at the live accounts only (last is 0 past the accounts of the last scan)
+        own = cum[idx]
+        seen = idx < last.size
+        if seen.all():
+            own -= last[idx]
+        else:
+            own[seen] -= last[idx[seen]]
         return own / (1.0 - ctx.mixing[ctx.fleet.accounts.op[idx]])
 
     def scan(self, ctx: ScanContext) -> Flags:
