@@ -453,22 +453,36 @@ class Operator(mesa.Agent):
         acc = self.model.fleet.accounts
         rows = self._mine_sel()
         a = np.maximum(acc.requested_at[rows], t0)
-        b = np.minimum(np.minimum(acc.ended_at[rows], t1), end)
-        hours = np.clip(b - a, 0.0, None).sum()
+        b = np.minimum(acc.ended_at[rows], t1)
+        np.minimum(b, end, out=b)
+        b -= a
+        hours = np.maximum(b, 0.0, out=b).sum()  # np.clip(b - a, 0, None), in place
         return float(hours / 24.0 * self.infra_per_account_day)
 
-    def budget_end(self, t0: float, t1: float, expected_exchanges: float) -> float:
-        """Hour in the window at which the money runs out at the expected spending rate."""
+    def budget_end(
+        self, t0: float, t1: float, expected_exchanges: float, infra: float | None = None
+    ) -> float:
+        """Hour in the window at which the money runs out at the expected spending rate
+        (``infra``: :meth:`infra_cost` to ``min(end, t1)``, if known)."""
         end = min(self.end, t1)
         if end <= t0:
             return self.end
-        spend = expected_exchanges * self.fee_per_exchange + self.infra_cost(t0, t1, end)
+        if infra is None:
+            infra = self.infra_cost(t0, t1, end)
+        spend = expected_exchanges * self.fee_per_exchange + infra
         room = self.budget_left
         if spend <= room:
             return self.end
         return t0 + (end - t0) * max(room, 0.0) / spend
 
-    def pay_window(self, t0: float, hours_harvested: np.ndarray, end: float, t1: float) -> None:
+    def pay_window(
+        self,
+        t0: float,
+        hours_harvested: np.ndarray,
+        end: float,
+        t1: float,
+        infra: float | None = None,
+    ) -> None:
         """Book the window's API fees (hourly), mixing and infrastructure, and what serving the
         exchanges costs the defender (MODEL §7).
 
@@ -476,6 +490,7 @@ class Operator(mesa.Agent):
         it; it receives only the share of the fees paid to it in real money, so traffic resold
         cheaply or paid with farmed credits is served at a loss. Mixed-in reseller customers'
         exchanges are the reseller's business, served either way, and are not booked here.
+        ``infra``: :meth:`infra_cost` to ``end``, if known (the fleet unchanged since).
         """
         led = self.model.ledger
         hrs = t0 + np.arange(hours_harvested.size)
@@ -494,7 +509,8 @@ class Operator(mesa.Agent):
                 "traffic_mixing",
                 hours_harvested * self.cfg.mixing_cost_per_exchange_usd,
             )
-        infra = self.infra_cost(t0, t1, end)
+        if infra is None:
+            infra = self.infra_cost(t0, t1, end)
         led.book(t0, self.party, "proxy_vendors", "infrastructure", infra)
         self.spend(float(hours_harvested.sum()) * self.fee_per_exchange + infra)
         if self.budget_left <= 1e-6 * max(self.cfg.budget_usd, 1.0):
