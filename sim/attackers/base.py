@@ -368,6 +368,9 @@ class Operator(mesa.Agent):
         the defender)."""
         cl = self.model.fleet.clusters
         c0 = self.cfg
+        later = self.first_fleet_ordered
+        if not (later and self.last_burned_cluster >= 0 and c0.reuse_burned_share > 0):
+            return self._assign_fresh_clusters(k, t)
         out = np.empty(k, dtype=np.int64)
         i = 0
         while i < k:
@@ -406,6 +409,50 @@ class Operator(mesa.Agent):
             out[i : i + take] = c
             cl.assigned[c] += take
             i += take
+        return out, cl.ready_at[out]
+
+    def _assign_fresh_clusters(self, k: int, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`_assign_clusters` when no account goes on burned infrastructure: the open
+        cluster filled, then fresh clusters of ``cluster_size`` opened all at once, with the
+        same draws (one block of normals is the sequence of one row at a time), bookings
+        (the same rows, in order) and spending (added one cluster at a time) as one by one."""
+        cl = self.model.fleet.clusters
+        c0 = self.cfg
+        later = self.first_fleet_ordered
+        out = np.empty(k, dtype=np.int64)
+        i = 0
+        c = self.open_cluster
+        if not (c < 0 or cl.burned[c] or cl.assigned[c] >= cl.target_size[c]):
+            take = min(int(cl.target_size[c] - cl.assigned[c]), k)
+            out[:take] = c
+            cl.assigned[c] += take
+            i = take
+        if i < k:
+            size = self.cluster_size
+            rest = k - i
+            m = -(-rest // size)
+            first = i + np.arange(m) * size
+            when = t[first].astype(float)
+            ready = when + c0.cluster_setup_hours if later else 0.0
+            nd = cl.u.shape[1]
+            new = cl.append(
+                m,
+                op=self.index,
+                target_size=size,
+                ready_at=ready,
+                u=self.stream.standard_normal((m, nd)).astype(np.float32),
+            )
+            ids = np.arange(new.start, new.stop)
+            self.open_cluster = cl.n - 1
+            if later and c0.cluster_setup_usd > 0:
+                for _ in range(m):
+                    self.spend(c0.cluster_setup_usd)
+                self.model.ledger.book(
+                    when, self.party, "proxy_vendors", "infrastructure", c0.cluster_setup_usd
+                )
+            out[i:] = np.repeat(ids, size)[:rest]
+            cl.assigned[ids] = size
+            cl.assigned[ids[-1]] = rest - (m - 1) * size
         return out, cl.ready_at[out]
 
     def top_up(self, t0: float, t1: float) -> None:
