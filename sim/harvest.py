@@ -78,7 +78,8 @@ def live_intervals(fleet: Fleet, t0: float, t1: float, op_end: np.ndarray):
     """Accounts live in ``[t0, t1)`` and the sub-interval ``[a, b)`` each is live."""
     acc = fleet.accounts
     active, ended, op = acc.view("active_at"), acc.view("ended_at"), acc.view("op")
-    cand = np.flatnonzero((active < t1) & (ended > t0))
+    cand = fleet.ended_after(t0)
+    cand = cand[active[cand] < t1]
     a = np.maximum(active[cand], t0)
     b = np.minimum(np.minimum(ended[cand], t1), op_end[op[cand]])
     live = b > a
