@@ -112,6 +112,10 @@ class Fleet:
         self._index_n = -1
         self._op_rows_n = -1
         self._op_rows: dict[int, np.ndarray] = {}
+        # Accounts not ended by hour _open_t (and every account added after _open_n).
+        self._open = np.zeros(0, np.int64)
+        self._open_t = -np.inf
+        self._open_n = 0
 
     @property
     def n(self) -> int:
@@ -120,6 +124,28 @@ class Fleet:
     def open_indices(self, t: float) -> np.ndarray:
         """Accounts that have not ended before hour ``t`` (set-up ones included)."""
         return np.flatnonzero(self.accounts.view("ended_at") > t)
+
+    def ended_after(self, t: float) -> np.ndarray:
+        """:meth:`open_indices` (the same sorted indices), from a list of the accounts open at
+        an earlier hour kept up to date instead of a pass over the whole fleet.
+
+        Exact because an account's end only ever moves earlier (``end``, the review's
+        decisions and sweeps all set it only if later): one ended by an hour stays ended by
+        every later hour. A query before the list's hour scans the fleet.
+        """
+        if t < self._open_t:
+            return self.open_indices(t)
+        ended = self.accounts.view("ended_at")
+        n = self.n
+        if n > self._open_n:
+            self._open = np.concatenate([self._open, np.arange(self._open_n, n)])
+            self._open_n = n
+        keep = ended[self._open] > t
+        if t > self._open_t:
+            self._open = self._open[keep]
+            self._open_t = t
+            return self._open
+        return self._open[keep]
 
     def cluster_members(self, cluster: int) -> np.ndarray:
         """Fleet indices of a cluster's accounts (index rebuilt only when accounts were added)."""

@@ -78,7 +78,8 @@ def live_intervals(fleet: Fleet, t0: float, t1: float, op_end: np.ndarray):
     """Accounts live in ``[t0, t1)`` and the sub-interval ``[a, b)`` each is live."""
     acc = fleet.accounts
     active, ended, op = acc.view("active_at"), acc.view("ended_at"), acc.view("op")
-    cand = np.flatnonzero((active < t1) & (ended > t0))
+    cand = fleet.ended_after(t0)
+    cand = cand[active[cand] < t1]
     a = np.maximum(active[cand], t0)
     b = np.minimum(np.minimum(ended[cand], t1), op_end[op[cand]])
     live = b > a
@@ -167,15 +168,20 @@ def harvest_window(
     if pc is not None:
         owner, hour, after, length = pc
         n_sent = rng.poisson(lam[p_idx][owner] * length)
-        sent[p_idx] = np.bincount(owner, weights=n_sent, minlength=p_idx.size)
-        p_keep = accept[op[p_idx]][owner] * np.where(
-            after & throttled[p_idx][owner], throttle_factor, 1.0
-        )
+        per_acc = np.bincount(owner, weights=n_sent, minlength=p_idx.size)
+        sent[p_idx] = per_acc
         n_kept = n_sent.copy()
-        thin = np.flatnonzero(p_keep < 1.0)
-        if thin.size:
-            n_kept[thin] = rng.binomial(n_sent[thin], p_keep[thin])
-        harvested[p_idx] = np.bincount(owner, weights=n_kept, minlength=p_idx.size)
+        # Thinning only where a piece keeps less than all: rate-limited operators, or pieces
+        # after a throttle (none of either: every piece keeps everything).
+        p_acc = accept[op[p_idx]]
+        p_thr = throttled[p_idx]
+        if (p_acc < 1.0).any() or p_thr.any():
+            p_keep = p_acc[owner] * np.where(after & p_thr[owner], throttle_factor, 1.0)
+            thin = np.flatnonzero(p_keep < 1.0)
+            if thin.size:
+                n_kept[thin] = rng.binomial(n_sent[thin], p_keep[thin])
+                per_acc = np.bincount(owner, weights=n_kept, minlength=p_idx.size)
+        harvested[p_idx] = per_acc
     # --- budget: an operator that cannot pay for every exchange keeps exactly as many as it can
     # afford, chosen uniformly among its exchanges (multivariate hypergeometric over accounts).
     if fee_room is not None and fee_per_exchange is not None and idx.size:
@@ -201,9 +207,11 @@ def harvest_window(
         sent_h += np.bincount(o * W + hour, weights=n_sent, minlength=n_ops * W).reshape(n_ops, W)
         # Kept exchanges by (operator, quality class, hour); each one's domain is an independent
         # draw from the targeting weights, so the domain split is one multinomial per cell.
-        cls = poisoned[p_idx][owner].astype(np.intp) * 2 + (degraded[p_idx][owner] & after)
-        key = (o * 4 + cls) * W + hour
-        counts = np.bincount(key, weights=n_kept, minlength=n_ops * 4 * W)
+        cls = (o * 4 + poisoned[p_idx][owner].astype(np.intp) * 2) * W + hour
+        p_deg = degraded[p_idx]
+        if p_deg.any():
+            cls += (p_deg[owner] & after) * W
+        counts = np.bincount(cls, weights=n_kept, minlength=n_ops * 4 * W)
         counts = counts.astype(np.int64).reshape(n_ops, 4, W)
         harv_h += counts.sum(axis=1)
         for j, c in zip(*np.nonzero(counts.sum(axis=2)), strict=True):
@@ -260,9 +268,14 @@ def _pieces(a: np.ndarray, b: np.ndarray, act: np.ndarray, t0: float):
     n_pc = np.maximum(np.ceil(b - t0).astype(np.int64) - h_lo, 1)
     owner = np.repeat(np.arange(a.size), n_pc)
     first = np.cumsum(n_pc) - n_pc
-    hour = h_lo[owner] + (np.arange(owner.size) - first[owner])
-    lo = np.maximum(a[owner], t0 + hour)
-    hi = np.minimum(b[owner], t0 + hour + 1.0)
+    # hour = h_lo[owner] + (position − first[owner]), with one repeat instead of two gathers
+    hour = np.arange(owner.size) - np.repeat(first - h_lo, n_pc)
+    start = t0 + hour
+    lo = np.maximum(a[owner], start)
+    hi = np.minimum(b[owner], start + 1.0)
+    if not (act < np.inf).any():
+        # No action time in these intervals (the common case): no cut, no piece after one.
+        return owner, hour, np.zeros(owner.size, dtype=bool), np.clip(hi - lo, 0.0, None)
     at = act[owner]
     cut = np.flatnonzero((at > lo) & (at < hi))
     if cut.size:

@@ -82,8 +82,21 @@ class Ledger:
     def __init__(self) -> None:
         self._parts: list[tuple] = []
         self._frame: pd.DataFrame | None = None
+        self._pending = None
+
+    def defer(self, flush) -> None:
+        """Rows another writer holds (the compiled review queue's buffer): ``flush()`` books
+        them, and is called before any other row is booked and before the frame is built, so
+        every row keeps its place in booking order."""
+        self._pending = flush
+
+    def _settle(self) -> None:
+        flush, self._pending = self._pending, None
+        flush()
 
     def book(self, hour, payer: str, payee: str, category: str, usd) -> None:
+        if self._pending is not None:
+            self._settle()
         if category not in CATEGORIES:
             raise KeyError(f"unknown ledger category {category!r}")
         cash = category not in NON_CASH
@@ -105,6 +118,8 @@ class Ledger:
     def book_rows(self, hour: np.ndarray, payer: str, payee: str, category: str, usd) -> None:
         """:meth:`book` of float arrays of equal length with no zero amount, without its
         conversions (the same rows)."""
+        if self._pending is not None:
+            self._settle()
         if category not in CATEGORIES:
             raise KeyError(f"unknown ledger category {category!r}")
         if usd.size:
@@ -115,6 +130,8 @@ class Ledger:
 
     def frame(self) -> pd.DataFrame:
         """All rows, in booking order (cached until the next booking)."""
+        if self._pending is not None:
+            self._settle()
         if self._frame is not None:
             return self._frame
         parts = self._parts

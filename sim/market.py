@@ -122,15 +122,19 @@ class AccountMarket:
         """Water-filling: each chunk to the lowest weighted marginal usable price (linear in the
         accounts already taken this batch: a + b·j per supplier)."""
         chunk = max(1, math.ceil(n / CHUNKS))
-        weight = np.array([op.supplier_weight(s, t) for s in offers])
-        a = np.array([float(s.usable_price(t, 0.0)) for s in offers])
-        b = np.array([float(s.usable_price(t, 1.0)) for s in offers]) - a
-        taken = np.zeros(len(offers))
+        # Python floats: the same IEEE operations as on float64 arrays, without numpy's
+        # per-call overhead on a handful of suppliers (argmin: the first minimum, or NaN).
+        weight = [float(op.supplier_weight(s, t)) for s in offers]
+        a = [float(s.usable_price(t, 0.0)) for s in offers]
+        b = [float(s.usable_price(t, 1.0)) - x for s, x in zip(offers, a, strict=True)]
+        taken = [0.0] * len(offers)
         pick = np.empty(n, dtype=np.int64)
         i = 0
         while i < n:
             size = min(chunk, n - i)
-            j = int(np.argmin((a + b * (taken + size / 2)) * weight))
+            half = size / 2
+            cost = zip(a, b, taken, weight, strict=True)
+            j = _argmin([(x + y * (z + half)) * w for x, y, z, w in cost])
             pick[i : i + size] = j
             taken[j] += size
             i += size
@@ -138,3 +142,18 @@ class AccountMarket:
 
     def summary(self) -> dict:
         return {s.name: s.summary() for s in self.suppliers}
+
+
+def _argmin(v: list[float]) -> int:
+    """``np.argmin`` of a list of floats: the first minimum, or the first NaN if any."""
+    j = 0
+    best = v[0]
+    if best != best:
+        return 0
+    for k in range(1, len(v)):
+        x = v[k]
+        if x != x:
+            return k
+        if x < best:
+            best, j = x, k
+    return j

@@ -321,10 +321,19 @@ class DistillationModel(mesa.Model):
         expected = expected_harvest(self.fleet, t0, t1, inputs, en.throttle_factor)
         fee_room = np.empty(len(ops))
         fee = np.empty(len(ops))
+        infra: list[float] = []
         for k, op in enumerate(ops):
-            inputs[k].end_hour = op.budget_end(t0, t1, float(expected[k]))
+            # Infrastructure to the end of the window (or campaign), and to where the money
+            # runs out: one computation when they are the same hour. The fleet does not change
+            # until the operator pays, so the payment books the same amount.
+            full = min(op.end, t1)
+            at_full = op.infra_cost(t0, t1, full) if full > t0 else None
+            inputs[k].end_hour = op.budget_end(t0, t1, float(expected[k]), infra=at_full)
             end = min(inputs[k].end_hour, t1)
-            fee_room[k] = max(op.budget_left - op.infra_cost(t0, t1, end), 0.0)
+            infra.append(
+                at_full if at_full is not None and end == full else op.infra_cost(t0, t1, end)
+            )
+            fee_room[k] = max(op.budget_left - infra[k], 0.0)
             fee[k] = op.fee_per_exchange
         pois = self.policy("poisoning")
         h = harvest_window(
@@ -349,7 +358,7 @@ class DistillationModel(mesa.Model):
         self.harvested_h[:, i0:i1] = h.harvested_h
         self.effective_hd[:, i0:i1] = h.effective_hd
         for k, op in enumerate(ops):
-            op.pay_window(t0, h.harvested_h[k], inputs[k].end_hour, t1)
+            op.pay_window(t0, h.harvested_h[k], inputs[k].end_hour, t1, infra=infra[k])
         self._accumulate_capability(t0, t1, h.effective_hd)
         # What the operators believe they harvested: their exchanges at the quality they chose,
         # without the poisoning and degradation they did not notice.

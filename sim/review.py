@@ -385,9 +385,12 @@ class CompiledReviewQueue(ReviewQueue):
             d.legit_false_actions = float(qf[K.FALSE_ACTIONS])
             d.legit_false_bans = float(qf[K.FALSE_BANS])
             legit._live_rate = float(qf[K.LIVE_RATE])
-            if qi[K.LED_N]:
-                self._flush(int(qi[K.LED_N]))
-                qi[K.LED_N] = 0
+            if code == K.FLUSH:
+                self._flush_pending()  # the buffer is full
+            elif qi[K.LED_N]:
+                # Booked when the ledger is next written or read: fewer, longer bookings of
+                # the same rows in the same order.
+                d.model.ledger.defer(self._flush_pending)
             if code == K.DONE:
                 return
             if code == K.DRAWS:
@@ -460,6 +463,13 @@ class CompiledReviewQueue(ReviewQueue):
             per_op,
             *self.led,
         )
+
+    def _flush_pending(self) -> None:
+        """Book the rows in the kernel's ledger buffer and empty it."""
+        n = int(self.qi[K.LED_N])
+        if n:
+            self.qi[K.LED_N] = 0
+            self._flush(n)
 
     def _flush(self, n: int) -> None:
         """Book the kernel's ledger rows, in order: one booking per run of one category."""

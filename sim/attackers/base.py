@@ -260,7 +260,20 @@ class Operator(mesa.Agent):
         """Fleet indices of this operator's accounts."""
         return self.model.fleet.operator_rows(self.index)
 
-    def _noticed_at(self, rows: np.ndarray) -> np.ndarray:
+    def _mine_sel(self) -> np.ndarray | slice:
+        """This operator's accounts as an index: a slice when it holds every account (one
+        operator), else :meth:`mine`. Indexing a column with it gives the same values in the
+        same order, without the gather."""
+        fl = self.model.fleet
+        rows = fl.operator_rows(self.index)
+        return slice(0, fl.n) if rows.size == fl.n else rows
+
+    @staticmethod
+    def _rows_where(sel: np.ndarray | slice, mask: np.ndarray) -> np.ndarray:
+        """The fleet indices of ``sel`` (from :meth:`_mine_sel`) where ``mask`` holds."""
+        return np.flatnonzero(mask) if isinstance(sel, slice) else sel[mask]
+
+    def _noticed_at(self, rows: np.ndarray | slice) -> np.ndarray:
         """When the operator learns each account ended (bans after a notice delay; a refused
         sign-up, or an account it retired or abandoned itself, at once)."""
         acc = self.model.fleet.accounts
@@ -270,26 +283,25 @@ class Operator(mesa.Agent):
 
     def believed_open(self, t: float) -> int:
         """Accounts the operator believes alive at ``t`` (a ban counts once it is noticed)."""
-        return int((self._noticed_at(self.mine()) > t).sum())
+        return int((self._noticed_at(self._mine_sel()) > t).sum())
 
     def noticed_losses(self, t0: float, t1: float) -> np.ndarray:
         """Own accounts banned, retired as throttled or degraded, or blocked at sign-up, that the
         operator noticed in ``[t0, t1)``."""
-        rows = self.mine()
+        rows = self._mine_sel()
         acc = self.model.fleet.accounts
         seen = self._noticed_at(rows)
         kind = acc.end_kind[rows]
         lost = (kind == END_BANNED) | (kind == END_RETIRED) | (kind == END_SCREENED)
-        return rows[lost & (seen >= t0) & (seen < t1)]
+        return self._rows_where(rows, lost & (seen >= t0) & (seen < t1))
 
     def retire_noticed(self, t1: float) -> None:
         """Retire accounts noticed as throttled (requests fail: seen after the notice delay) or
         degraded (outputs worse: seen with ``degraded_notice_prob``, after the same delay) by
         ``t1``; they are replaced like bans (:meth:`top_up`)."""
-        rows = self.mine()
+        rows = self._mine_sel()
         acc = self.model.fleet.accounts
-        action = acc.action[rows]
-        acted = rows[action != ACT_NONE]
+        acted = self._rows_where(rows, acc.action[rows] != ACT_NONE)
         if acted.size == 0:
             return
         act = acc.action[acted]
@@ -375,6 +387,9 @@ class Operator(mesa.Agent):
         the defender)."""
         cl = self.model.fleet.clusters
         c0 = self.cfg
+        later = self.first_fleet_ordered
+        if not (later and self.last_burned_cluster >= 0 and c0.reuse_burned_share > 0):
+            return self._assign_fresh_clusters(k, t)
         out = np.empty(k, dtype=np.int64)
         i = 0
         while i < k:
@@ -413,6 +428,50 @@ class Operator(mesa.Agent):
             out[i : i + take] = c
             cl.assigned[c] += take
             i += take
+        return out, cl.ready_at[out]
+
+    def _assign_fresh_clusters(self, k: int, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`_assign_clusters` when no account goes on burned infrastructure: the open
+        cluster filled, then fresh clusters of ``cluster_size`` opened all at once, with the
+        same draws (one block of normals is the sequence of one row at a time), bookings
+        (the same rows, in order) and spending (added one cluster at a time) as one by one."""
+        cl = self.model.fleet.clusters
+        c0 = self.cfg
+        later = self.first_fleet_ordered
+        out = np.empty(k, dtype=np.int64)
+        i = 0
+        c = self.open_cluster
+        if not (c < 0 or cl.burned[c] or cl.assigned[c] >= cl.target_size[c]):
+            take = min(int(cl.target_size[c] - cl.assigned[c]), k)
+            out[:take] = c
+            cl.assigned[c] += take
+            i = take
+        if i < k:
+            size = self.cluster_size
+            rest = k - i
+            m = -(-rest // size)
+            first = i + np.arange(m) * size
+            when = t[first].astype(float)
+            ready = when + c0.cluster_setup_hours if later else 0.0
+            nd = cl.u.shape[1]
+            new = cl.append(
+                m,
+                op=self.index,
+                target_size=size,
+                ready_at=ready,
+                u=self.stream.standard_normal((m, nd)).astype(np.float32),
+            )
+            ids = np.arange(new.start, new.stop)
+            self.open_cluster = cl.n - 1
+            if later and c0.cluster_setup_usd > 0:
+                for _ in range(m):
+                    self.spend(c0.cluster_setup_usd)
+                self.model.ledger.book(
+                    when, self.party, "proxy_vendors", "infrastructure", c0.cluster_setup_usd
+                )
+            out[i:] = np.repeat(ids, size)[:rest]
+            cl.assigned[ids] = size
+            cl.assigned[ids[-1]] = rest - (m - 1) * size
         return out, cl.ready_at[out]
 
     def top_up(self, t0: float, t1: float) -> None:
@@ -458,24 +517,38 @@ class Operator(mesa.Agent):
     def infra_cost(self, t0: float, t1: float, end: float) -> float:
         """Infrastructure for accounts held in ``[t0, min(t1, end))``, set-up time included."""
         acc = self.model.fleet.accounts
-        rows = self.mine()
+        rows = self._mine_sel()
         a = np.maximum(acc.requested_at[rows], t0)
-        b = np.minimum(np.minimum(acc.ended_at[rows], t1), end)
-        hours = np.clip(b - a, 0.0, None).sum()
+        b = np.minimum(acc.ended_at[rows], t1)
+        np.minimum(b, end, out=b)
+        b -= a
+        hours = np.maximum(b, 0.0, out=b).sum()  # np.clip(b - a, 0, None), in place
         return float(hours / 24.0 * self.infra_per_account_day)
 
-    def budget_end(self, t0: float, t1: float, expected_exchanges: float) -> float:
-        """Hour in the window at which the money runs out at the expected spending rate."""
+    def budget_end(
+        self, t0: float, t1: float, expected_exchanges: float, infra: float | None = None
+    ) -> float:
+        """Hour in the window at which the money runs out at the expected spending rate
+        (``infra``: :meth:`infra_cost` to ``min(end, t1)``, if known)."""
         end = min(self.end, t1)
         if end <= t0:
             return self.end
-        spend = expected_exchanges * self.fee_per_exchange + self.infra_cost(t0, t1, end)
+        if infra is None:
+            infra = self.infra_cost(t0, t1, end)
+        spend = expected_exchanges * self.fee_per_exchange + infra
         room = self.budget_left
         if spend <= room:
             return self.end
         return t0 + (end - t0) * max(room, 0.0) / spend
 
-    def pay_window(self, t0: float, hours_harvested: np.ndarray, end: float, t1: float) -> None:
+    def pay_window(
+        self,
+        t0: float,
+        hours_harvested: np.ndarray,
+        end: float,
+        t1: float,
+        infra: float | None = None,
+    ) -> None:
         """Book the window's API fees (hourly), mixing and infrastructure, and what serving the
         exchanges costs the defender (MODEL §7).
 
@@ -483,6 +556,7 @@ class Operator(mesa.Agent):
         it; it receives only the share of the fees paid to it in real money, so traffic resold
         cheaply or paid with farmed credits is served at a loss. Mixed-in reseller customers'
         exchanges are the reseller's business, served either way, and are not booked here.
+        ``infra``: :meth:`infra_cost` to ``end``, if known (the fleet unchanged since).
         """
         led = self.model.ledger
         hrs = t0 + np.arange(hours_harvested.size)
@@ -501,7 +575,8 @@ class Operator(mesa.Agent):
                 "traffic_mixing",
                 hours_harvested * self.cfg.mixing_cost_per_exchange_usd,
             )
-        infra = self.infra_cost(t0, t1, end)
+        if infra is None:
+            infra = self.infra_cost(t0, t1, end)
         led.book(t0, self.party, "proxy_vendors", "infrastructure", infra)
         self.spend(float(hours_harvested.sum()) * self.fee_per_exchange + infra)
         if self.budget_left <= 1e-6 * max(self.cfg.budget_usd, 1.0):

@@ -279,7 +279,8 @@ class Detector(mesa.Agent):
             )
         # float32 is ample for a persistent mean, and twice as fast.
         u = standard_normal_f32(rng, legit.n)
-        m = mu.astype(np.float32) + np.float32(math.sqrt(self.rho)) * u
+        m = mu.astype(np.float32)
+        m += np.float32(math.sqrt(self.rho)) * u  # the same float32 sum, one array fewer
         if self.params.auto_ban_score is not None:
             self._legit_mean = m
         constant_test = bool(np.all(test == 1.0))
@@ -360,10 +361,15 @@ class Detector(mesa.Agent):
             own = h.rate * np.clip(np.minimum(h.stop, ctx.t1) - np.maximum(h.start, lo), 0, None)
             return own / (1.0 - ctx.mixing[ctx.fleet.accounts.op[h.idx]])
         cum = ctx.fleet.accounts.view("expected_cum")
-        last = np.zeros(cum.size)
-        last[: self._last_cum.size] = self._last_cum
         idx = ctx.harvest.idx
-        own = (cum - last)[idx]
+        last = self._last_cum
+        # cum − last at the live accounts only (last is 0 past the accounts of the last scan)
+        own = cum[idx]
+        seen = idx < last.size
+        if seen.all():
+            own -= last[idx]
+        else:
+            own[seen] -= last[idx[seen]]
         return own / (1.0 - ctx.mixing[ctx.fleet.accounts.op[idx]])
 
     def scan(self, ctx: ScanContext) -> Flags:

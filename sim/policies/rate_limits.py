@@ -34,12 +34,18 @@ class RateLimits(Policy):
     Params = RateLimitParams
 
     def setup(self) -> None:
-        legit = self.model.legit
-        over = np.maximum(legit.rate - self.params.exchanges_per_account_day, 0.0)
-        #: Revenue per day of legitimate demand above the cap (weighted).
-        self.legit_refused_usd_per_day = float(
-            (legit.weight * over * legit.revenue_per_exchange).sum()
-        )
+        self._refused: float | None = None
+
+    @property
+    def legit_refused_usd_per_day(self) -> float:
+        """Revenue per day of legitimate demand above the cap (weighted); computed when first
+        needed (the population's rates are fixed for the run), so a limit never in force costs
+        no pass over a million accounts."""
+        if self._refused is None:
+            legit = self.model.legit
+            over = np.maximum(legit.rate - self.params.exchanges_per_account_day, 0.0)
+            self._refused = float((legit.weight * over * legit.revenue_per_exchange).sum())
+        return self._refused
 
     def accept_share(self, cadence_per_day: float, t: float) -> float:
         """Share of an account's requests answered at this cadence."""
