@@ -7,12 +7,19 @@ import math
 
 import numpy as np
 import pytest
-from conftest import run_small, small_cfg
+from conftest import run_small as _run_small
+from conftest import small_cfg
 
 from sim.frontier import HOURS_PER_MONTH, OpenFrontier
 from sim.model import DistillationModel
 from sim.parameters import TeacherConfig
 from sim.validation import ConfigError
+
+
+def run_small(*overrides: str, **kw):
+    """The small world without its undefended twin: these tests read no delay."""
+    return _run_small("analysis.undefended_reference=false", *overrides, **kw)
+
 
 #: The long-horizon experiment shrunk to the small world: the first campaign ends at hour 72,
 #: the same actor's next one starts at hour 120.
