@@ -90,10 +90,10 @@ def _once_each(overrides: dict, prefix: str) -> None:
         if leaf in seen:
             raise ConfigError(
                 f"{prefix}.{leaf}",
-                "given twice, flat and nested (a config file's `detection.budget_usd_per_day:` "
-                "and a command line's `+providers.<name>.set.detection.budget_usd_per_day=`, "
-                "say); give it once, in the nested form (`detection: {budget_usd_per_day: …}`), "
-                "which the command line overrides without `+`",
+                f"given twice, flat (`{leaf}:` in a config file) and nested (a command line's "
+                f"`+{prefix}.{leaf}=`, say); give it once: nest it in the file "
+                f"(`{leaf.split('.')[0]}: {{{leaf.split('.', 1)[-1]}: …}}`), which the command "
+                "line then overrides without `+`",
             )
         seen.add(leaf)
 

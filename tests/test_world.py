@@ -94,12 +94,17 @@ def test_provider_overrides_are_validated_and_named():
     # lab B's budget is nested in two_labs: the command line reaches it without '+'.
     b = provider_configs(two_labs("providers.lab_b.set.detection.budget_usd_per_day=5000"))
     assert b["lab_b"].detection.budget_usd_per_day == 5000
-    # A key given both flat (two_labs' `teacher.price_in_usd_per_mtok: 3.0`) and nested (the
-    # command line's '+') is refused rather than applied in whichever order.
+    # So does every key of lab B's teacher (nested in the file too).
+    b = provider_configs(two_labs("providers.lab_b.set.teacher.price_in_usd_per_mtok=4"))
+    assert b["lab_b"].teacher.price_in_usd_per_mtok == 4.0
+    # A key given both flat (frontier_labs_2026's `teacher.price_in_usd_per_mtok: 1.75` for
+    # OpenAI) and nested (the command line's '+') is refused rather than applied in either order.
     with pytest.raises(ConfigError) as e:
-        two_labs("+providers.lab_b.set.teacher.price_in_usd_per_mtok=4")
-    assert e.value.key == "providers.lab_b.set.teacher.price_in_usd_per_mtok"
-    assert "given twice" in e.value.message
+        load(
+            ["scenario=frontier_labs_2026", "+providers.openai.set.teacher.price_in_usd_per_mtok=2"]
+        )
+    assert e.value.key == "providers.openai.set.teacher.price_in_usd_per_mtok"
+    assert "given twice" in e.value.message and "teacher: {price_in_usd_per_mtok" in e.value.message
 
 
 def test_a_provider_gets_its_own_overrides_only():
@@ -317,3 +322,17 @@ def test_distillsim_run_writes_a_world_of_two(tmp_path, capsys):
     # The world's own figure, listed in the manifest.
     assert (folder / "providers.png").stat().st_size > 10_000
     assert json.loads((folder / "manifest.json").read_text())["figures"] == ["providers.png"]
+
+
+def test_report_on_a_world_run_says_it_is_not_built_yet(tmp_path, capsys):
+    from sim.cli import main
+    from sim.commands import run
+
+    args = [o for o in TWO if not o.startswith("world.days")]
+    assert run([*args, "world.days=2", f"output.results_dir={tmp_path}"]) == 0
+    folder = next((tmp_path / "runs").glob("*/*"))
+    capsys.readouterr()
+    assert main(["report", str(folder)]) == 2
+    err = capsys.readouterr().err
+    assert "several labs" in err and "Traceback" not in err
+    assert not (folder / "report.html").exists()

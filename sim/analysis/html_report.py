@@ -814,6 +814,15 @@ def write_html(folder: Path, kind: str | None = None) -> Path:
     omitted: list[str] = []
     tables: list[dict[str, str]] = []
     summary_md = ""
+    if kind == "run" and len(d["summary"].get("providers") or []) > 1:
+        from sim.validation import ConfigError
+
+        raise ConfigError(
+            "report",
+            f"{folder} is a world of several labs: report.html is not built for it yet "
+            "(docs/MODEL.md §12); its figure is providers.png and its figures are in "
+            "summary.json beside it",
+        )
     if kind == "run":
         says = run_takeaways(d["summary"])
         meaning = (
