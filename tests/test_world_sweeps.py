@@ -86,6 +86,7 @@ def test_the_summary_has_the_providers_and_sharing_tables(sharing_sweep):
     table = [ln for ln in section.splitlines() if ln.startswith("| ") and "---" not in ln]
     assert len(table) == 1 + 2 * 2 * 3  # header + sharing options x A budgets x providers
     assert "### Sharing: none" in text and "### Sharing: lab_a+lab_b" in text
+    assert text.index("### Sharing: none") < text.index("### Sharing: lab_a+lab_b")
     assert "### Does free-riding pay?" in text and "does free-riding pay lab_b?" in text
 
 

@@ -118,7 +118,12 @@ def _groups(df: pd.DataFrame, cols: list[str]):
     if not cols:
         return [((), df)] if len(df) else []
     out = []
-    for vals, g in natural_order(df, cols).groupby(cols, sort=False, dropna=False):
+    df = natural_order(df, cols)
+    if SHARING in cols:
+        # Who shares from none to all: by how many labs share, then in natural order.
+        rank = df[SHARING].map(lambda v: 0 if v == "none" else str(v).count("+") + 1)
+        df = df.iloc[np.argsort(rank.to_numpy(), kind="stable")]
+    for vals, g in df.groupby(cols, sort=False, dropna=False):
         out.append((vals if isinstance(vals, tuple) else (vals,), g))
     return out
 
