@@ -47,15 +47,10 @@ class OpenFrontier:
         k = int(np.searchsorted(self.releases, t, side="right"))
         return float(self.releases[k - 1]) if k > 0 else 0.0
 
-    def lead_share(self, t: float | np.ndarray) -> float | np.ndarray:
+    def lead_share(self, t: float) -> float:
         """Share of ``lead_months`` the latest teacher still holds at hour ``t`` (1: the full
         lead)."""
-        if not self.moves:
-            return np.ones_like(t, dtype=float) if np.ndim(t) else 1.0
-        t_arr = np.asarray(t, dtype=float)
-        starts = np.concatenate([[0.0], self.releases])
-        latest = starts[np.searchsorted(starts, t_arr, side="right") - 1]
-        return self.era_share(latest, t) if np.ndim(t) else float(self.era_share(latest, t))
+        return float(self.era_share(self.latest_release(t), t)) if self.moves else 1.0
 
     def era_share(self, released: float, t: float | np.ndarray) -> float | np.ndarray:
         """Share of ``lead_months`` the teacher version released at hour ``released`` (0: the

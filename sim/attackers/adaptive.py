@@ -180,8 +180,8 @@ class AdaptiveOperator(Operator):
         # The student is worth the lead left when it is delivered (sim.frontier): stopping now
         # delivers G(N) at t, going on G(N + r·T′) at t + T′, each vintage at its own lead.
         if m.frontier.moves:
-            value = self._projected_worth(t, span, n_now, eff_per_day) - self.worth(
-                g_now, t, believed=True
+            value = self._projected_worth(t, span, n_now, eff_per_day) - self.believed_worth(
+                g_now, t
             )
         else:
             value = self.value_usd * (g - g_now)

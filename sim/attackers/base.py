@@ -125,13 +125,12 @@ class Operator(mesa.Agent):
         ec = self.model.policy("export_controls")
         return v * ec.value_factor(self.start) if ec is not None else v
 
-    def worth(self, g: float | np.ndarray, t: float | np.ndarray, believed: bool = False):
-        """What a student holding capability ``g`` (this campaign's, from its vintages so far)
-        is worth delivered at ``t``: value × capability weighted by the lead left of the
-        version it was learned from (sim.frontier); ``believed``: its own view of the stock."""
+    def believed_worth(self, g: float | np.ndarray, t: float | np.ndarray):
+        """What the operator believes a student holding capability ``g`` (from its vintages so
+        far) is worth delivered at ``t``: value × capability weighted by the lead left of the
+        version it was learned from (sim.frontier), on the stock it believes it holds."""
         m = self.model
-        marks = (m.believed_marks if believed else m.capability_marks)[self.index]
-        return self.value_usd * m.frontier.weighted(marks, g, t)
+        return self.value_usd * m.frontier.weighted(m.believed_marks[self.index], g, t)
 
     @property
     def delivery_hour(self) -> float:
